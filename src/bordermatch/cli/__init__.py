@@ -1,0 +1,25 @@
+"""The ``bordermatch`` command line. Sub-commands live one group per module."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from bordermatch.cli import face, models
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Biometric entry/exit verification for border crossings.")
+app.command("verify")(face.verify)
+app.command("detect")(face.detect)
+app.add_typer(models.app, name="models")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

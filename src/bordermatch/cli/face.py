@@ -1,0 +1,93 @@
+"""``bordermatch verify`` (1:1, single or batch) and ``bordermatch detect``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bordermatch.cli._common import emit_json, fail, settings
+from bordermatch.errors import BordermatchError
+
+
+def verify(
+    image_a: Path | None = typer.Argument(None, help="First image (e.g. the live capture)."),
+    image_b: Path | None = typer.Argument(None, help="Second image (e.g. the document photo)."),
+    pairs: Path | None = typer.Option(None, "--pairs", help="TSV file: pathA<TAB>pathB per line."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    matcher: str | None = typer.Option(None, help="sface | dlib | fusion | cascade"),
+    target_fmr: float | None = typer.Option(None, help="Operating point (false match rate)."),
+) -> None:
+    """Compare two face images 1:1, or every pair in a TSV file."""
+    from bordermatch.engine import FaceEngine
+    from bordermatch.verify_batch import PairVerifier
+
+    if (pairs is None) == (image_a is None or image_b is None):
+        raise typer.BadParameter("give either two images or --pairs FILE")
+    try:
+        engine = FaceEngine.from_settings(settings(matcher=matcher, target_fmr=target_fmr))
+    except BordermatchError as exc:
+        fail(exc, as_json)
+    verifier = PairVerifier(engine)
+    if pairs is not None:
+        for row in verifier.run_file(pairs, progress=True):
+            emit_json(row) if as_json else typer.echo(_line(row))
+        return
+    row = verifier.verify_pair(str(image_a), str(image_b), details=True)
+    if as_json:
+        emit_json(row)
+        return
+    if row["error"]:
+        typer.echo(f"error: {row['error']}: {row.get('detail', '')}", err=True)
+        raise typer.Exit(2)
+    typer.echo(_line(row))
+    for side in ("a", "b"):
+        q = row["quality"][side]
+        typer.echo(
+            f"  {side}: unified quality {q['unified']:.0f}/100, inter-eye {q['inter_eye_distance']:.0f}px, "
+            f"sharpness {q['sharpness']:.0f}, yaw {q['yaw']:+.0f}, pitch {q['pitch']:+.0f}, "
+            f"roll {q['roll']:+.0f}"
+        )
+
+
+def _line(row: dict) -> str:
+    if row["error"]:
+        return f"{row['a']}\t{row['b']}\terror={row['error']}"
+    return (f"{row['a']}\t{row['b']}\tscore={row['score']:.3f}\tdecision={row['decision']}"
+            f"\t(threshold {row['threshold']:.3f} at FMR {row['target_fmr']:g})")
+
+
+def detect(
+    image: Path = typer.Argument(..., help="Image to search for faces."),
+    out: Path | None = typer.Option(None, "--out", help="Write an annotated PNG here."),
+    as_json: bool = typer.Option(False, "--json"),
+    detector: str | None = typer.Option(None, help="yunet | centerface | scrfd"),
+) -> None:
+    """Find every face: box, five landmarks, score and quality."""
+    from bordermatch import registry
+    from bordermatch.annotate import draw_faces
+    from bordermatch.io.images import load_image
+    from bordermatch.quality.measures import FaceQualityAssessor
+
+    cfg = settings(detector=detector)
+    try:
+        img = load_image(image, cfg.limits)
+        det = registry.create("detector", cfg.detector, score_threshold=cfg.detector_score)
+        faces = det.detect(img)
+    except BordermatchError as exc:
+        fail(exc, as_json)
+    assessor = FaceQualityAssessor()
+    rows = []
+    for f in faces:
+        q = assessor.assess(img, f)
+        rows.append({"box": [round(float(v), 1) for v in f.box],
+                     "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in f.landmarks],
+                     "score": round(f.score, 4), "quality": round(q.unified, 1)})
+    if out is not None:
+        draw_faces(img, faces, out)
+    if as_json:
+        emit_json({"image": str(image), "faces": rows})
+    else:
+        typer.echo(f"{len(rows)} face(s) in {image}")
+        for i, r in enumerate(rows):
+            typer.echo(f"  #{i}: box={r['box']} score={r['score']} quality={r['quality']}")

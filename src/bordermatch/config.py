@@ -1,0 +1,33 @@
+"""Runtime settings, read once (CLI start-up or ``create_app``) and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Matcher = Literal["sface", "dlib", "fusion", "cascade"]
+
+
+class ImageLimits(BaseSettings):
+    """Guards applied before any pixel is decoded."""
+
+    model_config = SettingsConfigDict(env_prefix="BORDERMATCH_")
+
+    max_image_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # 40 MP covers every camera at a port of entry; beyond that it is a decompression bomb.
+    max_image_pixels: int = Field(default=40_000_000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERMATCH_", env_nested_delimiter="__")
+
+    detector: str = "yunet"
+    detector_score: float = Field(default=0.6, ge=0.0, le=1.0)
+    matcher: Matcher = "cascade"
+    # Operating point for 1:1 decisions; thresholds come from the bundled calibration.
+    target_fmr: float = Field(default=1e-4, gt=0.0, lt=1.0)
+    model_pack: Path | None = None  # user-supplied insightface-format pack (see docs/models.md)
+    limits: ImageLimits = Field(default_factory=ImageLimits)

@@ -1,0 +1,1 @@
+"""Face detectors. Each returns ``list[Face]`` in image coordinates, best first."""

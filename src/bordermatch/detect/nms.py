@@ -1,0 +1,58 @@
+"""Greedy non-maximum suppression and the shared post-processing of detector outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bordermatch.types import Face
+
+
+def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], iou: float) -> NDArray[np.int64]:
+    """Indices kept, highest score first. Boxes are (n, 4) x1, y1, x2, y2."""
+    order = np.argsort(-scores, kind="stable")
+    x1, y1, x2, y2 = boxes.T
+    areas = np.maximum(0.0, x2 - x1) * np.maximum(0.0, y2 - y1)
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        union = areas[i] + areas[rest] - inter
+        overlap = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+        order = rest[overlap <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def to_faces(
+    boxes: NDArray[np.float32],
+    landmarks: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    *,
+    iou: float,
+    top_k: int,
+    scale: float,
+    detector: str,
+) -> list[Face]:
+    """Suppress overlaps, undo the input scaling, and wrap each survivor in a Face."""
+    if boxes.size == 0:
+        return []
+    kept = nms(boxes, scores, iou)[:top_k]
+    inv = 1.0 / scale
+    return [
+        Face(
+            box=(boxes[i] * inv).astype(np.float32),
+            landmarks=(landmarks[i].reshape(5, 2) * inv).astype(np.float32),
+            score=float(scores[i]),
+            detector=detector,
+        )
+        for i in kept
+    ]
+
+
+def fit_scale(height: int, width: int, max_side: int) -> float:
+    """Downscale factor so the longer side is at most ``max_side`` (never upscales)."""
+    return min(1.0, max_side / float(max(height, width)))

@@ -1,0 +1,97 @@
+"""YuNet (libfacedetection, 2023mar) on onnxruntime, with our own anchor-free decoding.
+
+The network is fully convolutional; we make its spatial input size dynamic at load time so
+one session serves any frame size (padded to a multiple of 32). Input is BGR, 0-255,
+unnormalised; cls and obj outputs already pass through a sigmoid in the graph.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bordermatch.detect.nms import fit_scale, to_faces
+from bordermatch.models.bundled import YUNET
+from bordermatch.models.onnx_prep import prepare, session
+from bordermatch.types import Face, Image
+
+STRIDES = (8, 16, 32)
+
+
+class YuNetDetector:
+    name = "yunet"
+
+    def __init__(
+        self,
+        score_threshold: float = 0.6,
+        nms_iou: float = 0.3,
+        top_k: int = 100,
+        max_side: int = 1280,
+        threads: int = 0,
+    ) -> None:
+        self.score_threshold = score_threshold
+        self.nms_iou = nms_iou
+        self.top_k = top_k
+        self.max_side = max_side
+        self._session = session(prepare(YUNET), threads)
+        self._outputs = [o.name for o in self._session.get_outputs()]
+
+    def detect(self, image: Image) -> list[Face]:
+        h, w = image.shape[:2]
+        scale = fit_scale(h, w, self.max_side)
+        blob, ph, pw = self._blob(image, scale)
+        out = dict(zip(self._outputs, self._session.run(None, {"input": blob}), strict=True))
+        boxes, landmarks, scores = decode(out, ph, pw, self.score_threshold)
+        return to_faces(
+            boxes, landmarks, scores,
+            iou=self.nms_iou, top_k=self.top_k, scale=scale, detector=self.name,
+        )
+
+    @staticmethod
+    def _blob(image: Image, scale: float) -> tuple[np.ndarray, int, int]:
+        if scale != 1.0:
+            image = cv2.resize(
+                image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+            )
+        h, w = image.shape[:2]
+        ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
+        blob = np.zeros((1, 3, ph, pw), dtype=np.float32)
+        blob[0, :, :h, :w] = image[:, :, ::-1].transpose(2, 0, 1)  # RGB -> BGR, HWC -> CHW
+        return blob, ph, pw
+
+
+def decode(
+    out: dict[str, np.ndarray], height: int, width: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (n, 4), landmarks (n, 10) and scores (n,) above threshold, in input pixels."""
+    all_boxes, all_kps, all_scores = [], [], []
+    for s in STRIDES:
+        cols = width // s
+        cls = np.clip(out[f"cls_{s}"].reshape(-1), 0.0, 1.0)
+        obj = np.clip(out[f"obj_{s}"].reshape(-1), 0.0, 1.0)
+        score = np.sqrt(cls * obj)
+        idx = np.nonzero(score >= threshold)[0]
+        if idx.size == 0:
+            continue
+        r, c = np.divmod(idx, cols)
+        bbox = out[f"bbox_{s}"].reshape(-1, 4)[idx]
+        kps = out[f"kps_{s}"].reshape(-1, 10)[idx]
+        cx, cy = (c + bbox[:, 0]) * s, (r + bbox[:, 1]) * s
+        bw, bh = np.exp(bbox[:, 2]) * s, np.exp(bbox[:, 3]) * s
+        all_boxes.append(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1))
+        kx = (kps[:, 0::2] + c[:, None]) * s
+        ky = (kps[:, 1::2] + r[:, None]) * s
+        all_kps.append(np.stack([kx, ky], axis=2).reshape(-1, 10))
+        all_scores.append(score[idx])
+    if not all_boxes:
+        empty = np.zeros((0,), np.float32)
+        return empty.reshape(0, 4), empty.reshape(0, 10), empty
+    return (
+        np.concatenate(all_boxes).astype(np.float32),
+        np.concatenate(all_kps).astype(np.float32),
+        np.concatenate(all_scores).astype(np.float32),
+    )
+
+
+def create(**kwargs) -> YuNetDetector:
+    return YuNetDetector(**kwargs)

@@ -1,0 +1,1 @@
+"""Input/output at the edges: image decoding with limits, manifest readers."""

@@ -1,0 +1,1 @@
+"""Comparison scores, threshold calibration, fusion and decisions."""

@@ -1,0 +1,114 @@
+"""Score-level fusion of several recognizers, and the cascade that saves the slow one.
+
+Every matcher maps raw cosine scores to one calibrated scale: the log-odds that the pair is
+genuine, from a logistic model ``llr = bias + sum(w_m * cosine_m)`` fitted on training data
+(with the LFW protocol: the nine training folds only; see ``bordermatch.eval.fit``).
+Because all matchers share that scale, a threshold derived for a target FMR means the same
+thing whichever matcher produced the score.
+
+The cascade scores a pair with the first recognizer alone; only when that score falls in
+the uncertain band ``[low, high]`` does it compute the second recognizer and use the fused
+score. Outside the band the fused decision is (on training data) never different.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bordermatch.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class LogisticScore:
+    weights: tuple[tuple[str, float], ...]
+    bias: float
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.weights)
+
+    def __call__(self, scores: Mapping[str, float]) -> float:
+        return self.bias + sum(w * scores[m] for m, w in self.weights)
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """How a pair's raw per-recognizer scores become one calibrated score."""
+
+    name: str
+    primary: LogisticScore
+    fused: LogisticScore | None = None  # used when the primary score is in the band
+    band: tuple[float, float] | None = None  # on the primary's calibrated scale
+    thresholds: tuple[tuple[float, float], ...] = ()  # (target FMR, threshold), FMR ascending
+
+    @property
+    def first_models(self) -> tuple[str, ...]:
+        return self.primary.models
+
+    @property
+    def second_models(self) -> tuple[str, ...]:
+        if self.fused is None:
+            return ()
+        return tuple(m for m in self.fused.models if m not in self.primary.models)
+
+    def needs_second(self, scores: Mapping[str, float]) -> bool:
+        if self.fused is None:
+            return False
+        if self.band is None:
+            return True
+        return self.band[0] <= self.primary(scores) <= self.band[1]
+
+    def score(self, scores: Mapping[str, float]) -> float:
+        """Calibrated score; uses the fused model when its inputs are present and needed."""
+        if self.fused is not None and self.needs_second(scores):
+            if not all(m in scores for m in self.fused.models):
+                raise KeyError(f"{self.name}: fused score needs {self.fused.models}")
+            return self.fused(scores)
+        return self.primary(scores)
+
+    def threshold(self, target_fmr: float) -> float:
+        """Threshold for the largest calibrated FMR that does not exceed the target."""
+        usable = [(f, t) for f, t in self.thresholds if f <= target_fmr * (1 + 1e-9)]
+        if not usable:
+            known = ", ".join(f"{f:g}" for f, _ in self.thresholds)
+            raise ConfigError(f"{self.name}: no threshold calibrated for FMR {target_fmr:g} "
+                              f"(calibrated: {known})")
+        return max(usable)[1]
+
+
+def _logistic(spec: Mapping) -> LogisticScore:
+    return LogisticScore(tuple((m, float(w)) for m, w in spec["weights"].items()),
+                         float(spec["bias"]))
+
+
+def matcher_from_spec(name: str, spec: Mapping) -> Matcher:
+    return Matcher(
+        name=name,
+        primary=_logistic(spec["primary"]),
+        fused=_logistic(spec["fused"]) if spec.get("fused") else None,
+        band=tuple(spec["band"]) if spec.get("band") else None,
+        thresholds=tuple(sorted((float(f), float(t)) for f, t in spec["thresholds"].items())),
+    )
+
+
+def load_calibration(path: Path | None = None) -> dict:
+    if path is None:
+        text = resources.files("bordermatch.data").joinpath("calibration.json").read_text()
+    else:
+        text = Path(path).read_text()
+    return json.loads(text)
+
+
+def load_matcher(name: str, path: Path | None = None) -> Matcher:
+    calibration = load_calibration(path)
+    try:
+        spec = calibration["matchers"][name]
+    except KeyError:
+        raise ConfigError(
+            f"matcher {name!r} is not calibrated; have {sorted(calibration['matchers'])}"
+        ) from None
+    return matcher_from_spec(name, spec)

@@ -1,0 +1,148 @@
+"""Frozen value types that flow through the pipeline.
+
+Conventions: images are ``uint8`` RGB arrays of shape (H, W, 3); coordinates are pixels in
+that image, x to the right and y down. Landmarks follow the 5-point order used by YuNet,
+SCRFD and the ArcFace template: the eye on the image's left, the eye on the image's right,
+nose tip, left mouth corner, right mouth corner (left/right as seen in the image).
+Arrays are never compared with ``==``, so the classes holding them use ``eq=False``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.uint8]
+Vector = NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Face:
+    """One detected face: box (x1, y1, x2, y2), five landmarks (5, 2) and detector confidence."""
+
+    box: NDArray[np.float32]
+    landmarks: NDArray[np.float32]
+    score: float
+    detector: str = ""
+
+    @property
+    def width(self) -> float:
+        return float(self.box[2] - self.box[0])
+
+    @property
+    def height(self) -> float:
+        return float(self.box[3] - self.box[1])
+
+    @property
+    def inter_eye_distance(self) -> float:
+        return float(np.linalg.norm(self.landmarks[1] - self.landmarks[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """A subset of the ISO/IEC 29794-5 quality components for one face.
+
+    Native measures keep their units (pixels, degrees, fractions); ``unified`` is the
+    0-100 unified quality score (100 is best). See ``bordermatch.quality`` for definitions.
+    """
+
+    inter_eye_distance: float  # pixels between eye centres
+    head_size: float  # face box height in pixels
+    sharpness: float  # 0-100, variance of the Laplacian on the aligned crop, mapped
+    under_exposure: float  # fraction of face pixels at or below luminance 15 (0-1)
+    over_exposure: float  # fraction of face pixels at or above luminance 240 (0-1)
+    dynamic_range: float  # bits of luminance range used by the central 98% of pixels (0-8)
+    luminance_mean: float  # mean face luminance, 0-255
+    yaw: float  # degrees, estimated from landmarks; 0 is frontal
+    pitch: float
+    roll: float
+    unified: float  # 0-100
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Template:
+    """A biometric template: an L2-normalised embedding from one recognizer."""
+
+    vector: Vector
+    model: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FaceSample:
+    """A face that went through detect -> align -> quality -> embed."""
+
+    face: Face
+    quality: Quality
+    templates: tuple[Template, ...]
+
+    def template(self, model: str) -> Template:
+        for t in self.templates:
+            if t.model == model:
+                return t
+        raise KeyError(f"no {model!r} template; have {[t.model for t in self.templates]}")
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The result of comparing two samples: per-matcher raw scores and the fused score.
+
+    Higher scores mean more similar. ``fused`` is on the scale of the configured matcher
+    (see ``bordermatch.match.fusion``) and is what thresholds apply to.
+    """
+
+    fused: float
+    scores: tuple[tuple[str, float], ...]
+
+
+class Outcome(StrEnum):
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    REVIEW = "review"
+    NO_CAPTURE = "no_capture"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A match decision with the operating point it was taken at."""
+
+    outcome: Outcome
+    score: float | None
+    threshold: float
+    target_fmr: float
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One entry of a 1:N candidate list (rank 1 is the best)."""
+
+    traveler_id: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Occupant:
+    """A vehicle occupant: one track of faces across frames and cameras, and its outcome."""
+
+    track_id: int
+    traveler_id: str | None
+    score: float | None
+    decision: Outcome
+    quality: float | None
+    shots: int = 0
+    cameras: tuple[str, ...] = ()
+    seat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaneResult:
+    """The outcome of one vehicle event (the DESIGN.md lane results line)."""
+
+    event_id: str
+    occupants: tuple[Occupant, ...]
+    latency_ms: float
+    error: str | None = None
+    timings_ms: tuple[tuple[str, float], ...] = field(default=())
