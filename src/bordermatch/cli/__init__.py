@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import face, models
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -13,6 +14,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 app.command("verify")(face.verify)
 app.command("detect")(face.detect)
 app.add_typer(models.app, name="models")
+app.add_typer(eval_cli.app, name="eval")
 
 
 @app.callback()

@@ -1,0 +1,7 @@
+"""``bordermatch eval ...``: ISO/IEC 19795 evaluations. Each command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Evaluate accuracy (ISO/IEC 19795 metrics).")
