@@ -16,11 +16,15 @@ cases apart::
     │   │   ├── NoFaceError              no face found where one was required
     │   │   └── TooManyFacesError        more faces than the operation allows
     │   ├── ManifestError                malformed gallery, pairs or model-pack manifest
-    │   └── EventError                   malformed lane event folder
+    │   ├── EventError                   malformed lane event folder
+    │   └── VectorError                  template vectors of the wrong shape, dtype or norm
     ├── ModelError                      a model cannot be used (maps to a start-up failure)
     │   ├── ModelNotFoundError           weight file or carrier package missing
     │   ├── ModelIntegrityError          SHA-256 mismatch, before or after preparation
     │   └── ModelFormatError             the file is not the network its manifest claims
+    ├── StorageError                    persisted data cannot be served
+    │   ├── BlobNotFoundError            no blob with that id (never stored, or deleted)
+    │   └── BlobIntegrityError           tampered, swapped, truncated, or its key is retired
     ├── ConfigError                     settings that contradict each other
     └── MetricError                     metric inputs that make no sense (empty, NaN, bad labels)
 
@@ -80,6 +84,22 @@ class ManifestError(InputError):
 
 class EventError(InputError):
     code = "bad_event"
+
+
+class VectorError(InputError):
+    code = "bad_vector"
+
+
+class StorageError(BordermatchError):
+    code = "storage_error"
+
+
+class BlobNotFoundError(StorageError):
+    code = "blob_not_found"
+
+
+class BlobIntegrityError(StorageError):
+    code = "blob_integrity"
 
 
 class ModelError(BordermatchError):
