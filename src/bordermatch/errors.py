@@ -17,7 +17,9 @@ cases apart::
     │   │   └── TooManyFacesError        more faces than the operation allows
     │   ├── ManifestError                malformed gallery, pairs or model-pack manifest
     │   ├── EventError                   malformed lane event folder
-    │   └── VectorError                  template vectors of the wrong shape, dtype or norm
+    │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
+    │   ├── UnknownRecordError           no gallery, encounter, traveller... with that id
+    │   └── RecordStateError             the record exists but refuses this (closed, reused key)
     ├── ModelError                      a model cannot be used (maps to a start-up failure)
     │   ├── ModelNotFoundError           weight file or carrier package missing
     │   ├── ModelIntegrityError          SHA-256 mismatch, before or after preparation
@@ -88,6 +90,14 @@ class EventError(InputError):
 
 class VectorError(InputError):
     code = "bad_vector"
+
+
+class UnknownRecordError(InputError):
+    code = "unknown_record"
+
+
+class RecordStateError(InputError):
+    code = "record_state"
 
 
 class StorageError(BordermatchError):
