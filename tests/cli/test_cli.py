@@ -1,0 +1,84 @@
+"""The CLI end to end on real models and the shipped photos (through typer's runner)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bordermatch.cli import app
+
+runner = CliRunner()
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_verify_same_and_different_person(publicdomain):
+    same = runner.invoke(app, ["verify", str(publicdomain / "obama.jpg"),
+                               str(publicdomain / "obama2.jpg"), "--json"])
+    assert same.exit_code == 0, same.output
+    row = _json_lines(same.output)[0]
+    assert row["decision"] == "match" and row["error"] is None
+    assert set(row["quality"]["a"]) >= {"unified", "inter_eye_distance", "sharpness", "yaw"}
+    diff = runner.invoke(app, ["verify", str(publicdomain / "obama.jpg"),
+                               str(publicdomain / "biden.jpg"), "--json"])
+    assert _json_lines(diff.output)[0]["decision"] == "no_match"
+    assert _json_lines(diff.output)[0]["score"] < row["score"]
+
+
+@pytest.mark.slow
+def test_batch_keeps_order_and_reports_bad_lines(publicdomain, tmp_path):
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes((publicdomain / "obama.jpg").read_bytes()[:3000])
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    o, b = publicdomain / "obama.jpg", publicdomain / "biden2.jpg"
+    lines = [f"{o}\t{publicdomain / 'obama2.jpg'}", f"{o}\t{blank}", "only-one-column",
+             f"{corrupt}\t{o}", f"{o}\t{b}", f"{empty}\t{o}", f"{tmp_path / 'missing.jpg'}\t{o}"]
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["verify", "--pairs", str(pairs), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = _json_lines(result.output)
+    assert [r["error"] for r in rows] == [None, "no_face", "bad_line", "corrupt_image", None,
+                                          "empty_image", "not_found"]
+    assert rows[0]["decision"] == "match" and rows[4]["decision"] == "no_match"
+    assert rows[0]["a"] == str(o) and rows[4]["b"] == str(b)
+    for r in rows:
+        assert set(r) >= {"a", "b", "score", "decision", "error"}
+
+
+@pytest.mark.slow
+def test_detect_writes_annotation(publicdomain, tmp_path):
+    out = tmp_path / "annotated.png"
+    result = runner.invoke(app, ["detect", str(publicdomain / "two_people.jpg"), "--json",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(_json_lines(result.output)[0]["faces"]) == 2
+    assert out.stat().st_size > 1000
+
+
+def test_detect_rejects_a_non_image(tmp_path):
+    f = tmp_path / "notes.jpg"
+    f.write_text("not an image")
+    result = runner.invoke(app, ["detect", str(f), "--json"])
+    assert result.exit_code == 2
+    assert _json_lines(result.output)[0]["error"] == "corrupt_image"
+
+
+def test_models_verify_passes_on_pinned_carriers():
+    result = runner.invoke(app, ["models", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "FAILED" not in result.output
+
+
+def test_verify_needs_two_images_or_pairs():
+    assert runner.invoke(app, ["verify"]).exit_code != 0

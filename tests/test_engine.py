@@ -1,0 +1,66 @@
+"""The engine wiring, with fakes: no model is loaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bordermatch.engine import FaceEngine
+from bordermatch.errors import ConfigError, NoFaceError
+from bordermatch.match.fusion import LogisticScore, Matcher
+from bordermatch.types import Outcome
+from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
+
+
+def _matcher(second: bool = False) -> Matcher:
+    return Matcher(
+        name="test",
+        primary=LogisticScore((("a", 10.0),), -5.0),
+        fused=LogisticScore((("a", 5.0), ("b", 5.0)), -5.0) if second else None,
+        band=(-2.0, 2.0) if second else None,
+        thresholds=((1e-4, 3.0), (1e-3, 1.0)),
+    )
+
+
+def _engine(faces, second=False, calls=None):
+    def factory(name):
+        def make():
+            if calls is not None:
+                calls.append(name)
+            return FakeEmbedder(name)
+        return make
+
+    return FaceEngine(FakeDetector(faces), {"a": factory("a"), "b": factory("b")},
+                      _matcher(second), quality=FakeQuality(), target_fmr=1e-4)
+
+
+def test_same_image_matches():
+    img = np.full((200, 200, 3), 90, np.uint8)
+    result = _engine([make_face()]).verify(img, img)
+    assert result.decision.outcome is Outcome.MATCH
+    assert result.decision.threshold == 3.0
+
+
+def test_no_face_raises():
+    img = np.zeros((50, 50, 3), np.uint8)
+    with pytest.raises(NoFaceError):
+        _engine([]).verify(img, img)
+
+
+def test_largest_face_is_the_primary():
+    small, big = make_face(0, 0, 40), make_face(60, 60, 120)
+    sample = _engine([small, big]).primary_sample(np.zeros((200, 200, 3), np.uint8))
+    assert sample.face is big
+
+
+def test_threshold_for_uncalibrated_fmr_is_refused():
+    with pytest.raises(ConfigError):
+        _matcher().threshold(1e-6)
+
+
+def test_cascade_loads_second_recognizer_only_when_uncertain():
+    calls: list[str] = []
+    img = np.full((200, 200, 3), 90, np.uint8)
+    engine = _engine([make_face()], second=True, calls=calls)
+    engine.verify(img, img)  # identical: primary score 1.0 -> llr 5, outside the band
+    assert calls == ["a"]
