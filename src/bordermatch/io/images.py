@@ -68,6 +68,8 @@ def _open_checked(data: bytes, limits: ImageLimits, name: str) -> PILImage.Image
         img = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
         _raise_unidentified(data, name)
+    except PILImage.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(f"{name}: unreadable image header ({exc})") from None
     w, h = img.size
