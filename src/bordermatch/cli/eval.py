@@ -5,3 +5,7 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate accuracy (ISO/IEC 19795 metrics).")
+
+from bordermatch.cli.eval_detection import detection  # noqa: E402
+
+app.command("detection")(detection)
