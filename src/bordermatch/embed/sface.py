@@ -34,19 +34,19 @@ class SFaceEmbedder:
         self._input = self._session.get_inputs()[0].name
 
     def embed_chips(self, chips: Sequence[Image]) -> NDArray[np.float32]:
-        out = np.zeros((len(chips), self.dim), dtype=np.float32)
-        for i, chip in enumerate(chips):
-            out[i] = self._run(chip)
-            if self.flip:
-                out[i] += self._run(chip[:, ::-1])
+        if not len(chips):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._run(np.stack(chips))
+        if self.flip:
+            out = out + self._run(np.stack([c[:, ::-1] for c in chips]))
         return l2_normalise(out)
 
     def embed(self, image: Image, faces: Sequence[Face]) -> NDArray[np.float32]:
         return self.embed_chips([align(image, f.landmarks) for f in faces])
 
-    def _run(self, chip: Image) -> NDArray[np.float32]:
-        blob = np.ascontiguousarray(chip.transpose(2, 0, 1)[None], dtype=np.float32)
-        return self._session.run(None, {self._input: blob})[0][0]
+    def _run(self, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
+        blob = np.ascontiguousarray(chips.transpose(0, 3, 1, 2), dtype=np.float32)
+        return self._session.run(None, {self._input: blob})[0]
 
 
 def create(**kwargs) -> SFaceEmbedder:

@@ -20,3 +20,5 @@ class ModelFile:
     published_accuracy: str = ""
     # Fully convolutional detectors get a dynamic H x W input at preparation time.
     dynamic_spatial: bool = False
+    # Recognizers get a dynamic batch dimension so all faces of a frame run in one call.
+    dynamic_batch: bool = False

@@ -96,6 +96,14 @@ def make_dynamic_spatial(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def make_dynamic_batch(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Let a recognizer exported with batch 1 take N chips at once."""
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    for out in model.graph.output:
+        out.type.tensor_type.shape.dim[0].dim_param = "N"
+    return model
+
+
 def prepare(model: ModelFile) -> bytes:
     """Verified, repaired, folded ONNX bytes ready for onnxruntime."""
     data = read_verified(model)
@@ -104,6 +112,8 @@ def prepare(model: ModelFile) -> bytes:
         proto = fold_weight_dequantization(strip_unused_inputs(proto))
         if model.dynamic_spatial:
             proto = make_dynamic_spatial(proto)
+        if model.dynamic_batch:
+            proto = make_dynamic_batch(proto)
         onnx.checker.check_model(proto)
     except (onnx.checker.ValidationError, ValueError, KeyError, IndexError) as exc:
         raise ModelFormatError(f"{model.name}: cannot prepare ONNX graph ({exc})") from exc
