@@ -123,7 +123,7 @@ def parse_wider_gt(text: str) -> list[GroundTruth]:
             raise ManifestError(f"WIDER ground truth: bad entry for {name!r} ({exc})") from None
         if count < 0 or any(len(r) < 8 for r in rows):
             raise ManifestError(f"WIDER ground truth: bad box line under {name!r}")
-        arr = np.asarray(rows[:count], np.float32).reshape(count, -1)
+        arr = np.asarray([r[:8] for r in rows[:count]], np.float32).reshape(count, 8)
         boxes = np.concatenate([arr[:, :2], arr[:, :2] + arr[:, 2:4]], axis=1)
         out.append(GroundTruth(name, boxes.astype(np.float32), arr[:, 7] == 0))
         i += 2 + max(count, 1)
