@@ -1,0 +1,51 @@
+"""Service settings: database, blob store, retention, upload limits, scheduling.
+
+They extend the engine's :class:`bordermatch.config.Settings`, so one object configures the
+whole service. Built once (``bordermatch serve`` or a test) and passed to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from bordermatch.config import Settings
+from bordermatch.errors import ConfigError
+
+# The policy ceiling for citizens' photos and templates: configurable downwards, never up.
+CITIZEN_RETENTION_CEILING_HOURS = 12.0
+
+
+class ServiceSettings(Settings):
+    model_config = SettingsConfigDict(env_prefix="BORDERMATCH_", env_nested_delimiter="__")
+
+    database_url: str = "sqlite:///bordermatch.db"
+    blob_dir: Path = Path("blobs")
+    # "kid:base64key,..." (first is active); None reads BORDERMATCH_BLOB_KEYS. docs/keys.md.
+    blob_keys: SecretStr | None = None
+    index_backend: str = "flat"  # registry name of the 1:N index (flat | faiss)
+    citizen_retention_hours: float = Field(default=CITIZEN_RETENTION_CEILING_HOURS, gt=0)
+    noncitizen_retention_hours: float = Field(default=14 * 24, gt=0)
+    purge_interval_s: float = Field(default=300.0, gt=0)  # in-process purge schedule
+    run_purge_scheduler: bool = True
+    # A pending blob older than this belongs to a request that died; the sweep removes it.
+    orphan_grace_s: float = Field(default=600.0, gt=0)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_manifest_rows: int = Field(default=5000, gt=0)
+    # 1:N operating points on the calibrated scale (see bordermatch.match.fusion):
+    # review band lower edge and the alias-alert FMR, both read from the calibration file.
+    review_fmr: float = Field(default=1e-3, gt=0.0, lt=1.0)
+    alias_fmr: float | None = None  # None: the strictest calibrated threshold
+    run_migrations: bool = True
+
+    @model_validator(mode="after")
+    def _retention_within_policy(self) -> ServiceSettings:
+        if self.citizen_retention_hours > CITIZEN_RETENTION_CEILING_HOURS:
+            raise ConfigError(
+                f"citizen_retention_hours={self.citizen_retention_hours} exceeds the "
+                f"{CITIZEN_RETENTION_CEILING_HOURS} h policy ceiling"
+            )
+        return self

@@ -1,0 +1,76 @@
+"""Engine set-up and schema migrations.
+
+SQLite is the embedded default: WAL journal, foreign keys on, and ``BEGIN IMMEDIATE`` for
+every transaction so that appends to the audit hash chain are serialised across processes.
+PostgreSQL is the production database; the audit chain serialises with an advisory lock
+(see ``audit.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+HEAD = "0001"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **kwargs)
+        _sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy's "begin" below issue BEGIN itself; pysqlite's implicit BEGIN is
+        # deferred and would let two writers read the same audit chain head.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(resources.files("bordermatch.store").joinpath("migrations"))
+    )
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (idempotent; safe to run at every start-up)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+    log.info("database at revision %s", revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,306 @@
+"""Every database query of the service. Routes and workflows call these; nothing else
+touches the tables.
+
+Functions that read or write biometric data or PII append an audit entry in the caller's
+transaction (``audit.append``), so the change and its record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bordermatch.errors import InputError, RecordStateError, UnknownRecordError
+from bordermatch.store import audit
+from bordermatch.store.keys import Principal
+from bordermatch.store.tables import (
+    Crossing,
+    Encounter,
+    Enrolment,
+    Gallery,
+    Occupant,
+    ReviewItem,
+    Traveler,
+)
+
+GALLERY_KINDS = ("crossing", "flight")
+DIRECTIONS = ("entry", "exit")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- galleries -----------------------------------------------------------------------------
+def create_gallery(s: Session, who: Principal, now: datetime, name: str, kind: str,
+                   valid_from: datetime, valid_until: datetime) -> Gallery:
+    if kind not in GALLERY_KINDS:
+        raise InputError(f"gallery kind must be one of {GALLERY_KINDS}")
+    if valid_until <= valid_from:
+        raise InputError("valid_until must be after valid_from")
+    g = Gallery(id=new_id(), name=name, kind=kind, valid_from=valid_from,
+                valid_until=valid_until, status="open", revision=0, created_at=now)
+    s.add(g)
+    s.flush()
+    audit.append(s, now, who, "gallery.create", "gallery", g.id, name=name, kind=kind)
+    return g
+
+
+def get_gallery(s: Session, gallery_id: str) -> Gallery:
+    g = s.get(Gallery, gallery_id)
+    if g is None:
+        raise UnknownRecordError(f"no gallery {gallery_id!r}")
+    return g
+
+
+def usable_gallery(s: Session, gallery_id: str, now: datetime) -> Gallery:
+    """A gallery that accepts encounters now: open and inside its validity window."""
+    g = get_gallery(s, gallery_id)
+    if g.status != "open":
+        raise RecordStateError(f"gallery {gallery_id} is closed")
+    if not (g.valid_from <= now < g.valid_until):
+        raise RecordStateError(
+            f"gallery {gallery_id} is valid from {g.valid_from.isoformat()} "
+            f"until {g.valid_until.isoformat()}"
+        )
+    return g
+
+
+def list_galleries(s: Session, status: str | None = None) -> list[tuple[Gallery, int]]:
+    counts = (select(Enrolment.gallery_id, func.count().label("n"))
+              .where(Enrolment.status == "enrolled").group_by(Enrolment.gallery_id).subquery())
+    stmt = (select(Gallery, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.gallery_id == Gallery.id)
+            .order_by(Gallery.created_at, Gallery.id))
+    if status:
+        stmt = stmt.where(Gallery.status == status)
+    return [(g, int(n)) for g, n in s.execute(stmt)]
+
+
+def close_gallery(s: Session, who: Principal, now: datetime, gallery_id: str) -> Gallery:
+    g = get_gallery(s, gallery_id)
+    if g.status == "closed":
+        raise RecordStateError(f"gallery {gallery_id} is already closed")
+    g.status, g.closed_at = "closed", now
+    audit.append(s, now, who, "gallery.close", "gallery", g.id)
+    return g
+
+
+def bump_revision(s: Session, gallery_ids: Iterable[str]) -> None:
+    ids = sorted(set(gallery_ids))
+    if ids:
+        s.execute(update(Gallery).where(Gallery.id.in_(ids))
+                  .values(revision=Gallery.revision + 1))
+
+
+def gallery_revision(s: Session, gallery_id: str) -> int:
+    rev = s.scalar(select(Gallery.revision).where(Gallery.id == gallery_id))
+    if rev is None:
+        raise UnknownRecordError(f"no gallery {gallery_id!r}")
+    return rev
+
+
+# -- travellers and enrolment ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Biographics:
+    traveler_id: str
+    given_names: str
+    surname: str
+    document_type: str
+    document_number: str
+    nationality: str
+    citizen: bool
+    opt_out: bool = False
+
+
+def upsert_traveler(s: Session, now: datetime, bio: Biographics) -> Traveler:
+    t = s.get(Traveler, bio.traveler_id)
+    if t is None:
+        t = Traveler(id=bio.traveler_id, created_at=now, opted_out=False)
+        s.add(t)
+    t.given_names, t.surname = bio.given_names, bio.surname
+    t.document_type, t.document_number = bio.document_type, bio.document_number
+    t.nationality, t.citizen = bio.nationality, bio.citizen
+    t.opted_out = t.opted_out or bio.opt_out
+    return t
+
+
+def get_traveler(s: Session, traveler_id: str) -> Traveler:
+    t = s.get(Traveler, traveler_id)
+    if t is None:
+        raise UnknownRecordError(f"no traveller {traveler_id!r}")
+    return t
+
+
+def add_enrolment(s: Session, who: Principal, now: datetime, gallery: Gallery,
+                  bio: Biographics, photo_blob: str | None, template_blob: str | None,
+                  model: str | None, quality: float | None,
+                  purge_after: datetime | None) -> Enrolment:
+    existing = s.scalar(select(Enrolment).where(Enrolment.gallery_id == gallery.id,
+                                                Enrolment.traveler_id == bio.traveler_id))
+    if existing is not None:
+        raise RecordStateError(f"traveller {bio.traveler_id} is already enrolled in "
+                               f"gallery {gallery.id}")
+    t = upsert_traveler(s, now, bio)
+    s.flush()  # no ORM relationships, so the unit of work cannot order these inserts itself
+    status = "opted_out" if t.opted_out else "enrolled"
+    e = Enrolment(id=new_id(), gallery_id=gallery.id, traveler_id=t.id, photo_blob=photo_blob,
+                  template_blob=template_blob, template_model=model, quality=quality,
+                  status=status, enrolled_at=now, purge_after=purge_after)
+    s.add(e)
+    bump_revision(s, [gallery.id])
+    s.flush()
+    audit.append(s, now, who, "enrolment.create", "traveler", t.id, gallery_id=gallery.id,
+                 enrolment_id=e.id, biometric=template_blob is not None, status=status)
+    return e
+
+
+def gallery_templates(s: Session, gallery_id: str, model: str) -> list[tuple[str, str]]:
+    """(traveler_id, template blob id) of every live enrolment in a gallery."""
+    rows = s.execute(select(Enrolment.traveler_id, Enrolment.template_blob)
+                     .where(Enrolment.gallery_id == gallery_id,
+                            Enrolment.status == "enrolled",
+                            Enrolment.template_blob.is_not(None),
+                            Enrolment.template_model == model)
+                     .order_by(Enrolment.traveler_id))
+    return [(tid, blob) for tid, blob in rows]
+
+
+def travelers_by_id(s: Session, ids: Sequence[str]) -> dict[str, Traveler]:
+    if not ids:
+        return {}
+    return {t.id: t for t in s.scalars(select(Traveler).where(Traveler.id.in_(list(ids))))}
+
+
+# -- encounters -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OccupantRecord:
+    track_id: int
+    traveler_id: str | None
+    score: float | None
+    decision: str
+    quality: float | None
+    row: int | None = None
+    seat: str | None = None
+    capture_blob: str | None = None
+    template_blob: str | None = None
+    purge_after: datetime | None = None
+
+
+def find_idempotent(s: Session, device_key_id: str, key: str) -> Encounter | None:
+    return s.scalar(select(Encounter).where(Encounter.device_key_id == device_key_id,
+                                            Encounter.idempotency_key == key))
+
+
+def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, gallery: Gallery,
+                  lane: str, direction: str, occupants: Sequence[OccupantRecord],
+                  idempotency_key: str | None, request_hash: str | None,
+                  event_ref: str | None = None, latency_ms: float = 0.0) -> Encounter:
+    """Store an encounter, its occupants, crossings for matches and review items, at once."""
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be one of {DIRECTIONS}")
+    enc = Encounter(id=new_id(), kind=kind, gallery_id=gallery.id, lane=lane,
+                    direction=direction, device_key_id=who.key_id,
+                    idempotency_key=idempotency_key, request_hash=request_hash,
+                    event_ref=event_ref, latency_ms=latency_ms, created_at=now)
+    s.add(enc)
+    s.flush()
+    for o in occupants:
+        row = Occupant(id=new_id(), encounter_id=enc.id, track_id=o.track_id, row=o.row,
+                       seat=o.seat, traveler_id=o.traveler_id, score=o.score,
+                       decision=o.decision, quality=o.quality, capture_blob=o.capture_blob,
+                       template_blob=o.template_blob, purge_after=o.purge_after)
+        s.add(row)
+        s.flush()
+        if o.decision == "match" and o.traveler_id:
+            s.add(Crossing(id=new_id(), traveler_id=o.traveler_id, encounter_id=enc.id,
+                           occupant_id=row.id, gallery_id=gallery.id, direction=direction,
+                           lane=lane, method="biometric", occurred_at=now))
+        elif o.decision in ("review", "manual_inspection"):
+            s.add(ReviewItem(id=new_id(), kind="encounter" if o.decision == "review"
+                             else "manual_inspection", status="open", gallery_id=gallery.id,
+                             encounter_id=enc.id, occupant_id=row.id,
+                             traveler_id=o.traveler_id, score=o.score, created_at=now))
+    s.flush()
+    audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
+                 lane=lane, direction=direction, occupants=len(occupants),
+                 travelers=[o.traveler_id for o in occupants if o.traveler_id])
+    return enc
+
+
+def get_encounter(s: Session, encounter_id: str) -> tuple[Encounter, list[Occupant]]:
+    enc = s.get(Encounter, encounter_id)
+    if enc is None:
+        raise UnknownRecordError(f"no encounter {encounter_id!r}")
+    occ = list(s.scalars(select(Occupant).where(Occupant.encounter_id == enc.id)
+                         .order_by(Occupant.track_id)))
+    return enc, occ
+
+
+def read_encounter(s: Session, who: Principal, now: datetime,
+                   encounter_id: str) -> tuple[Encounter, list[Occupant]]:
+    enc, occ = get_encounter(s, encounter_id)
+    audit.append(s, now, who, "encounter.read", "encounter", enc.id)
+    return enc, occ
+
+
+# -- crossings ------------------------------------------------------------------------------
+def crossings_for(s: Session, who: Principal, now: datetime, traveler_id: str,
+                  biometric_only: bool = True) -> list[Crossing]:
+    get_traveler(s, traveler_id)
+    stmt = select(Crossing).where(Crossing.traveler_id == traveler_id)
+    if biometric_only:
+        stmt = stmt.where(Crossing.method.in_(("biometric", "officer_review")))
+    rows = list(s.scalars(stmt.order_by(Crossing.occurred_at, Crossing.id)))
+    audit.append(s, now, who, "crossings.read", "traveler", traveler_id, count=len(rows))
+    return rows
+
+
+# -- review ---------------------------------------------------------------------------------
+def add_alias_alert(s: Session, now: datetime, gallery_id: str, traveler_id: str,
+                    other_traveler_id: str, score: float) -> ReviewItem:
+    item = ReviewItem(id=new_id(), kind="alias", status="open", gallery_id=gallery_id,
+                      traveler_id=traveler_id, other_traveler_id=other_traveler_id,
+                      score=score, created_at=now)
+    s.add(item)
+    s.flush()
+    return item
+
+
+def review_queue(s: Session, who: Principal, now: datetime, status: str = "open",
+                 kind: str | None = None, limit: int = 100) -> list[ReviewItem]:
+    stmt = select(ReviewItem).where(ReviewItem.status == status)
+    if kind:
+        stmt = stmt.where(ReviewItem.kind == kind)
+    rows = list(s.scalars(stmt.order_by(ReviewItem.created_at, ReviewItem.id).limit(limit)))
+    audit.append(s, now, who, "review.list", "review", None, status=status,
+                 items=[r.id for r in rows])
+    return rows
+
+
+def adjudicate(s: Session, who: Principal, now: datetime, item_id: str, accept: bool,
+               reason: str) -> ReviewItem:
+    item = s.get(ReviewItem, item_id, with_for_update=True)
+    if item is None:
+        raise UnknownRecordError(f"no review item {item_id!r}")
+    if item.status != "open":
+        raise RecordStateError(f"review item {item_id} was already {item.status}")
+    if not reason.strip():
+        raise InputError("a reason is required")
+    item.status = "accepted" if accept else "rejected"
+    item.decided_by, item.decided_at, item.reason = who.name, now, reason.strip()
+    if accept and item.kind in ("encounter", "manual_inspection") and item.traveler_id:
+        enc = s.get(Encounter, item.encounter_id)
+        s.add(Crossing(id=new_id(), traveler_id=item.traveler_id, encounter_id=enc.id,
+                       occupant_id=item.occupant_id, gallery_id=enc.gallery_id,
+                       direction=enc.direction, lane=enc.lane,
+                       method="officer_review" if item.kind == "encounter"
+                       else "manual_inspection", occurred_at=now))
+    audit.append(s, now, who, "review.adjudicate", "review", item.id, decision=item.status,
+                 reason=item.reason, traveler_id=item.traveler_id)
+    return item

@@ -1,0 +1,201 @@
+"""The database schema (SQLAlchemy 2.0). Queries live in ``repo.py``; API shapes in ``api/``.
+
+Images and templates never sit in these tables: rows hold opaque blob ids of the encrypted
+blob store. ``orphan_candidates`` lets the sweep remove blobs that a crash left unreferenced
+(see docs/service.md, "Crash safety").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite has no time zones), always returned aware in UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Gallery(Base):
+    __tablename__ = "galleries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # crossing | flight
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    # Bumped on every enrolment or purge so in-process search caches know they are stale.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Traveler(Base):
+    __tablename__ = "travelers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    given_names: Mapped[str] = mapped_column(String(200))
+    surname: Mapped[str] = mapped_column(String(200))
+    document_type: Mapped[str] = mapped_column(String(32))
+    document_number: Mapped[str] = mapped_column(String(64))
+    nationality: Mapped[str] = mapped_column(String(3))
+    citizen: Mapped[bool] = mapped_column(Boolean)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("gallery_id", "traveler_id", name="uq_enrolment"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    gallery_id: Mapped[str] = mapped_column(ForeignKey("galleries.id"), index=True)
+    traveler_id: Mapped[str] = mapped_column(ForeignKey("travelers.id"), index=True)
+    photo_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    template_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # enrolled | opted_out | purged
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Encounter(Base):
+    __tablename__ = "encounters"
+    __table_args__ = (
+        UniqueConstraint("device_key_id", "idempotency_key", name="uq_encounter_idempotency"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # vehicle | gate | opt_out
+    gallery_id: Mapped[str] = mapped_column(ForeignKey("galleries.id"), index=True)
+    lane: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8))  # entry | exit
+    device_key_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Occupant(Base):
+    __tablename__ = "occupants"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.id"), index=True)
+    track_id: Mapped[int] = mapped_column(Integer)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seat: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decision: Mapped[str] = mapped_column(String(24))
+    quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    capture_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Crossing(Base):
+    __tablename__ = "crossings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    traveler_id: Mapped[str] = mapped_column(ForeignKey("travelers.id"), index=True)
+    encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.id"), index=True)
+    occupant_id: Mapped[str | None] = mapped_column(ForeignKey("occupants.id"), nullable=True)
+    gallery_id: Mapped[str] = mapped_column(ForeignKey("galleries.id"))
+    direction: Mapped[str] = mapped_column(String(8))
+    lane: Mapped[str] = mapped_column(String(64))
+    # biometric | officer_review | manual_inspection
+    method: Mapped[str] = mapped_column(String(24))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewItem(Base):
+    __tablename__ = "review_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # alias | encounter | manual_inspection
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    gallery_id: Mapped[str | None] = mapped_column(ForeignKey("galleries.id"), nullable=True)
+    encounter_id: Mapped[str | None] = mapped_column(ForeignKey("encounters.id"), nullable=True)
+    occupant_id: Mapped[str | None] = mapped_column(ForeignKey("occupants.id"), nullable=True)
+    traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    other_traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: ``hash = sha256(prev_hash || canonical(fields))``."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # public key id
+    name: Mapped[str] = mapped_column(String(200))  # the person or device it was issued to
+    role: Mapped[str] = mapped_column(String(32))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrphanCandidate(Base):
+    """A blob that no row referenced when the sweep last looked (mark and sweep with grace)."""
+
+    __tablename__ = "orphan_candidates"
+    blob_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+Index("ix_crossings_traveler_time", Crossing.traveler_id, Crossing.occurred_at)
