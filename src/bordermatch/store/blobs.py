@@ -14,7 +14,7 @@ which is why ``rotate`` exists long before that matters.
 Writes go to a temporary file in the same directory, are fsynced, then ``os.replace``d over
 the final name and the directory fsynced: a crash leaves either no blob or the whole blob,
 never a half-written one. Temporary files never look like blob ids, so iteration skips
-them; ``sweep_temp`` removes leftovers from a crash.
+them; ``sweep_temp`` removes stale leftovers from a crash.
 
 Keys come from ``BORDERMATCH_BLOB_KEYS`` (``kid1:base64key,kid2:base64key``; the first is
 the active key that encrypts new blobs, the others stay readable) or from a settings value
@@ -33,6 +33,7 @@ import re
 import secrets
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -281,14 +282,24 @@ class BlobStore:
         log.info("re-encrypted %d blobs under key %r", done, new_kid)
         return done
 
-    def sweep_temp(self) -> int:
-        """Delete temporary files left by a crash mid-write; returns how many."""
+    def sweep_temp(self, older_than_s: float = 600.0) -> int:
+        """Delete temporary files left by a crash mid-write; returns how many.
+
+        Only files older than ``older_than_s`` go: a younger one may belong to a ``put``
+        in flight, whose ``os.replace`` would fail if we removed it.
+        """
+        cutoff = time.time() - older_than_s
         removed = 0
         for shard in self.root.iterdir():
             if not (shard.is_dir() and _SHARD.fullmatch(shard.name)):
                 continue
             for entry in shard.glob(".*.tmp"):
-                entry.unlink(missing_ok=True)
+                try:
+                    if entry.stat().st_mtime > cutoff:
+                        continue
+                    entry.unlink()
+                except FileNotFoundError:
+                    continue
                 removed += 1
         return removed
 
