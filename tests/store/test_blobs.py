@@ -144,7 +144,8 @@ def test_crash_between_write_and_rename_leaves_no_blob(tmp_path: Path) -> None:
     # A real process dies (os._exit skips every cleanup handler) right after the temp file
     # is written and fsynced, before os.replace publishes it.
     script = textwrap.dedent(f"""
-                from pathlib import Path
+        import os
+        from pathlib import Path
         from bordermatch.store import blobs
         store = blobs.BlobStore(Path({str(root)!r}), blobs.KeyRing.from_spec({spec!r}))
         blobs.os.replace = lambda src, dst: os._exit(9)
