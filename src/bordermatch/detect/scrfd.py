@@ -147,7 +147,9 @@ def decode(
     all_boxes, all_kps, all_scores = [], [], []
     for stride, parts in group_outputs(outputs, height, width).items():
         scores = parts[1][:, 0]
-        keep = np.nonzero(scores >= threshold)[0]
+        # Negative distances (an untrained or broken export) would give inside-out boxes.
+        sane = (parts[4][:, 0] + parts[4][:, 2] > 0) & (parts[4][:, 1] + parts[4][:, 3] > 0)
+        keep = np.nonzero((scores >= threshold) & sane)[0]
         if keep.size == 0:
             continue
         centres = anchor_centres(height, width, stride)[keep]
