@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+__all__ = ["admin", "blob_keys", "blobs", "clock", "db_engine", "db_url", "pg_url", "sessions"]
+
 PG_URL = os.environ.get("BORDERMATCH_TEST_PG",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -248,14 +249,26 @@ class BorderService:
         replay = self._replay(who, idempotency_key, request_hash)
         if replay is not None:
             return replay
-        t0 = self.clock.now()
+        image, matches = self._gate_matches(gallery_id, photo)
+        token = None
+        if kind == "board" and any(m.decision == "match" for m in matches):
+            # Opaque to the airline: it names nobody and is only valid for this encounter.
+            token = secrets.token_urlsafe(24)
+        return self._store(who, gallery_id, lane, direction, kind, image, matches,
+                           idempotency_key, request_hash, event_ref=token)
+
+    def _gate_matches(self, gallery_id: str, photo: bytes) -> tuple[Image, list[FaceMatch]]:
         with self.sessions() as s:
-            repo.usable_gallery(s, gallery_id, t0)
+            repo.usable_gallery(s, gallery_id, self.clock.now())
         image = self._decode(photo, "photo")
         samples = self.engine.samples(image, models=[self.model])
-        matches = self._search(gallery_id, samples)
-        return self._store(who, gallery_id, lane, direction, kind, image, matches,
-                           idempotency_key, request_hash)
+        return image, self._search(gallery_id, samples)
+
+    def board(self, who: Principal, gallery_id: str, lane: str, photo: bytes,
+              idempotency_key: str | None, request_hash: str) -> EncounterResult:
+        """Boarding at a departure gate: an exit encounter whose token proves the match."""
+        return self.gate_encounter(who, gallery_id, lane, "exit", photo, idempotency_key,
+                                   request_hash, kind="board")
 
     def opt_out_encounter(self, who: Principal, gallery_id: str, lane: str, direction: str,
                           traveler_id: str, idempotency_key: str | None,
@@ -274,7 +287,7 @@ class BorderService:
 
     def _store(self, who, gallery_id, lane, direction, kind, image: Image,
                matches: Sequence[FaceMatch], idempotency_key, request_hash,
-               rows: Sequence[int | None] | None = None) -> EncounterResult:
+               event_ref: str | None = None) -> EncounterResult:
         now = self.clock.now()
         with self.sessions() as s:
             travelers = repo.travelers_by_id(s, [m.traveler_id for m in matches
@@ -282,6 +295,8 @@ class BorderService:
         records: list[repo.OccupantRecord] = []
 
         def write(put) -> None:
+            if not matches:  # no usable face: a capture failure, recorded as such
+                records.append(repo.OccupantRecord(0, None, None, "no_capture", None))
             for i, m in enumerate(matches):
                 t = travelers.get(m.traveler_id) if m.traveler_id else None
                 if t is not None and t.opted_out:
@@ -297,15 +312,16 @@ class BorderService:
                                .tobytes(), "template")
                 records.append(repo.OccupantRecord(
                     i, m.traveler_id, m.score, m.decision, m.sample.quality.unified,
-                    row=rows[i] if rows else None, capture_blob=capture,
+                    capture_blob=capture,
                     template_blob=template,
                     purge_after=self._retention(now, t.citizen if t else None)))
 
         return self._commit(who, gallery_id, lane, direction, kind, records, idempotency_key,
-                            request_hash, write)
+                            request_hash, write, event_ref)
 
     def _commit(self, who, gallery_id, lane, direction, kind, records, idempotency_key,
-                request_hash, write) -> EncounterResult:
+                request_hash, write, event_ref: str | None = None,
+                latency_ms: float = 0.0) -> EncounterResult:
         t0 = self.clock.now()
         try:
             with self._blob_batch() as put, self.sessions.begin() as s:
@@ -314,7 +330,8 @@ class BorderService:
                 enc = repo.add_encounter(s, who, t0, kind=kind, gallery=g, lane=lane,
                                          direction=direction, occupants=records,
                                          idempotency_key=idempotency_key,
-                                         request_hash=request_hash)
+                                         request_hash=request_hash, event_ref=event_ref,
+                                         latency_ms=latency_ms)
                 s.flush()
                 _, occ = repo.get_encounter(s, enc.id)
         except IntegrityError:

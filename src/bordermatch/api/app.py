@@ -1,0 +1,84 @@
+"""``create_app(settings)``: the FastAPI service. Nothing is built at import.
+
+create_app opens the database (and runs migrations unless told not to), opens the encrypted
+blob store, and wires routes, auth, problem responses and metrics. The face engine loads on
+the first request that needs it (or is injected, e.g. by tests that share one). The purge
+job runs on a background thread for the app's lifetime.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bordermatch.store.clock import Clock, SystemClock
+from bordermatch.store.config import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
+               engine_factory: Callable[[], object] | None = None, blobs=None) -> FastAPI:
+    from bordermatch import __version__
+    from bordermatch.api import metrics as metrics_mod
+    from bordermatch.api import problems
+    from bordermatch.api.limits import BodyLimit
+    from bordermatch.api.routes import (
+        audit,
+        encounters,
+        galleries,
+        gate,
+        health,
+        review,
+        travelers,
+        verify,
+    )
+    from bordermatch.store.blobs import BlobStore, KeyRing
+    from bordermatch.store.db import make_engine, sessionmaker_for, upgrade
+    from bordermatch.store.retention import PurgeScheduler
+    from bordermatch.store.service import BorderService, check_index_backend
+
+    check_index_backend(settings.index_backend)
+    db = make_engine(settings.database_url)
+    if settings.run_migrations:
+        upgrade(db)
+    if blobs is None:
+        ring = (KeyRing.from_spec(settings.blob_keys.get_secret_value())
+                if settings.blob_keys else KeyRing.from_env())
+        blobs = BlobStore(settings.blob_dir, ring)
+    if engine_factory is None:
+        def engine_factory():
+            from bordermatch.engine import FaceEngine
+
+            return FaceEngine.from_settings(settings)
+
+    service = BorderService(settings, sessionmaker_for(db), blobs, clock or SystemClock(),
+                            engine_factory)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler = None
+        if settings.run_purge_scheduler:
+            scheduler = PurgeScheduler(service.purge, settings.purge_interval_s)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            db.dispose()
+
+    app = FastAPI(title="bordermatch", version=__version__, lifespan=lifespan,
+                  description="Biometric entry/exit verification service. Authenticate with "
+                              "an API key (`X-API-Key` or `Authorization: Bearer`).")
+    app.state.service = service
+    app.state.metrics = metrics_mod.Metrics()
+    problems.install(app)
+    metrics_mod.install(app, app.state.metrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,67 @@
+"""Authentication (API keys) and role checks.
+
+A key is sent as ``X-API-Key: bmk_...`` or ``Authorization: Bearer bmk_...``. No key, or an
+unknown, malformed or revoked one, is 401; a valid key whose role is not allowed is 403.
+Roles are deliberately not hierarchical: an admin manages galleries, but only an auditor
+reads the audit log, and only airline partners use the boarding endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from bordermatch.api.deps import get_service
+from bordermatch.api.problems import ApiProblem
+from bordermatch.store import keys
+from bordermatch.store.keys import Principal
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="An API key from `bordermatch keys create`.")
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="bordermatch"'}
+
+
+def authenticate(request: Request,
+                 api_key: Annotated[str | None, Depends(_api_key)] = None,
+                 bearer: Annotated[HTTPAuthorizationCredentials | None,
+                                   Depends(_bearer)] = None) -> Principal:
+    token = api_key or (bearer.credentials if bearer else None)
+    if not token:
+        raise ApiProblem(401, "unauthenticated", "an API key is required", _UNAUTHORIZED)
+    service = get_service(request)
+    with service.sessions() as s:
+        who = keys.authenticate(s, token)
+    if who is None:
+        raise ApiProblem(401, "invalid_key", "the API key is invalid or revoked", _UNAUTHORIZED)
+    request.state.principal = who
+    return who
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    unknown = set(roles) - set(keys.ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def check(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if who.role not in roles:
+            raise ApiProblem(403, "forbidden",
+                             f"role {who.role!r} may not do this; allowed: {', '.join(roles)}")
+        return who
+
+    return check
+
+
+Admin = Annotated[Principal, Depends(require("admin", "supervisor"))]
+Enroller = Annotated[Principal, Depends(require("admin", "supervisor", "officer"))]
+Officer = Annotated[Principal, Depends(require("officer", "supervisor"))]
+LaneDevice = Annotated[Principal, Depends(require("lane_device"))]
+GateDevice = Annotated[Principal, Depends(require("gate_device"))]
+OptOutRecorder = Annotated[Principal, Depends(require("gate_device", "lane_device", "officer"))]
+Verifier = Annotated[Principal, Depends(require("gate_device", "officer"))]
+Auditor = Annotated[Principal, Depends(require("auditor"))]
+AirlinePartner = Annotated[Principal, Depends(require("airline_partner"))]

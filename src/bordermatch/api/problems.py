@@ -1,0 +1,98 @@
+"""RFC 9457 problem details (``application/problem+json``) for every error the API returns.
+
+Bad input of any kind maps to a 4xx with a stable ``code``; only a genuine server fault is a
+5xx, and its body never carries internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bordermatch.errors import (
+    BordermatchError,
+    ImageTooLargeError,
+    InputError,
+    ModelError,
+    RecordStateError,
+    UnknownRecordError,
+    UnsupportedImageError,
+)
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+# Most specific first: the first isinstance match decides the status.
+_STATUS: tuple[tuple[type[BordermatchError], int], ...] = (
+    (UnknownRecordError, 404),
+    (RecordStateError, 409),
+    (ImageTooLargeError, 413),
+    (UnsupportedImageError, 415),
+    (InputError, 422),
+    (ModelError, 503),
+)
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 413: "Content too large",
+           415: "Unsupported media type", 422: "Unprocessable content",
+           500: "Internal server error", 503: "Service unavailable"}
+
+
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+            **extra) -> JSONResponse:
+    body = {"type": f"urn:bordermatch:problem:{code}", "title": _TITLES.get(status, "Error"),
+            "status": status, "code": code, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_for(exc: BordermatchError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+class ApiProblem(Exception):
+    """Raised by API code for HTTP-only failures (auth, content type, upload size)."""
+
+    def __init__(self, status: int, code: str, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(BordermatchError)
+    async def _domain(request: Request, exc: BordermatchError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+            return problem(status, exc.code, "the service cannot handle this request now")
+        return problem(status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        malformed = any(e["type"] == "json_invalid" for e in errors)
+        return problem(400 if malformed else 422,
+                       "malformed_json" if malformed else "validation_error",
+                       "the request body is not valid JSON" if malformed
+                       else "the request does not match the schema", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail),
+                       getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "the service failed to handle this request")

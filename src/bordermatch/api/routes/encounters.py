@@ -1,0 +1,93 @@
+"""/v1/encounters: a gate photo, a vehicle event, or an opt-out; fetch one encounter.
+
+Submissions take an ``Idempotency-Key`` header: a retry with the same key and the same
+content returns the first result (200, ``Idempotent-Replayed: true``) instead of a second
+record; the same key with different content is a 409.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+
+from bordermatch.api.auth import GateDevice, LaneDevice, Officer, OptOutRecorder
+from bordermatch.api.deps import MultipartOnly, Service, read_upload, request_hash
+from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
+from bordermatch.store import repo
+from bordermatch.store.service import EncounterResult
+
+router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def encounter_out(enc, occupants) -> EncounterOut:
+    return EncounterOut(
+        id=enc.id, kind=enc.kind, gallery_id=enc.gallery_id, lane=enc.lane,
+        direction=enc.direction, created_at=enc.created_at, latency_ms=enc.latency_ms,
+        occupants=[OccupantOut(track_id=o.track_id, traveler_id=o.traveler_id, score=o.score,
+                               decision=o.decision, quality=o.quality, row=o.row, seat=o.seat)
+                   for o in occupants])
+
+
+def respond(result: EncounterResult, request: Request, response: Response) -> EncounterOut:
+    if result.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        request.app.state.metrics.record_occupants(result.encounter.lane, result.occupants)
+    return encounter_out(result.encounter, result.occupants)
+
+
+@router.post("/gate", status_code=201, response_model=EncounterOut)
+def gate_encounter(
+    request: Request, response: Response, who: GateDevice, svc: Service, _mp: MultipartOnly,
+    gallery_id: Annotated[str, Form(min_length=1, max_length=64)],
+    lane: Annotated[str, Form(min_length=1, max_length=64)],
+    direction: Annotated[Direction, Form()],
+    photo: Annotated[UploadFile, File()],
+    idempotency_key: IdempotencyKey = None,
+) -> EncounterOut:
+    """A gate photo: one decision per face in it (1:N against the gallery)."""
+    data = read_upload(photo, svc.settings.max_upload_bytes, "photo")
+    result = svc.gate_encounter(who, gallery_id, lane, direction, data, idempotency_key,
+                                request_hash("gate", gallery_id, lane, direction, data))
+    return respond(result, request, response)
+
+
+@router.post("/opt-out", status_code=201, response_model=EncounterOut)
+def opt_out(body: OptOutIn, request: Request, response: Response, who: OptOutRecorder,
+            svc: Service, idempotency_key: IdempotencyKey = None) -> EncounterOut:
+    """The traveller declines the photo: nothing is captured; a manual inspection is queued."""
+    result = svc.opt_out_encounter(
+        who, body.gallery_id, body.lane, body.direction, body.traveler_id, idempotency_key,
+        request_hash("opt_out", body.model_dump_json()))
+    return respond(result, request, response)
+
+
+@router.post("/vehicle", status_code=201, response_model=EncounterOut)
+def vehicle_encounter(
+    request: Request, response: Response, who: LaneDevice, svc: Service, _mp: MultipartOnly,
+    gallery_id: Annotated[str, Form(min_length=1, max_length=64)],
+    event: Annotated[str, Form(description="event.json of DESIGN.md, as a string",
+                               max_length=100_000)],
+    frames: Annotated[list[UploadFile], File(
+        description="Frames named <camera_id>/<seq:04d>_<t_ms>.jpg")],
+    idempotency_key: IdempotencyKey = None,
+) -> EncounterOut:
+    """A vehicle event from the lane cameras: one decision per occupant."""
+    limit = svc.settings.max_upload_bytes
+    named = [((f.filename or "").replace("\\", "/"), read_upload(f, limit, "frame"))
+             for f in frames]
+    digest = request_hash("vehicle", gallery_id, event, *(n + "\0" for n, _ in named),
+                          *(d for _, d in named))
+    result = svc.vehicle_encounter(who, gallery_id, event, named, idempotency_key, digest)
+    return respond(result, request, response)
+
+
+@router.get("/{encounter_id}", response_model=EncounterOut)
+def get_encounter(encounter_id: str, who: Officer, svc: Service) -> EncounterOut:
+    with svc.sessions.begin() as s:
+        enc, occ = repo.read_encounter(s, who, svc.clock.now(), encounter_id)
+    return encounter_out(enc, occ)

@@ -1,0 +1,25 @@
+"""/v1/verify: 1:1, a live photo against a document photo. Nothing is stored but the audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+
+from bordermatch.api.auth import Verifier
+from bordermatch.api.deps import MultipartOnly, Service, read_upload
+from bordermatch.api.schemas import VerifyOut
+
+router = APIRouter(prefix="/v1", tags=["verify"])
+
+
+@router.post("/verify", response_model=VerifyOut)
+def verify(who: Verifier, svc: Service, _mp: MultipartOnly,
+           live: Annotated[UploadFile, File()],
+           document: Annotated[UploadFile, File()]) -> VerifyOut:
+    limit = svc.settings.max_upload_bytes
+    r = svc.verify(who, read_upload(live, limit, "live"), read_upload(document, limit,
+                                                                      "document"))
+    return VerifyOut(decision=r.decision.outcome.value, score=r.comparison.fused,
+                     threshold=r.decision.threshold, target_fmr=r.decision.target_fmr,
+                     quality_live=r.a.quality.unified, quality_document=r.b.quality.unified)

@@ -1,0 +1,161 @@
+"""API request and response shapes (pydantic), kept apart from the tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Decision = Literal["match", "no_match", "review", "no_capture", "manual_inspection"]
+Direction = Literal["entry", "exit"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GalleryCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["crossing", "flight"]
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+
+
+class GalleryOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    valid_from: datetime
+    valid_until: datetime
+    status: str
+    enrolled: int = 0
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+class EnrolmentOut(BaseModel):
+    enrolment_id: str
+    gallery_id: str
+    traveler_id: str
+    status: str
+    quality: float | None
+    alias_alerts: list[str] = Field(description="Review item ids raised by this enrolment.")
+
+
+class ManifestRowOut(BaseModel):
+    line: int
+    traveler_id: str | None
+    status: Literal["enrolled", "opted_out", "error"]
+    error: str | None = None
+    detail: str | None = None
+    alias_alerts: list[str] = []
+
+
+class ManifestReport(BaseModel):
+    gallery_id: str
+    enrolled: int
+    errors: int
+    rows: list[ManifestRowOut]
+
+
+class OccupantOut(BaseModel):
+    track_id: int
+    traveler_id: str | None
+    score: float | None
+    decision: Decision
+    quality: float | None
+    row: int | None = None
+    seat: str | None = None
+
+
+class EncounterOut(BaseModel):
+    id: str
+    kind: str
+    gallery_id: str
+    lane: str
+    direction: str
+    created_at: datetime
+    latency_ms: float
+    occupants: list[OccupantOut]
+
+
+class OptOutIn(Strict):
+    gallery_id: str = Field(min_length=1, max_length=64)
+    lane: str = Field(min_length=1, max_length=64)
+    direction: Direction
+    traveler_id: str = Field(min_length=1, max_length=64)
+
+
+class VerifyOut(BaseModel):
+    decision: Decision
+    score: float
+    threshold: float
+    target_fmr: float
+    quality_live: float
+    quality_document: float
+
+
+class CrossingOut(BaseModel):
+    id: str
+    traveler_id: str
+    direction: str
+    lane: str
+    gallery_id: str
+    encounter_id: str
+    method: str
+    occurred_at: datetime
+
+
+class ReviewItemOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    gallery_id: str | None
+    encounter_id: str | None
+    traveler_id: str | None
+    other_traveler_id: str | None
+    score: float | None
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+
+
+class AdjudicationIn(Strict):
+    decision: Literal["accept", "reject"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    resource_type: str
+    resource_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_hash: str
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class BoardOut(BaseModel):
+    """All an airline partner learns: never a name, a photo or a score."""
+
+    model_config = ConfigDict(extra="forbid")
+    match: bool
+    boarding_token: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str
