@@ -9,3 +9,8 @@ app = typer.Typer(no_args_is_help=True, help="Evaluate accuracy (ISO/IEC 19795 m
 from bordermatch.cli.eval_detection import detection  # noqa: E402
 
 app.command("detection")(detection)
+
+from bordermatch.cli.eval_lfw import calibrate, lfw  # noqa: E402
+
+app.command("lfw")(lfw)
+app.command("calibrate")(calibrate)
