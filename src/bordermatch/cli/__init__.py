@@ -8,6 +8,7 @@ import typer
 
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import face, models
+from bordermatch.cli import gallery, lane
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Biometric entry/exit verification for border crossings.")
@@ -15,6 +16,8 @@ app.command("verify")(face.verify)
 app.command("detect")(face.detect)
 app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(gallery.app, name="gallery")
+app.add_typer(lane.app, name="lane")
 
 
 @app.callback()

@@ -1,0 +1,132 @@
+"""``bordermatch lane run | evaluate | simulate | calibrate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from bordermatch.cli._common import fail
+from bordermatch.errors import BordermatchError
+
+app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simulate.")
+
+
+def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None):
+    from bordermatch.lane.pipeline import LaneConfig
+
+    overrides = {k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
+                                   ("link_threshold", link_threshold)) if v is not None}
+    return LaneConfig(**overrides)
+
+
+@app.command("run")
+def run(
+    gallery: Path = typer.Option(..., help="Gallery template file from `gallery build`."),
+    events: Path = typer.Option(..., help="Lane events directory."),
+    out: Path = typer.Option(..., help="Results JSON Lines file to write."),
+    thresholds: Path | None = typer.Option(None, help="Open-set thresholds (default: bundled)."),
+    detector: str = typer.Option("yunet", help="Face detector (registry name)."),
+    fusion: str | None = typer.Option(None, help="template | best_shot | max_score"),
+    roi_upscale: float | None = typer.Option(None, help="Upscale of the windshield ROI pass."),
+    link_threshold: float | None = typer.Option(None, help="Cosine to join camera tracklets."),
+) -> None:
+    """Process every event: one results line each, never aborting on a bad event."""
+    from bordermatch.lane.runner import build_pipeline, run_events
+
+    try:
+        pipeline = build_pipeline(gallery, thresholds, _config(fusion, roi_upscale,
+                                                               link_threshold), detector)
+        errors = 0
+
+        def show(result) -> None:
+            nonlocal errors
+            errors += result.error is not None
+
+        n = run_events(pipeline, events, out, show)
+    except BordermatchError as exc:
+        fail(exc)
+    typer.echo(f"{n} events -> {out} ({errors} with an error reason)")
+
+
+@app.command("evaluate")
+def evaluate(
+    events: Path = typer.Option(..., help="Lane events directory with truth.json files."),
+    results: Path = typer.Option(..., help="Results JSON Lines from `lane run`."),
+    out: Path | None = typer.Option(None, help="Directory for report.md and the PNG plots."),
+) -> None:
+    """Vehicle validation, capture, per-row/seat match rates, FPIR/FNIR, latency."""
+    from bordermatch.lane.evaluate import evaluate as run_eval
+
+    try:
+        metrics, outcomes, series = run_eval(events, results)
+    except BordermatchError as exc:
+        fail(exc)
+    typer.echo(json.dumps(metrics, indent=1))
+    if out is not None:
+        from bordermatch.lane.report import write_report
+
+        path = write_report(out, metrics, outcomes, series)
+        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        typer.echo(f"report: {path}")
+
+
+@app.command("simulate")
+def simulate(
+    faces: Path = typer.Option(..., help="Face directory like LFW: <Name>/<Name>_NNNN.jpg"),
+    out: Path = typer.Option(..., help="Output directory (gallery/ and events/ are created)."),
+    vehicles: int = typer.Option(..., min=1, help="Number of vehicles."),
+    seed: int = typer.Option(..., help="Random seed (the same seed gives the same lane)."),
+    difficulty: str = typer.Option("default", help="easy | default | hard"),
+    distractors: int | None = typer.Option(None, help="Gallery padding (default per difficulty)."),
+) -> None:
+    """Render a gallery and lane events with truth.json (parameters: docs/lane.md)."""
+    from dataclasses import replace
+
+    from bordermatch.lane.scenario import params_for
+    from bordermatch.lane.simulate import simulate as run_sim
+
+    try:
+        params = params_for(difficulty)
+        if distractors is not None:
+            params = replace(params, distractors=distractors)
+        summary = run_sim(faces, out, vehicles, seed, params)
+    except BordermatchError as exc:
+        fail(exc)
+    typer.echo(f"{summary['vehicles']} vehicles, {summary['occupants']} occupants, "
+               f"gallery of {summary['gallery']} -> {out}")
+
+
+@app.command("calibrate")
+def calibrate(
+    gallery: Path = typer.Option(..., help="Gallery template file."),
+    events: Path = typer.Option(..., help="Truth-labelled events (simulated development set)."),
+    out: Path = typer.Option(..., help="Thresholds JSON to write."),
+    target_fpir: float = typer.Option(1e-3, help="FPIR at the match threshold."),
+    review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
+    fusion: str = typer.Option("template", help="Fusion the thresholds are for."),
+    detector: str = typer.Option("yunet"),
+    roi_upscale: float | None = typer.Option(None),
+    link_threshold: float | None = typer.Option(None),
+) -> None:
+    """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
+    from bordermatch.lane.runner import build_pipeline
+    from bordermatch.lane.runner import calibrate as run_cal
+    from bordermatch.match.search import OpenSetThresholds
+
+    try:
+        placeholder = OpenSetThresholds("sface", 1.0, 1.0, target_fpir, review_fpir, 0)
+        pipeline = build_pipeline(gallery, None, _config(fusion, roi_upscale, link_threshold),
+                                  detector, thresholds=placeholder)
+        placeholder = OpenSetThresholds(pipeline.embedder.name, 1.0, 1.0, target_fpir,
+                                        review_fpir, 0)
+        pipeline.thresholds = placeholder
+        th, comparison = run_cal(pipeline, events, target_fpir=target_fpir,
+                                 review_fpir=review_fpir, fusion=fusion, source=str(events))
+    except BordermatchError as exc:
+        fail(exc)
+    th.save(out)
+    (Path(out).with_suffix(".fusion.json")).write_text(json.dumps(comparison, indent=1))
+    typer.echo(json.dumps(comparison, indent=1))
+    typer.echo(f"thresholds -> {out}: match {th.match:.4f}, review {th.review:.4f}")

@@ -1,0 +1,1 @@
+"""Traveller galleries: enrolment of a gallery directory into a reusable template file."""

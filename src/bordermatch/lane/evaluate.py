@@ -1,0 +1,144 @@
+"""Lane evaluation against truth.json (ISO/IEC 19795 terms; definitions in docs/lane.md).
+
+Results lines carry no seat, so occupants and tracks are paired by identity: a mated
+occupant (``traveler_id`` not null) is correctly handled when some track ``match``-es its
+traveller. Non-mated occupants (not in the gallery) are then covered by the remaining
+tracks: the vehicle needs at least as many unclaimed ``no_match`` tracks as it has
+non-mated occupants. A *false match* is a ``match`` track naming a traveller who is not
+in the vehicle. A vehicle is *validated* when every occupant is correctly handled and it
+has no false match (DESIGN.md). It is *captured* when every occupant is covered by a track
+that passed quality (decision other than ``no_capture``), counting tracks the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bordermatch.errors import MetricError
+from bordermatch.lane.events import (
+    SEATS,
+    LaneEventError,
+    TruthOccupant,
+    event_folders,
+    read_event,
+    read_results,
+    read_truth,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleOutcome:
+    event_id: str
+    occupants: tuple[TruthOccupant, ...]
+    matched: tuple[bool, ...]  # per truth occupant: correctly handled
+    captured: bool
+    validated: bool
+    false_matches: int
+    error: str | None
+
+
+def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
+                  row: dict[str, Any] | None) -> VehicleOutcome:
+    tracks = [] if row is None else list(row.get("occupants", []))
+    error = "missing_result" if row is None else row.get("error")
+    truth_ids = {o.traveler_id for o in truth if o.traveler_id is not None}
+    claimed: set[int] = set()
+    seen: set[int] = set()
+    matched = []
+    for occ in truth:
+        ok = False
+        if occ.traveler_id is not None:
+            for i, t in enumerate(tracks):
+                if i not in claimed and t.get("traveler_id") == occ.traveler_id:
+                    seen.add(i)
+                    if t.get("decision") == "match":
+                        claimed.add(i)
+                        ok = True
+                        break
+        matched.append(ok)
+    free = [t for i, t in enumerate(tracks) if i not in claimed and i not in seen]
+    free_no_match = sum(t.get("decision") == "no_match" for t in free)
+    nonmated = [i for i, o in enumerate(truth) if o.traveler_id is None]
+    for k, i in enumerate(nonmated):
+        matched[i] = k < free_no_match
+    false_matches = sum(t.get("decision") == "match" and t.get("traveler_id") not in truth_ids
+                        for t in tracks)
+    # Capture: each mated occupant seen under its own id, the rest covered by free tracks.
+    seen_ids = {tracks[i].get("traveler_id") for i in seen | claimed}
+    uncovered = sum(o.traveler_id is None or o.traveler_id not in seen_ids for o in truth)
+    free_captured = sum(t.get("decision") != "no_capture" for t in free)
+    captured = free_captured >= uncovered
+    validated = all(matched) and false_matches == 0
+    return VehicleOutcome(event_id, truth, tuple(matched), bool(captured), validated,
+                          false_matches, error)
+
+
+def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list[VehicleOutcome],
+                                                             dict[str, Any]]:
+    """(metrics, per-vehicle outcomes, raw series for plots)."""
+    results = {r["event_id"]: r for r in read_results(results_path)}
+    outcomes, latencies = [], []
+    for folder in event_folders(events_dir):
+        try:
+            truth = read_truth(folder)
+            event_id = read_event(folder).event_id
+        except LaneEventError:
+            continue  # no truth, or an event deliberately broken: nothing to score
+        row = results.get(event_id)
+        outcomes.append(score_vehicle(event_id, truth, row))
+        if row is not None and isinstance(row.get("latency_ms"), int | float):
+            latencies.append(float(row["latency_ms"]))
+    if not outcomes:
+        raise MetricError(f"{events_dir}: no events with truth.json and a valid event.json")
+    metrics = summarise(outcomes, latencies)
+    series = {"latency_ms": latencies,
+              "scores": [(o.get("score"), o.get("decision")) for r in results.values()
+                         for o in r.get("occupants", [])]}
+    return metrics, outcomes, series
+
+
+def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[str, Any]:
+    n = len(outcomes)
+    by_row, by_seat = Counter(), Counter()
+    ok_row, ok_seat = Counter(), Counter()
+    mated = mated_ok = nonmated = nonmated_ok = 0
+    for v in outcomes:
+        for occ, ok in zip(v.occupants, v.matched, strict=True):
+            if occ.traveler_id is None:
+                nonmated += 1
+                nonmated_ok += ok
+                continue
+            mated += 1
+            mated_ok += ok
+            by_row[occ.row] += 1
+            ok_row[occ.row] += ok
+            by_seat[occ.seat] += 1
+            ok_seat[occ.seat] += ok
+    false_matches = sum(v.false_matches for v in outcomes)
+    lat = np.asarray(latencies, dtype=float)
+    return {
+        "vehicles": n,
+        "occupants": mated + nonmated,
+        "mated_occupants": mated,
+        "nonmated_occupants": nonmated,
+        "vehicle_validation_rate": sum(v.validated for v in outcomes) / n,
+        "capture_rate": sum(v.captured for v in outcomes) / n,
+        "match_rate": mated_ok / mated if mated else None,
+        "match_rate_by_row": {f"row{r}": ok_row[r] / by_row[r] for r in sorted(by_row)},
+        "mated_by_row": {f"row{r}": by_row[r] for r in sorted(by_row)},
+        "match_rate_by_seat": {s: ok_seat[s] / by_seat[s] for s in SEATS if by_seat[s]},
+        "false_matches": false_matches,
+        "fnir": 1 - mated_ok / mated if mated else None,
+        # Upper bound: a false match is charged to the non-mated searches even when it came
+        # from a mated occupant who was misidentified (results carry no seat to tell).
+        "fpir": false_matches / nonmated if nonmated else None,
+        "nonmated_correct_rate": nonmated_ok / nonmated if nonmated else None,
+        "events_with_error": sum(v.error is not None for v in outcomes),
+        "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else None,
+        "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else None,
+    }

@@ -1,0 +1,200 @@
+"""Read and write the lane interchange formats of DESIGN.md (events directory, results JSONL).
+
+An event folder holds ``event.json``, ``frames/<camera_id>/<seq:04d>_<t_ms>.jpg`` and,
+for evaluation only, ``truth.json``. Every problem with one event raises
+:class:`~bordermatch.errors.EventError` with a stable ``reason`` so the run can record it in
+that event's result and go on with the next event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bordermatch.errors import EventError
+from bordermatch.types import LaneResult
+
+DIRECTIONS = ("exit", "entry")
+SEATS = ("r1-left", "r1-right", "r2-left", "r2-middle", "r2-right", "r3-left", "r3-right")
+FRAME_NAME = re.compile(r"^(\d{4})_(\d+)\.(jpe?g|png)$", re.IGNORECASE)
+
+
+class LaneEventError(EventError):
+    """An event that cannot be processed; ``reason`` is a stable machine-readable string."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    id: str
+    view: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRef:
+    camera: str
+    seq: int
+    t_ms: int
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class LaneEvent:
+    event_id: str
+    lane: str
+    direction: str
+    started_at: str
+    cameras: tuple[Camera, ...]
+    frames: tuple[FrameRef, ...]
+    folder: Path
+
+
+@dataclass(frozen=True, slots=True)
+class TruthOccupant:
+    traveler_id: str | None
+    seat: str
+
+    @property
+    def row(self) -> int:
+        return int(self.seat[1])
+
+
+def event_folders(events_dir: Path) -> list[Path]:
+    """Every sub-folder of the events directory, sorted by name (the event order)."""
+    events_dir = Path(events_dir)
+    if not events_dir.is_dir():
+        raise EventError(f"{events_dir}: events directory not found")
+    return sorted(p for p in events_dir.iterdir() if p.is_dir())
+
+
+def read_event(folder: Path) -> LaneEvent:
+    """Parse and check one event folder; frames are listed, not decoded."""
+    folder = Path(folder)
+    meta = _read_json(folder / "event.json", "event_json")
+    if not isinstance(meta, dict):
+        raise LaneEventError("bad_event_json", "event.json is not an object")
+    for key, kind in (("event_id", str), ("lane", str), ("direction", str),
+                      ("started_at", str), ("cameras", list)):
+        if not isinstance(meta.get(key), kind):
+            raise LaneEventError("bad_event_json", f"field {key!r} missing or not {kind.__name__}")
+    if meta["direction"] not in DIRECTIONS:
+        raise LaneEventError("bad_event_json",
+                             f"direction {meta['direction']!r} not in {DIRECTIONS}")
+    try:
+        datetime.fromisoformat(meta["started_at"])
+    except ValueError:
+        raise LaneEventError("bad_event_json", "started_at is not ISO-8601") from None
+    cameras = []
+    for cam in meta["cameras"]:
+        if not (isinstance(cam, dict) and isinstance(cam.get("id"), str)
+                and isinstance(cam.get("view"), str) and cam["id"]):
+            raise LaneEventError("bad_event_json", f"camera entry {cam!r} needs string id and view")
+        cameras.append(Camera(cam["id"], cam["view"]))
+    if len({c.id for c in cameras}) != len(cameras):
+        raise LaneEventError("bad_event_json", "duplicate camera id")
+    frames = _list_frames(folder / "frames", {c.id for c in cameras})
+    if not frames:
+        raise LaneEventError("empty_event", "no frames")
+    return LaneEvent(meta["event_id"], meta["lane"], meta["direction"], meta["started_at"],
+                     tuple(cameras), tuple(frames), folder)
+
+
+def _list_frames(frames_dir: Path, camera_ids: set[str]) -> list[FrameRef]:
+    if not frames_dir.is_dir():
+        return []
+    frames = []
+    for cam_dir in sorted(p for p in frames_dir.iterdir()):
+        if not cam_dir.is_dir():
+            continue
+        if cam_dir.name not in camera_ids:
+            raise LaneEventError("unknown_camera",
+                                 f"frames for camera {cam_dir.name!r} not listed in event.json")
+        for f in sorted(cam_dir.iterdir()):
+            m = FRAME_NAME.match(f.name)
+            if m is None:
+                raise LaneEventError("bad_frame_name", f"{f.name} is not <seq:04d>_<t_ms>.jpg")
+            frames.append(FrameRef(cam_dir.name, int(m.group(1)), int(m.group(2)), f))
+    return sorted(frames, key=lambda fr: (fr.camera, fr.seq))
+
+
+def read_truth(folder: Path) -> tuple[TruthOccupant, ...]:
+    truth = _read_json(Path(folder) / "truth.json", "truth_json")
+    occupants = truth.get("occupants") if isinstance(truth, dict) else None
+    if not isinstance(occupants, list):
+        raise LaneEventError("bad_truth_json", "truth.json needs an 'occupants' list")
+    out = []
+    for occ in occupants:
+        tid = occ.get("traveler_id") if isinstance(occ, dict) else 0
+        seat = occ.get("seat") if isinstance(occ, dict) else None
+        if not (tid is None or isinstance(tid, str)) or seat not in SEATS:
+            raise LaneEventError("bad_truth_json", f"bad occupant {occ!r}")
+        out.append(TruthOccupant(tid, seat))
+    return tuple(out)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LaneEventError(f"missing_{what}", f"{path.name} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LaneEventError(f"bad_{what}", f"{path.name} unreadable ({exc})") from None
+
+
+def write_event(folder: Path, event_id: str, cameras: list[tuple[str, str]], *,
+                lane: str = "lane-1", direction: str = "entry",
+                started_at: str = "2026-01-01T00:00:00+00:00") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"event_id": event_id, "lane": lane, "direction": direction, "started_at": started_at,
+            "cameras": [{"id": c, "view": v} for c, v in cameras]}
+    (folder / "event.json").write_text(json.dumps(meta, indent=1))
+
+
+def frame_path(folder: Path, camera: str, seq: int, t_ms: int) -> Path:
+    return folder / "frames" / camera / f"{seq:04d}_{t_ms}.jpg"
+
+
+def result_to_json(result: LaneResult) -> dict[str, Any]:
+    """The DESIGN.md results line; ``error`` and ``timings_ms`` only when present."""
+    row: dict[str, Any] = {
+        "event_id": result.event_id,
+        "occupants": [
+            {"track_id": o.track_id, "traveler_id": o.traveler_id,
+             "score": None if o.score is None else round(o.score, 5),
+             "decision": o.decision.value,
+             "quality": None if o.quality is None else round(o.quality, 2)}
+            for o in result.occupants
+        ],
+        "latency_ms": round(result.latency_ms, 2),
+    }
+    if result.error is not None:
+        row["error"] = result.error
+    if result.timings_ms:
+        row["timings_ms"] = {k: round(v, 2) for k, v in result.timings_ms}
+    return row
+
+
+def read_results(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EventError(f"{path}: cannot read results ({exc})") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EventError(f"{path}:{i}: not JSON ({exc})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("event_id"), str) \
+                or not isinstance(row.get("occupants"), list):
+            raise EventError(f"{path}:{i}: needs event_id and occupants")
+        yield row

@@ -1,0 +1,144 @@
+"""Assemble a lane pipeline from files, run it over an events directory, and calibrate the
+open-set thresholds on simulated (or any truth-labelled) events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bordermatch import registry
+from bordermatch.errors import BordermatchError, ConfigError
+from bordermatch.gallery.store import load as load_gallery
+from bordermatch.lane.events import LaneEventError, event_folders, read_truth, result_to_json
+from bordermatch.lane.pipeline import FUSIONS, LaneConfig, LanePipeline
+from bordermatch.match.search import GallerySearch, OpenSetThresholds, calibrate_open_set
+from bordermatch.quality.measures import FaceQualityAssessor
+from bordermatch.types import LaneResult
+
+log = logging.getLogger(__name__)
+# The detector threshold for lane frames; chosen on simulated lanes (docs/lane.md).
+LANE_DETECTOR_SCORE = 0.6
+
+
+def default_thresholds_path(model: str) -> Path:
+    return Path(str(resources.files("bordermatch.lane").joinpath(f"open_set_{model}.json")))
+
+
+def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
+                   config: LaneConfig | None = None, detector: str = "yunet",
+                   detector_score: float = LANE_DETECTOR_SCORE,
+                   thresholds: OpenSetThresholds | None = None) -> LanePipeline:
+    gallery = load_gallery(gallery_path)
+    if gallery.detector != detector:
+        log.warning("gallery enrolled with detector %s, lane uses %s", gallery.detector, detector)
+    embedder = registry.create("embedder", gallery.model)
+    if thresholds is None:
+        path = thresholds_path or default_thresholds_path(gallery.model)
+        if not Path(path).is_file():
+            raise ConfigError(f"no open-set thresholds for {gallery.model!r} at {path}; "
+                              "run `bordermatch lane calibrate`")
+        thresholds = OpenSetThresholds.load(path)
+    det = registry.create("detector", detector, score_threshold=detector_score)
+    return LanePipeline(det, embedder, FaceQualityAssessor(),
+                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config)
+
+
+def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
+               progress: Callable[[LaneResult], None] | None = None) -> int:
+    """Process every event folder; one JSON line each, written as soon as it is done."""
+    folders = event_folders(events_dir)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as fh:
+        for folder in folders:
+            try:
+                result = pipeline.process(folder)
+            except BordermatchError as exc:
+                result = LaneResult(folder.name, (), 0.0, error=exc.code)
+            except Exception:  # one bad event must not end a night's run; it is logged
+                log.exception("%s: internal error", folder.name)
+                result = LaneResult(folder.name, (), 0.0, error="internal_error")
+            fh.write(json.dumps(result_to_json(result)) + "\n")
+            fh.flush()
+            if progress:
+                progress(result)
+    return len(folders)
+
+
+def collect_scores(pipeline: LanePipeline, events_dir: Path,
+                   progress: Callable[[int], None] | None = None) -> dict[str, dict[str, list]]:
+    """Non-mated and mated search scores per fusion mode, from truth-labelled events.
+
+    Non-mated searches: every captured track searched against the gallery *without* the
+    travellers in its vehicle (so it cannot hit its own mate). Mated searches: for each
+    enrolled occupant, the best score any track of the vehicle gives its traveller, and
+    whether that track ranks the traveller first.
+    """
+    out = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
+    ids = pipeline.search.ids
+    col = {t: i for i, t in enumerate(ids)}
+    for n, folder in enumerate(event_folders(events_dir), start=1):
+        try:
+            truth = read_truth(folder)
+            obs = pipeline.observe(folder)
+        except LaneEventError:
+            continue
+        mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
+        tracks = [t for t in obs.tracks
+                  if t.best_quality >= pipeline.config.min_capture_quality]
+        if not tracks:
+            for f in FUSIONS:
+                out[f]["mated"] += [-1.0] * len(mates)
+                out[f]["rank1"] += [False] * len(mates)
+            continue
+        for fusion in FUSIONS:
+            pipeline.config = replace(pipeline.config, fusion=fusion)
+            s = pipeline.track_scores(tracks)
+            others = np.delete(s, mates, axis=1) if mates else s
+            out[fusion]["nonmated"] += others.max(1).tolist()
+            for m in mates:
+                best = int(s[:, m].argmax())
+                out[fusion]["mated"].append(float(s[best, m]))
+                out[fusion]["rank1"].append(bool(s[best].argmax() == m))
+        if progress:
+            progress(n)
+    return out
+
+
+def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
+              review_fpir: float, fusion: str, source: str,
+              progress: Callable[[int], None] | None = None
+              ) -> tuple[OpenSetThresholds, dict[str, Any]]:
+    """Thresholds for the chosen fusion, and a comparison of all fusion modes."""
+    chosen = pipeline.config.fusion
+    data = collect_scores(pipeline, events_dir, progress)
+    pipeline.config = replace(pipeline.config, fusion=chosen)
+    comparison = {}
+    result = None
+    for f, d in data.items():
+        if not d["nonmated"] or not d["mated"]:
+            raise ConfigError(f"{events_dir}: need mated and non-mated searches to calibrate")
+        th = calibrate_open_set(pipeline.embedder.name, np.array(d["nonmated"]),
+                                np.array(d["mated"]), target_fpir=target_fpir,
+                                review_fpir=review_fpir, source=source)
+        mated, rank1 = np.array(d["mated"]), np.array(d["rank1"])
+        comparison[f] = {
+            "match_threshold": th.match, "review_threshold": th.review,
+            "nonmated_searches": th.nonmated_searches, "mated_searches": th.mated_searches,
+            "fnir_at_match": float(1 - (rank1 & (mated >= th.match)).mean()),
+            "fnir_at_review": float(1 - (rank1 & (mated >= th.review)).mean()),
+            "max_nonmated": float(np.max(d["nonmated"])),
+            "rank1_rate": float(rank1.mean()),
+        }
+        if f == fusion:
+            result = th
+    if result is None:
+        raise ConfigError(f"fusion {fusion!r} not in {FUSIONS}")
+    return result, comparison
