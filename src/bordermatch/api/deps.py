@@ -26,9 +26,17 @@ def require_multipart(request: Request) -> None:
                          f"this endpoint takes multipart/form-data, not {ctype or 'nothing'!r}")
 
 
-# Declare it after the caller's role parameter: dependencies resolve in signature order,
+def require_form(request: Request) -> None:
+    ctype = request.headers.get("content-type", "").lower()
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise ApiProblem(415, "unsupported_media_type",
+                         f"this endpoint takes a form, not {ctype or 'nothing'!r}")
+
+
+# Declare these after the caller's role parameter: dependencies resolve in signature order,
 # so a caller without a valid key gets 401/403 before any content check.
 MultipartOnly = Annotated[None, Depends(require_multipart)]
+FormOnly = Annotated[None, Depends(require_form)]
 
 
 def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:

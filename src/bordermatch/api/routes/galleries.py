@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from bordermatch.api.auth import Admin, Enroller
-from bordermatch.api.deps import MultipartOnly, Service, read_upload
+from bordermatch.api.deps import FormOnly, MultipartOnly, Service, read_upload
 from bordermatch.api.schemas import (
     EnrolmentOut,
     GalleryCreate,
@@ -73,7 +73,7 @@ def _parse_bool(value: str, what: str) -> bool:
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
 def enrol_traveler(
-    gallery_id: str, who: Enroller, svc: Service, _mp: MultipartOnly,
+    gallery_id: str, who: Enroller, svc: Service, _form: FormOnly,
     traveler_id: Annotated[str, Form(min_length=1, max_length=64)],
     given_names: Annotated[str, Form(max_length=200)],
     surname: Annotated[str, Form(min_length=1, max_length=200)],
