@@ -176,3 +176,32 @@ def test_cli_rejects_a_bad_detector_spec(tmp_path):
     result = CliRunner().invoke(app, ["eval", "detection", "--wider-dir", str(tmp_path),
                                       "--detector", "centerface:scale"])
     assert result.exit_code == 2
+
+
+def test_rescaled_maps_faces_back_to_the_original_image():
+    from tests.fakes import FakeDetector, make_face
+
+    from bordermatch.eval.detection import Rescaled
+
+    class SeesSize(FakeDetector):
+        def detect(self, image):
+            self.shape = image.shape
+            return super().detect(image)
+
+    inner = SeesSize([make_face(x1=40, y1=20, size=60)])
+    det = Rescaled(inner, 2.0)
+    faces = det.detect(np.zeros((50, 80, 3), np.uint8))
+    assert inner.shape[:2] == (100, 160) and det.name == "fake@x2"
+    np.testing.assert_allclose(faces[0].box, [20, 10, 50, 40])
+    np.testing.assert_allclose(faces[0].landmarks, make_face(40, 20, 60).landmarks / 2)
+    with pytest.raises(MetricError):
+        Rescaled(inner, 0)
+
+
+def test_custom_bands_label_and_count():
+    gt = _gt([[0, 0, 10, 12], [0, 50, 30, 75]])
+    res = match_image([[0, 50, 30, 75]], [0.9], gt)
+    fig = summarise("d", [res], [1.0], 0.5, edges=(20, 40))
+    assert [(b.band, b.faces, b.recall) for b in fig.bands] == [
+        ("<20", 1, 0.0), ("20-40", 1, 1.0), (">=40", 0, fig.bands[2].recall)]
+    assert np.isnan(fig.bands[2].recall)

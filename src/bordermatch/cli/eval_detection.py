@@ -24,8 +24,10 @@ def detection(
     out: Path = typer.Option(Path("reports/detection"), "--out", help="Report folder."),
     detector: str = typer.Option(
         "yunet,centerface", "--detector",
-        help="Comma-separated specs name[:key=value...], e.g. centerface:scale=2.",
+        help="Comma-separated specs name[:key=value...], e.g. centerface:scale=2; the key "
+        "input_scale resizes the image for any detector (yunet:input_scale=2:max_side=4096).",
     ),
+    bands: str = typer.Option("16,32,64,128", help="Upper edges of the face-height bands (px)."),
     thresholds: str = typer.Option("0.5,0.7", help="Operating score thresholds to report."),
     floor: float = typer.Option(0.3, help="Lowest score kept (the PR curve and AP start here)."),
     iou: float = typer.Option(0.5, help="IoU for a detection to count as the face."),
@@ -35,25 +37,31 @@ def detection(
     from tqdm import tqdm
 
     from bordermatch import registry
-    from bordermatch.eval.detection import load_wider, run_detector, summarise
+    from bordermatch.eval.detection import Rescaled, load_wider, run_detector, summarise
 
     try:
         ops = sorted({float(t) for t in thresholds.split(",") if t.strip()})
         if not ops or min(ops) < floor:
             raise ConfigError(f"thresholds {ops} must be given and not below --floor {floor}")
         specs = [parse_spec(s) for s in detector.split(",") if s.strip()]
+        edges = [int(b) for b in bands.split(",") if b.strip()]
+        if not edges or edges != sorted(set(edges)) or edges[0] <= 0:
+            raise ConfigError(f"--bands must be increasing positive integers, got {bands!r}")
         images_dir, entries = load_wider(wider_dir)
         if limit > 0 and limit < len(entries):
             step = len(entries) / limit
             entries = [entries[int(i * step)] for i in range(limit)]
         figures = []
         for label, name, kwargs in specs:
+            factor = kwargs.pop("input_scale", None)
             det = registry.create(
                 "detector", name, **{"score_threshold": floor, "top_k": 1000, **kwargs}
             )
+            if factor is not None:
+                det = Rescaled(det, float(factor))
             bar = lambda it, label=label: tqdm(it, desc=label, unit="img", file=sys.stderr)  # noqa: E731
             results, times = run_detector(det, images_dir, entries, iou, progress=bar)
-            figures += [summarise(label, results, times, t) for t in ops]
+            figures += [summarise(label, results, times, t, edges) for t in ops]
     except BordermatchError as exc:
         fail(exc)
     out.mkdir(parents=True, exist_ok=True)

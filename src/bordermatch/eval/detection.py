@@ -265,6 +265,34 @@ def _tp_gt_heights(results: Sequence[ImageResult], threshold: float) -> NDArray[
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+class Rescaled:
+    """A detector run on the image resized by ``factor``, faces mapped back to the original.
+
+    Lets the evaluation compare input scales for any backend (YuNet has no upscale option);
+    the resize is counted in the detection time.
+    """
+
+    def __init__(self, detector: Detector, factor: float) -> None:
+        if factor <= 0:
+            raise MetricError(f"input scale must be positive, got {factor}")
+        self.detector = detector
+        self.factor = factor
+        self.name = f"{detector.name}@x{factor:g}"
+
+    def detect(self, image):
+        import cv2
+
+        from bordermatch.types import Face
+
+        interp = cv2.INTER_AREA if self.factor < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(image, None, fx=self.factor, fy=self.factor, interpolation=interp)
+        inv = 1.0 / self.factor
+        return [Face(box=(f.box * inv).astype(np.float32),
+                     landmarks=(f.landmarks * inv).astype(np.float32),
+                     score=f.score, detector=f.detector)
+                for f in self.detector.detect(resized)]
+
+
 def run_detector(
     detector: Detector,
     images_dir: Path,
