@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from tests.api.api_helpers import ROLES, auth
 
 # Which roles each route admits. A route missing here fails the completeness test.
@@ -44,7 +43,6 @@ def test_every_v1_route_has_a_role_policy(app):
     assert set(_v1_routes(app)) == set(ALLOWED)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_no_key_or_bad_key_is_401(client, tokens, app):
     bad = [{}, {"X-API-Key": "nonsense"}, {"X-API-Key": tokens["admin"] + "x"},
            {"Authorization": "Bearer bmk_0000_forged"}, {"Authorization": "Basic Zm9vOmJhcg=="}]
@@ -56,7 +54,6 @@ def test_no_key_or_bad_key_is_401(client, tokens, app):
             assert "www-authenticate" in r.headers
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_wrong_role_is_403_and_right_role_passes_auth(client, tokens, app):
     for (method, path), allowed in ALLOWED.items():
         for role in ROLES:
