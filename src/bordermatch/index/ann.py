@@ -1,27 +1,40 @@
 """Approximate 1:N search with FAISS, for galleries too large for exact search.
 
-Two structures, chosen by measurement (docs/benchmarks.md, "1:N search"):
+Two structures; the default was chosen by measurement (docs/benchmarks.md, "1:N search"):
 
-``ivf`` (default): IVF-Flat, inner product. Vectors are clustered into ``nlist`` cells by
-k-means; a query scans the ``nprobe`` cells whose centroids are nearest. It stores the
-full float32 vectors, so scores are exact cosines for whatever it does scan. Cheap to build
-(k-means on a sample), and it removes natively: ``remove`` deletes the vectors from their
-inverted lists at once, which is what retention purges need. IVF must be trained before it
-can hold vectors, so until ``min_train`` vectors have been added they are searched exactly;
-the first ``add`` that crosses the threshold trains it. When the gallery has grown
-``regrow_factor`` times past the size it was trained at, the next ``add`` retrains with
-more cells (``rebuild``) so that lists stay short.
+``ivfpq`` (default): an inverted file of 4-bit product-quantisation codes scanned with
+FAISS's SIMD "fast scan", then an exact re-rank. Vectors are clustered into ``nlist``
+cells; a query scans the codes of the ``nprobe`` nearest cells, takes the best ``rerank``
+candidates and re-scores them exactly against the float32 vectors this class keeps, so
+the returned scores are exact cosines. The codes are 8x smaller than the vectors, which is
+where the speed comes from: on random unit vectors (no cluster structure, the worst case)
+recall@1 needs a quarter of the cells scanned, and scanning codes instead of floats makes
+that affordable. It cannot hold vectors until trained, so below ``min_train`` vectors the
+index searches exactly; the ``add`` that crosses it trains k-means and PQ on the gallery.
+``nprobe`` is then calibrated on the gallery itself: the smallest value at which synthetic
+mated probes (gallery vectors moved to cosine ``calibration_cos``) find their mate, or
+something at least as similar, at rate ``target_recall``. When the gallery has grown
+``regrow_factor`` times past its training size, the next ``add`` retrains.
+Removal zeroes the kept float32 row at once and tombstones the label (re-ranking drops
+it). It does not call FAISS ``remove_ids``: on fast-scan inverted lists (FAISS 1.15) that
+call corrupts the packed codes, so vectors added afterwards are no longer found (see
+tests/index/test_ann.py). The 16-byte lossy PQ code of a removed vector therefore stays
+in the inverted lists until ``compact`` re-encodes the live vectors, which ``remove`` does
+by itself once tombstones exceed ``rebuild_fraction``; a retention purge should call
+``compact`` after removing, so that no code of a purged template outlives the run.
 
-``hnsw``: HNSW graph over flat storage. No training, but slower to build and FAISS cannot
-delete from the graph. Removal therefore tombstones the label (searches exclude it through
-an ID selector) and overwrites the stored vector with zeros at once, so the template is
-gone from memory even though its graph node remains for routing; once tombstones exceed
-``rebuild_fraction`` of the index the graph is rebuilt from the live vectors.
+``hnsw``: an HNSW graph over float32 storage. No training and the best latency at high
+recall, but slow to build on few cores (minutes per 100k vectors here) and FAISS cannot
+delete from the graph: removal tombstones the label (an ID selector excludes it from
+searches) and overwrites the stored vector with zeros at once, so the template leaves
+memory although its node stays for routing; once tombstones exceed ``rebuild_fraction``
+the graph is rebuilt from the live vectors.
 
-Both map the caller's string ids to int64 labels; scores are inner products, which equal
-cosine similarity for the L2-normalised vectors the Index protocol requires. A row of the
-result may hold fewer than ``k`` ids when the probed cells held fewer live vectors; its
-trailing scores are then ``-inf``.
+Memory: both keep one float32 copy of the gallery (n * dim * 4 bytes) for re-ranking and
+rebuilding; IVF-PQ adds dim / 8 bytes of codes per vector, HNSW a second float32 copy plus
+about 2 * M * 4 bytes of links. String ids map to int64 labels. A result row may hold
+fewer than ``k`` ids when the probed cells held fewer live vectors; its trailing scores
+are then ``-inf``.
 """
 
 from __future__ import annotations
@@ -39,33 +52,44 @@ from bordermatch.index._common import RWLock, check_dim, check_k, check_new_ids,
 
 log = logging.getLogger(__name__)
 
-Method = Literal["ivf", "hnsw"]
+Method = Literal["ivfpq", "hnsw"]
 
-# Defaults measured on random unit vectors (worst case: no cluster structure) for
-# recall@1 >= 99.5% against exact search; see docs/benchmarks.md.
-IVF_CELLS_PER_SQRT_N = 4  # nlist ~ 4 sqrt(n), rounded to a power of two
-IVF_PROBE_FRACTION = 1 / 16  # nprobe = nlist / 16
-IVF_TRAIN_PER_CELL = 40  # k-means sample: FAISS warns below 39 points per centroid
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 256
-
-
-def _pow2(x: float) -> int:
-    return 1 << max(0, round(math.log2(max(1.0, x))))
+IVF_CELLS_PER_SQRT_N = 4  # nlist ~ 4 sqrt(n): cells of ~sqrt(n)/4 vectors
+IVF_TRAIN_PER_CELL = 40  # k-means sample; FAISS warns below 39 points per centroid
+CALIBRATION_QUERIES = 2000
 
 
 def ivf_cells(n: int) -> int:
-    return max(16, min(1 << 16, _pow2(IVF_CELLS_PER_SQRT_N * math.sqrt(n))))
+    """Power of two near 4 sqrt(n), capped so every cell gets enough training points."""
+    target = 1 << max(0, round(math.log2(max(1.0, IVF_CELLS_PER_SQRT_N * math.sqrt(n)))))
+    return max(1, min(target, 1 << 16, n // IVF_TRAIN_PER_CELL))
+
+
+def pq_subquantizers(dim: int) -> int:
+    """Four dimensions per 4-bit sub-quantizer (16 codes per 4-d block)."""
+    m = max(1, dim // 4)
+    while dim % m:
+        m -= 1
+    return m
+
+
+def mated_probes(vectors: NDArray[np.float32], cos: float,
+                 rng: np.random.Generator) -> NDArray[np.float32]:
+    """Unit vectors at exactly cosine ``cos`` from each row, in a random direction."""
+    noise = rng.standard_normal(vectors.shape).astype(np.float32)
+    noise -= (noise * vectors).sum(1, keepdims=True) * vectors
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    probes = cos * vectors + math.sqrt(1 - cos * cos) * noise
+    return (probes / np.linalg.norm(probes, axis=1, keepdims=True)).astype(np.float32)
 
 
 class FaissIndex:
     """Approximate inner-product index over L2-normalised float32 vectors (Index protocol).
 
-    ``add`` / ``search`` / ``remove`` as ``FlatIndex``; ``rebuild`` re-creates the FAISS
-    structure from the live vectors. Thread-safe: searches run concurrently, writers
-    exclusively. ``nprobe`` (IVF) and ``ef_search`` (HNSW) trade recall for latency; the
-    defaults are the measured operating point for recall@1 >= 99.5%.
+    ``add`` / ``search`` / ``remove`` as ``FlatIndex``; ``rebuild`` retrains (IVF-PQ) or
+    rebuilds the graph (HNSW) from the live vectors. Thread-safe: searches run
+    concurrently, writers exclusively. ``nprobe`` (IVF-PQ) and ``ef_search`` (HNSW) trade
+    recall for latency; pass them to pin a value instead of the calibrated / default one.
     """
 
     name = "faiss"
@@ -74,42 +98,54 @@ class FaissIndex:
         self,
         dim: int,
         *,
-        method: Method = "ivf",
+        method: Method = "ivfpq",
         nlist: int | None = None,
         nprobe: int | None = None,
+        rerank: int = 16,
+        target_recall: float = 0.995,
+        calibration_cos: float = 0.8,
         min_train: int = 20_000,
         regrow_factor: float = 8.0,
-        hnsw_m: int = HNSW_M,
-        ef_construction: int = HNSW_EF_CONSTRUCTION,
-        ef_search: int = HNSW_EF_SEARCH,
+        hnsw_m: int = 32,
+        ef_construction: int = 80,
+        ef_search: int = 128,
         rebuild_fraction: float = 0.2,
         threads: int | None = None,
     ) -> None:
         import faiss  # heavy: only when an ANN index is actually built
 
-        if method not in ("ivf", "hnsw"):
-            raise ConfigError(f"unknown FAISS method {method!r}; use 'ivf' or 'hnsw'")
-        for name, value in (("nlist", nlist), ("nprobe", nprobe)):
+        if method not in ("ivfpq", "hnsw"):
+            raise ConfigError(f"unknown FAISS method {method!r}; use 'ivfpq' or 'hnsw'")
+        positive = {"nlist": nlist, "nprobe": nprobe, "rerank": rerank, "hnsw_m": hnsw_m,
+                    "ef_construction": ef_construction, "ef_search": ef_search,
+                    "min_train": min_train}
+        for key, value in positive.items():
             if value is not None and value < 1:
-                raise ConfigError(f"{name} must be positive, got {value}")
-        if min_train < 1 or regrow_factor <= 1 or not 0 < rebuild_fraction < 1:
-            raise ConfigError("min_train >= 1, regrow_factor > 1, 0 < rebuild_fraction < 1")
+                raise ConfigError(f"{key} must be positive, got {value}")
+        if not (0 < target_recall <= 1 and 0 < calibration_cos < 1 and regrow_factor > 1
+                and 0 < rebuild_fraction < 1):
+            raise ConfigError("need 0 < target_recall <= 1, 0 < calibration_cos < 1, "
+                              "regrow_factor > 1 and 0 < rebuild_fraction < 1")
         self._faiss = faiss
         if threads is not None:
             faiss.omp_set_num_threads(threads)
         self.dim = check_dim(dim)
         self.method: Method = method
-        self._nlist_fixed, self._nprobe_fixed = nlist, nprobe
+        self._nlist_fixed, self._nprobe_fixed, self._rerank = nlist, nprobe, rerank
+        self._target, self._cal_cos = target_recall, calibration_cos
         self._min_train, self._regrow = min_train, regrow_factor
         self._hnsw = (hnsw_m, ef_construction, ef_search)
         self._rebuild_fraction = rebuild_fraction
         self._lock = RWLock()
-        self._ids: list[str | None] = []  # by label; None once removed
+        # Label-indexed state. Labels are never reused until a rebuild renumbers them.
+        self._vectors = np.zeros((0, self.dim), np.float32)
+        self._alive = np.zeros(0, bool)
+        self._ids: list[str | None] = []
         self._label: dict[str, int] = {}
-        self._index: Any = None  # the FAISS index; None while IVF is untrained
-        self._staged = np.zeros((0, self.dim), np.float32)  # IVF, before training
+        self._index: Any = None  # None while IVF-PQ is untrained: exact search meanwhile
+        self._nprobe = 0
         self._trained_at = 0
-        self._tombstones: set[int] = set()  # HNSW only
+        self._tombstones: set[int] = set()
         if method == "hnsw":
             self._index = self._new_hnsw()
 
@@ -125,30 +161,35 @@ class FaissIndex:
         return list(self._label)
 
     @property
+    def trained(self) -> bool:
+        return self._index is not None
+
+    @property
     def nlist(self) -> int | None:
-        return self._index.nlist if self.method == "ivf" and self._index is not None else None
+        return self._index.nlist if self.method == "ivfpq" and self.trained else None
 
     @property
     def nprobe(self) -> int | None:
-        return self._index.nprobe if self.method == "ivf" and self._index is not None else None
+        return self._nprobe if self.method == "ivfpq" and self.trained else None
 
     def add(self, ids: Sequence[str], vectors: NDArray[np.float32]) -> None:
         vectors = check_vectors(vectors, self.dim)
         with self._lock.write():
             ids = check_new_ids(ids, len(vectors), self._label)
-            labels = np.arange(len(self._ids), len(self._ids) + len(ids), dtype=np.int64)
+            start = len(self._ids)
+            labels = np.arange(start, start + len(ids), dtype=np.int64)
+            self._append(vectors)
             self._ids.extend(ids)
             self._label.update(zip(ids, labels.tolist(), strict=True))
             if self.method == "hnsw":
-                self._index.add(vectors)  # HNSW labels are insertion order, as ours are
+                self._index.add(vectors)  # HNSW numbers vectors in insertion order, as we do
             elif self._index is None:
-                self._staged = np.concatenate([self._staged, vectors])
-                if len(self._staged) >= self._min_train:
-                    self._rebuild_locked()
+                if len(self._label) >= self._min_train:
+                    self._rebuild_locked(retrain=True)
+            elif len(self._label) > self._regrow * self._trained_at and not self._nlist_fixed:
+                self._rebuild_locked(retrain=True)
             else:
                 self._index.add_with_ids(vectors, labels)
-                if len(self._label) > self._regrow * self._trained_at and not self._nlist_fixed:
-                    self._rebuild_locked()
 
     def search(
         self, queries: NDArray[np.float32], k: int
@@ -160,9 +201,11 @@ class FaissIndex:
             if kk == 0:
                 return np.zeros((len(queries), 0), np.float32), [[] for _ in queries]
             if self._index is None:
-                scores, labels = _exact(self._staged, queries, kk)
+                scores, labels = self._exact(queries, kk)
+            elif self.method == "ivfpq":
+                scores, labels = self._search_ivf(queries, kk, self._nprobe)
             else:
-                scores, labels = self._index.search(queries, kk, params=self._params())
+                scores, labels = self._index.search(queries, kk, params=self._hnsw_params())
             ids = self._ids
             out = [[ids[lab] for lab in row if lab >= 0] for row in labels.tolist()]
         scores = np.where(labels >= 0, scores, -np.inf).astype(np.float32)
@@ -178,36 +221,77 @@ class FaissIndex:
             for lab in labels.tolist():
                 del self._label[self._ids[lab]]
                 self._ids[lab] = None
-            if self._index is None:
-                # Staged rows are in label order; keep only live ones (labels stay valid).
-                self._compact_staged()
-            elif self.method == "ivf":
-                removed = self._index.remove_ids(self._faiss.IDSelectorBatch(labels))
-                if removed != len(labels):
-                    log.error("FAISS removed %d of %d vectors", removed, len(labels))
-            else:
+            self._alive[labels] = False
+            self._vectors[labels] = 0.0
+            if self.method == "hnsw":
                 self._erase_hnsw(labels)
+            else:
+                self._tombstones.update(labels.tolist())
+            dead = len(self._ids) - len(self._label)
+            if dead > self._rebuild_fraction * len(self._ids):
+                self._rebuild_locked(retrain=False)
             return len(labels)
 
-    def rebuild(self) -> None:
-        """Re-create the FAISS structure from the live vectors (retrain IVF / compact HNSW)."""
+    def compact(self) -> int:
+        """Drop every trace of removed vectors (PQ codes, graph nodes); returns how many."""
         with self._lock.write():
-            self._rebuild_locked()
+            dead = len(self._ids) - len(self._label)
+            if dead:
+                self._rebuild_locked(retrain=False)
+            return dead
+
+    def rebuild(self) -> None:
+        """Retrain IVF-PQ (new cells, codes and nprobe) or rebuild the HNSW graph."""
+        with self._lock.write():
+            self._rebuild_locked(retrain=True)
 
     # -- internals ----------------------------------------------------------------------
 
-    def _params(self) -> Any:
+    def _append(self, vectors: NDArray[np.float32]) -> None:
+        n, need = len(self._ids), len(self._ids) + len(vectors)
+        if need > len(self._vectors):
+            # 1.5x growth: amortised O(1) appends without doubling a 1M-row gallery's memory.
+            grown = np.zeros((max(need, len(self._vectors) * 3 // 2, 1024), self.dim),
+                             np.float32)
+            grown[:n] = self._vectors[:n]
+            alive = np.zeros(len(grown), bool)
+            alive[:n] = self._alive[:n]
+            self._vectors, self._alive = grown, alive
+        self._vectors[n:need] = vectors
+        self._alive[n:need] = True
+
+    def _exact(self, queries: NDArray[np.float32],
+               k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """Brute force over the kept vectors (untrained IVF-PQ: a small gallery)."""
+        n = len(self._ids)
+        scores = queries @ self._vectors[:n].T
+        scores[:, ~self._alive[:n]] = -np.inf
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, 1), order.astype(np.int64)
+
+    def _search_ivf(self, queries: NDArray[np.float32], k: int,
+                    nprobe: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """Fast-scan the PQ codes of ``nprobe`` cells, then re-rank candidates exactly."""
+        params = self._faiss.SearchParametersIVF(nprobe=nprobe)
+        # Tombstoned codes still compete in the scan, so ask for that many more.
+        extra = min(len(self._tombstones), self._rerank)
+        _, cand = self._index.search(queries, max(k, self._rerank) + extra, params=params)
+        safe = np.maximum(cand, 0)
+        exact = np.einsum("qrd,qd->qr", self._vectors[safe], queries)
+        exact[(cand < 0) | ~self._alive[safe]] = -np.inf  # tombstones fall out here
+        cand = np.where(np.isfinite(exact), cand, -1)
+        order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
+        labels = np.take_along_axis(cand, order, 1)
+        return np.take_along_axis(exact, order, 1), labels
+
+    def _hnsw_params(self) -> Any:
         faiss = self._faiss
-        if self.method == "ivf":
-            return faiss.SearchParametersIVF(nprobe=self._index.nprobe)
         params = faiss.SearchParametersHNSW(efSearch=self._hnsw[2])
         if self._tombstones:
             dead = np.fromiter(self._tombstones, np.int64, len(self._tombstones))
-            # The selector holds a pointer into `dead`; both live until the search ends
-            # because the params object keeps references to them.
-            batch = faiss.IDSelectorBatch(dead)
+            batch = faiss.IDSelectorBatch(dead)  # copies the labels
             params.sel = faiss.IDSelectorNot(batch)
-            params._keep = (dead, batch)
+            params._keep = batch  # the Not selector holds a raw pointer to it
         return params
 
     def _new_hnsw(self) -> Any:
@@ -216,100 +300,70 @@ class FaissIndex:
         index.hnsw.efConstruction = ef_c
         return index
 
-    def _live_vectors(self) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Every live vector and its label, read back out of the current structure."""
-        if self._index is None:
-            live = np.array([lab for lab, i in enumerate(self._ids) if i is not None],
-                            dtype=np.int64)
-            return self._staged, live
-        faiss = self._faiss
-        if self.method == "hnsw":
-            storage = faiss.downcast_index(self._index.storage)
-            vectors = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
-            vectors = np.asarray(vectors).reshape(storage.ntotal, self.dim)
-            labels = np.array([lab for lab, i in enumerate(self._ids) if i is not None],
-                              dtype=np.int64)
-            return vectors[labels].copy(), labels
-        invlists = self._index.invlists
-        parts, part_labels = [], []
-        for cell in range(invlists.nlist):
-            size = invlists.list_size(cell)
-            if not size:
-                continue
-            codes = faiss.rev_swig_ptr(invlists.get_codes(cell), size * invlists.code_size)
-            parts.append(np.frombuffer(bytes(codes), np.float32).reshape(size, self.dim))
-            part_labels.append(
-                np.array(faiss.rev_swig_ptr(invlists.get_ids(cell), size), np.int64))
-        if not parts:
-            return np.zeros((0, self.dim), np.float32), np.zeros(0, np.int64)
-        return np.concatenate(parts), np.concatenate(part_labels)
+    def _erase_hnsw(self, labels: NDArray[np.int64]) -> None:
+        storage = self._faiss.downcast_index(self._index.storage)
+        stored = self._faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
+        np.asarray(stored).reshape(storage.ntotal, self.dim)[labels] = 0.0
+        self._tombstones.update(labels.tolist())
 
-    def _rebuild_locked(self) -> None:
-        vectors, labels = self._live_vectors()
-        order = np.argsort(labels)
-        vectors, labels = vectors[order], labels[order]
-        # Renumber densely so HNSW insertion order matches our labels again.
-        new_ids = [self._ids[lab] for lab in labels.tolist()]
-        self._ids = list(new_ids)
-        self._label = {i: n for n, i in enumerate(new_ids)}
+    def _rebuild_locked(self, *, retrain: bool) -> None:
+        live = np.flatnonzero(self._alive[: len(self._ids)])
+        vectors = self._vectors[live]
+        ids = [self._ids[lab] for lab in live.tolist()]
+        dense = np.arange(len(ids), dtype=np.int64)
+        self._vectors, self._alive = vectors, np.ones(len(ids), bool)
+        self._ids = list(ids)
+        self._label = dict(zip(ids, dense.tolist(), strict=True))
         self._tombstones = set()
-        dense = np.arange(len(new_ids), dtype=np.int64)
         if self.method == "hnsw":
             self._index = self._new_hnsw()
             if len(vectors):
-                self._index.add(np.ascontiguousarray(vectors))
-            return
-        if len(vectors) < self._min_train and self._index is None:
-            self._staged = np.ascontiguousarray(vectors)
-            return
-        self._index = self._train_ivf(vectors)
-        self._index.add_with_ids(np.ascontiguousarray(vectors), dense)
-        self._staged = np.zeros((0, self.dim), np.float32)
-        self._trained_at = len(vectors)
+                self._index.add(vectors)
+        elif len(vectors) < self._min_train and (retrain or self._index is None):
+            self._index = None
+        elif retrain or self._index is None:
+            self._index = self._train(vectors)
+            self._index.add_with_ids(vectors, dense)
+            self._nprobe = self._nprobe_fixed or self._calibrate_nprobe(vectors)
+            self._trained_at = len(vectors)
+            log.info("IVF-PQ over %d vectors: nlist=%d, nprobe=%d", len(vectors),
+                     self._index.nlist, self._nprobe)
+        else:
+            self._index.reset()
+            self._index.add_with_ids(vectors, dense)
 
-    def _train_ivf(self, vectors: NDArray[np.float32]) -> Any:
+    def _train(self, vectors: NDArray[np.float32]) -> Any:
         faiss = self._faiss
         n = len(vectors)
-        nlist = self._nlist_fixed or ivf_cells(n)
-        nlist = min(nlist, max(1, n // IVF_TRAIN_PER_CELL))
-        quantizer = faiss.IndexFlatIP(self.dim)
-        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.own_fields = True
-        quantizer.this.disown()  # the IVF index now frees it
-        sample_size = min(n, nlist * IVF_TRAIN_PER_CELL)
-        rng = np.random.default_rng(0)  # deterministic centroids for a given gallery
-        sample = vectors[np.sort(rng.choice(n, sample_size, replace=False))]
-        index.train(np.ascontiguousarray(sample))
-        index.nprobe = min(nlist, self._nprobe_fixed or max(1, round(nlist * IVF_PROBE_FRACTION)))
-        log.info("trained IVF-Flat: %d vectors, nlist=%d, nprobe=%d", n, nlist, index.nprobe)
+        nlist = min(self._nlist_fixed or ivf_cells(n), n)
+        spec = f"IVF{nlist},PQ{pq_subquantizers(self.dim)}x4fs"
+        index = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)
+        sample = min(n, max(nlist * IVF_TRAIN_PER_CELL, 10_000))
+        rng = np.random.default_rng(0)  # same gallery, same cells
+        index.train(vectors[np.sort(rng.choice(n, sample, replace=False))])
         return index
 
-    def _compact_staged(self) -> None:
-        live = [lab for lab, i in enumerate(self._ids) if i is not None]
-        # Staged rows correspond to labels in order, including ones removed earlier.
-        rows = np.zeros(len(self._ids), bool)
-        rows[live] = True
-        self._staged = self._staged[rows[: len(self._staged)]]
-        new_ids = [self._ids[lab] for lab in live]
-        self._ids = list(new_ids)
-        self._label = {i: n for n, i in enumerate(new_ids)}
+    def _calibrate_nprobe(self, vectors: NDArray[np.float32]) -> int:
+        """Smallest nprobe at which mated probes find a vector at least as similar as
+        their mate at rate ``target_recall`` (doubling, then bisection)."""
+        rng = np.random.default_rng(1)
+        rows = rng.choice(len(vectors), min(len(vectors), CALIBRATION_QUERIES), replace=False)
+        probes = mated_probes(vectors[rows], self._cal_cos, rng)
+        mate_score = (probes * vectors[rows]).sum(1)
 
-    def _erase_hnsw(self, labels: NDArray[np.int64]) -> None:
-        faiss = self._faiss
-        storage = faiss.downcast_index(self._index.storage)
-        flat = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
-        np.asarray(flat).reshape(storage.ntotal, self.dim)[labels] = 0.0
-        self._tombstones.update(labels.tolist())
-        if len(self._tombstones) > self._rebuild_fraction * storage.ntotal:
-            self._rebuild_locked()
+        def recall(nprobe: int) -> float:
+            scores, _ = self._search_ivf(probes, 1, nprobe)
+            return float(np.mean(scores[:, 0] >= mate_score - 1e-5))
 
-
-def _exact(vectors: NDArray[np.float32], queries: NDArray[np.float32],
-           k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    """Top k by inner product over a small staged set (labels are row numbers)."""
-    scores = queries @ vectors.T
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(scores, order, 1), order.astype(np.int64)
+        nlist = self._index.nlist
+        hi = 1
+        while hi < nlist and recall(hi) < self._target:
+            hi = min(nlist, hi * 2)
+        lo = hi // 2  # fails the target (or is 0)
+        while hi - lo > max(1, hi // 8):
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if recall(mid) >= self._target else (mid, hi)
+        return hi
 
 
 def create(dim: int, **options: Any) -> FaissIndex:

@@ -55,8 +55,10 @@ class FlatIndex:
             ids = check_new_ids(ids, len(vectors), self._row)
             need = self._n + len(vectors)
             if need > len(self._vectors):
-                # Geometric growth keeps a stream of single enrolments O(1) amortised.
-                grown = np.zeros((max(need, 2 * len(self._vectors), 1024), self.dim), np.float32)
+                # 1.5x growth keeps single enrolments O(1) amortised without doubling the
+                # memory of a large gallery.
+                rows = max(need, len(self._vectors) * 3 // 2, 1024)
+                grown = np.zeros((rows, self.dim), np.float32)
                 grown[: self._n] = self._vectors[: self._n]
                 self._vectors = grown
             self._vectors[self._n : need] = vectors
