@@ -7,8 +7,8 @@ import logging
 import typer
 
 from bordermatch.cli import eval as eval_cli
-from bordermatch.cli import face, models
-from bordermatch.cli import gallery, lane
+from bordermatch.cli import face, gallery, lane, models
+from bordermatch.cli import service as service_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Biometric entry/exit verification for border crossings.")
@@ -18,6 +18,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")
 app.add_typer(lane.app, name="lane")
+service_cli.register(app)  # serve, purge, keys, audit, db
 
 
 @app.callback()
