@@ -180,6 +180,16 @@ class ProtocolResult:
     n_fte_pairs: int
     folds: int
     margin: float
+    # Median seconds per image measured in the embedding workers: detect, SFace, dlib.
+    median_times: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def cost_per_pair_ms(self, name: str) -> float:
+        """Model time to verify one pair from two images (detection + embeddings)."""
+        det, sface, dlib = (1000 * t for t in self.median_times)
+        second = float(np.mean(self.matchers[name].fold_second))
+        per_image = {"sface": det + sface, "dlib": det + dlib,
+                     "fusion": det + sface + dlib, "cascade": det + sface + second * dlib}
+        return 2 * per_image[name]
 
 
 def image_folds(pairs: Sequence[Pair], emb: Embeddings) -> NDArray[np.int64]:
@@ -227,7 +237,10 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 1.0,
         for name, matcher in fitted.as_dict().items():
             _evaluate_fold(results[name], matcher, raw_tr, labels[train] == 1, raw_te,
                            scores.genuine[test], imp_large)
-    return ProtocolResult(results, len(pairs), int(scores.fte.sum()), len(folds), margin)
+    ok = emb.status != STATUS_FTE
+    times = np.median(emb.times[ok], axis=0) if ok.any() else np.zeros(3)
+    return ProtocolResult(results, len(pairs), int(scores.fte.sum()), len(folds), margin,
+                          tuple(float(t) for t in times))
 
 
 def _widen_band_for(fitted, imp_large: dict, thresholds: list[float], margin: float):
