@@ -110,8 +110,8 @@ class BorderService:
         return decode_image(data, self.settings.limits, name=name)
 
     # -- 1:N ------------------------------------------------------------------------------
-    def _index(self, gallery_id: str):
-        """The gallery's search index, rebuilt when its revision moved (enrolment, purge)."""
+    def _cached(self, gallery_id: str):
+        """(index, ids, vectors) of a gallery, rebuilt when its revision moved."""
         engine = self.engine
         with self.sessions() as s:
             rev = repo.gallery_revision(s, gallery_id)
@@ -122,13 +122,31 @@ class BorderService:
             rows = repo.gallery_templates(s, gallery_id, self.model)
         dim = engine.embedder(self.model).dim
         index = registry.create("index", self.settings.index_backend, dim=dim)
+        ids = [t for t, _ in rows]
+        vectors = np.zeros((0, dim), np.float32)
         if rows:
             vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
                                 for _, b in rows])
-            index.add([t for t, _ in rows], vectors)
+            index.add(ids, vectors)
+        entry = (index, ids, vectors)
         with self._cache_lock:
-            self._cache[gallery_id] = (rev, index)
-        return index
+            self._cache[gallery_id] = (rev, entry)
+        return entry
+
+    def _index(self, gallery_id: str):
+        return self._cached(gallery_id)[0]
+
+    def gallery_matrix(self, gallery_id: str) -> tuple[list[str], np.ndarray]:
+        _, ids, vectors = self._cached(gallery_id)
+        return ids, vectors
+
+    def vehicle_encounter(self, who: Principal, gallery_id: str, event: str,
+                          frames: Sequence[tuple[str, bytes]], idempotency_key: str | None,
+                          request_hash: str) -> EncounterResult:
+        from bordermatch.store.vehicle import vehicle_encounter
+
+        return vehicle_encounter(self, who, gallery_id, event, frames, idempotency_key,
+                                 request_hash)
 
     def _search(self, gallery_id: str, samples: Sequence[FaceSample]) -> list[FaceMatch]:
         """Decide every face; one traveller is matched to at most one face (best first)."""

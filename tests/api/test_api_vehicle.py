@@ -1,0 +1,77 @@
+"""Vehicle encounters through the lane pipeline: a two-occupant car from public-domain photos."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from PIL import Image
+from tests.api.api_helpers import auth
+
+
+def _frame(photos, shift: int) -> bytes:
+    """A 960x540 frame with two occupants side by side, moving ``shift`` px between frames."""
+    canvas = Image.new("RGB", (960, 540), (40, 45, 50))
+    for i, name in enumerate(("obama2", "biden2")):
+        face = Image.open(io.BytesIO(photos[name])).convert("RGB")
+        face.thumbnail((300, 300))
+        canvas.paste(face, (120 + i * 420 + shift, 120))
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _enrol(client, tokens, gallery, tid, photo):
+    r = client.post(f"/v1/galleries/{gallery}/travelers", headers=auth(tokens["officer"]),
+                    data={"traveler_id": tid, "given_names": "G", "surname": "S",
+                          "document_type": "P", "document_number": tid, "nationality": "USA",
+                          "citizen": "true"}, files={"photo": ("p.jpg", photo, "image/jpeg")})
+    assert r.status_code == 201, r.text
+
+
+def _submit(client, tokens, gallery, event, frames, key=None):
+    headers = auth(tokens["lane_device"]) | ({"Idempotency-Key": key} if key else {})
+    return client.post("/v1/encounters/vehicle", headers=headers,
+                       data={"gallery_id": gallery, "event": json.dumps(event)},
+                       files=[("frames", (n, d, "image/jpeg")) for n, d in frames])
+
+
+EVENT = {"event_id": "veh-1", "lane": "lane-3", "direction": "entry",
+         "started_at": "2026-01-01T08:00:00+00:00", "cameras": [{"id": "ws", "view": "windshield"}]}
+
+
+def test_vehicle_event_decides_each_occupant(client, tokens, gallery, photos):
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
+    frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
+    r = _submit(client, tokens, gallery, EVENT, frames, key="veh-1")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["kind"] == "vehicle" and body["lane"] == "lane-3"
+    matched = sorted(o["traveler_id"] for o in body["occupants"] if o["decision"] == "match")
+    assert matched == ["T-BIDEN", "T-OBAMA"]
+    again = _submit(client, tokens, gallery, EVENT, frames, key="veh-1")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    crossings = client.get("/v1/travelers/T-BIDEN/crossings", headers=auth(tokens["officer"]))
+    assert [(c["lane"], c["direction"]) for c in crossings.json()] == [("lane-3", "entry")]
+
+
+def test_bad_vehicle_events_are_422(client, tokens, gallery, photos):
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    good = [("ws/0000_0.jpg", _frame(photos, 0))]
+    cases = [
+        (EVENT, [("../../etc/passwd", b"x")]),
+        (EVENT, [("ws/frame.jpg", good[0][1])]),
+        (EVENT | {"cameras": []}, good),  # frames for a camera the event does not list
+        (EVENT | {"direction": "sideways"}, good),
+        (EVENT, [("ws/0000_0.jpg", np.zeros(100, np.uint8).tobytes())]),  # unreadable
+    ]
+    for event, frames in cases:
+        r = _submit(client, tokens, gallery, event, frames)
+        assert r.status_code == 422, (event, [n for n, _ in frames], r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+    r = client.post("/v1/encounters/vehicle", headers=auth(tokens["lane_device"]),
+                    data={"gallery_id": gallery, "event": "{not json"},
+                    files=good and [("frames", (good[0][0], good[0][1], "image/jpeg"))])
+    assert r.status_code == 422
