@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
 from bordermatch.engine import FaceEngine
 from bordermatch.errors import ConfigError, NoFaceError
 from bordermatch.match.fusion import LogisticScore, Matcher
 from bordermatch.types import Outcome
-from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
 
 def _matcher(second: bool = False) -> Matcher:

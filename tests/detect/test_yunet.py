@@ -22,7 +22,7 @@ def test_finds_both_faces_with_ordered_landmarks(yunet, publicdomain):
     assert len(faces) == 2
     for f in faces:
         assert f.score > 0.8
-        x1, y1, x2, y2 = f.box
+        x1, _, x2, _ = f.box
         assert (f.landmarks[:, 0] > x1).all() and (f.landmarks[:, 0] < x2).all()
         left_eye, right_eye, nose = f.landmarks[:3]
         assert left_eye[0] < nose[0] < right_eye[0]  # image-left eye first

@@ -44,7 +44,8 @@ def verify(
     for side in ("a", "b"):
         q = row["quality"][side]
         typer.echo(
-            f"  {side}: unified quality {q['unified']:.0f}/100, inter-eye {q['inter_eye_distance']:.0f}px, "
+            f"  {side}: unified quality {q['unified']:.0f}/100, "
+            f"inter-eye {q['inter_eye_distance']:.0f}px, "
             f"sharpness {q['sharpness']:.0f}, yaw {q['yaw']:+.0f}, pitch {q['pitch']:+.0f}, "
             f"roll {q['roll']:+.0f}"
         )
@@ -81,7 +82,8 @@ def detect(
     for f in faces:
         q = assessor.assess(img, f)
         rows.append({"box": [round(float(v), 1) for v in f.box],
-                     "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in f.landmarks],
+                     "landmarks": [[round(float(x), 1), round(float(y), 1)]
+                                   for x, y in f.landmarks],
                      "score": round(f.score, 4), "quality": round(q.unified, 1)})
     if out is not None:
         draw_faces(img, faces, out)
