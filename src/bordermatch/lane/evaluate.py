@@ -86,9 +86,9 @@ def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list
     for folder in event_folders(events_dir):
         try:
             truth = read_truth(folder)
-            event_id = read_event(folder).event_id
         except LaneEventError:
-            continue  # no truth, or an event deliberately broken: nothing to score
+            continue  # no truth: nothing to score
+        event_id = _event_id(folder)
         row = results.get(event_id)
         outcomes.append(score_vehicle(event_id, truth, row))
         if row is not None and isinstance(row.get("latency_ms"), int | float):
@@ -100,6 +100,15 @@ def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list
               "scores": [(o.get("score"), o.get("decision")) for r in results.values()
                          for o in r.get("occupants", [])]}
     return metrics, outcomes, series
+
+
+def _event_id(folder: Path) -> str:
+    """The event_id from event.json; the folder name when event.json is unusable (the run
+    reports such events under the folder name too)."""
+    try:
+        return read_event(folder).event_id
+    except LaneEventError:
+        return folder.name
 
 
 def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Gallery enrolment (with fakes) and the template file format."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
+
+from bordermatch.errors import ManifestError
+from bordermatch.gallery.build import COLUMNS, enrol, read_manifest, same_face_pairs, subject_face
+from bordermatch.gallery.store import GalleryTemplates, load, paths, save
+
+
+def _gallery(tmp_path, rows):
+    d = tmp_path / "g"
+    (d / "photos").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    with open(d / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS)
+        w.writeheader()
+        for tid, photo in rows:
+            w.writerow({"traveler_id": tid, "given_names": "A", "surname": "B",
+                        "document_type": "P", "document_number": "1", "nationality": "USA",
+                        "citizen": "true", "photo": photo})
+            if photo.startswith("photos/ok"):
+                arr = rng.integers(0, 255, (160, 160, 3), dtype=np.uint8)
+                Image.fromarray(arr).save(d / photo)
+    (d / "photos" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    return d
+
+
+def test_problems_go_to_the_report_not_a_crash(tmp_path):
+    d = _gallery(tmp_path, [("T1", "photos/ok1.png"), ("T2", "photos/ok2.png"),
+                            ("T1", "photos/ok3.png"), ("T3", "photos/missing.jpg"),
+                            ("T4", "photos/broken.jpg"), ("", "photos/ok4.png"),
+                            ("T5", "../outside.jpg")])
+    g = enrol(d, FakeDetector([make_face(20, 20, 100)]), FakeEmbedder(), FakeQuality(20.0),
+              min_quality=30.0, same_face_threshold=0.999)
+    reasons = {(r["traveler_id"], r["reason"]) for r in g.report["rejected"]}
+    assert g.traveler_ids == ("T1", "T2")
+    assert ("T1", "duplicate_traveler_id") in reasons
+    assert ("T3", "not_found") in reasons
+    assert ("T4", "corrupt_image") in reasons
+    assert (None, "bad_row") in reasons and ("T5", "bad_row") in reasons
+    assert {r["reason"] for r in g.report["flagged"]} == {"low_quality"}
+    assert g.report["rows"] == 7
+
+
+def test_no_face_and_ambiguous_faces(tmp_path):
+    d = _gallery(tmp_path, [("T1", "photos/ok1.png")])
+    g = enrol(d, FakeDetector([]), FakeEmbedder(), FakeQuality(), min_quality=0,
+              same_face_threshold=1.0)
+    assert g.report["rejected"][0]["reason"] == "no_face" and len(g) == 0
+    two = FakeDetector([make_face(10, 30, 70), make_face(80, 30, 70)])
+    g = enrol(d, two, FakeEmbedder(), FakeQuality(), min_quality=0, same_face_threshold=1.0)
+    assert g.report["rejected"][0]["reason"] == "several_faces"
+
+
+def test_subject_face_ignores_small_or_off_centre_bystanders():
+    subject = make_face(75, 70, 100)
+    face, ambiguous = subject_face([make_face(0, 60, 70), subject], 250, 250)
+    assert face is subject and not ambiguous
+    _, ambiguous = subject_face([subject, make_face(90, 100, 90)], 250, 250)
+    assert ambiguous
+
+
+def test_same_face_pairs_flags_one_face_under_two_ids():
+    v = np.eye(4, dtype=np.float32)
+    v[3] = v[1]
+    pairs = same_face_pairs(["a", "b", "c", "d"], v, 0.9, block=2)
+    assert pairs == [{"a": "b", "b": "d", "score": 1.0}]
+
+
+def test_store_roundtrip_and_tamper_detection(tmp_path):
+    g = GalleryTemplates(("T1", "T2"), np.eye(2, dtype=np.float32),
+                         np.array([50, 60], np.float32), "fake", "fake", {"enrolled": 2})
+    save(g, tmp_path / "gal.npz")
+    back = load(tmp_path / "gal")
+    assert back.traveler_ids == g.traveler_ids and np.allclose(back.vectors, g.vectors)
+    assert back.report == {"enrolled": 2}
+    npz, _sidecar = paths(tmp_path / "gal")
+    npz.write_bytes(npz.read_bytes()[:-10])
+    with pytest.raises(ManifestError, match="SHA-256"):
+        load(tmp_path / "gal")
+    with pytest.raises(ManifestError):
+        load(tmp_path / "nothing")
+
+
+def test_manifest_errors(tmp_path):
+    with pytest.raises(ManifestError):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.csv").write_text("traveler_id,photo\nT1,a.jpg\n")
+    with pytest.raises(ManifestError, match="missing columns"):
+        read_manifest(tmp_path)

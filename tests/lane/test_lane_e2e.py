@@ -1,0 +1,114 @@
+"""End to end on real models: small vehicles rendered from the shipped public-domain photos,
+plus broken events that must be reported per event without stopping the run."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bordermatch.lane.events import read_results, write_event
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def lane(pd_faces: Path, tmp_path_factory):
+    from bordermatch import registry
+    from bordermatch.gallery.build import enrol
+    from bordermatch.gallery.store import save
+    from bordermatch.lane.scenario import OccupantPlan, params_for
+    from bordermatch.lane.simulate import MANIFEST_COLUMNS, _Sources, render_vehicle
+    from bordermatch.quality.measures import FaceQualityAssessor
+
+    root = tmp_path_factory.mktemp("lane")
+    gdir = root / "gallery"
+    (gdir / "photos").mkdir(parents=True)
+    with open(gdir / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
+        w.writeheader()
+        for tid, person, photo in (("T-OBAMA", "Barack_Obama", "Barack_Obama_0001.jpg"),
+                                   ("T-BIDEN", "Joe_Biden", "Joe_Biden_0001.jpg")):
+            (gdir / "photos" / photo).write_bytes((pd_faces / person / photo).read_bytes())
+            w.writerow({"traveler_id": tid, "given_names": person.split("_")[0],
+                        "surname": person.split("_")[1], "document_type": "P",
+                        "document_number": "1", "nationality": "USA", "citizen": "true",
+                        "photo": f"photos/{photo}"})
+    det = registry.create("detector", "yunet", score_threshold=0.6)
+    emb = registry.create("embedder", "sface")
+    gallery = enrol(gdir, det, emb, FaceQualityAssessor(), min_quality=30,
+                    same_face_threshold=0.9)
+    save(gallery, root / "g.npz")
+
+    events = root / "events"
+    sources = _Sources(det)
+    params = replace(params_for("easy"), glare_prob=0.0)
+    obama = OccupantPlan("r1-left", "Barack_Obama",
+                         str(pd_faces / "Barack_Obama" / "Barack_Obama_0002.jpg"), "T-OBAMA", False)
+    biden = OccupantPlan("r1-right", "Joe_Biden",
+                         str(pd_faces / "Joe_Biden" / "Joe_Biden_0002.jpg"), "T-BIDEN", False)
+    astro = OccupantPlan("r2-middle", "Eileen_Collins",
+                         str(pd_faces / "Eileen_Collins" / "Eileen_Collins_0001.jpg"), None, False)
+    rng = np.random.default_rng(7)
+    render_vehicle(events / "a-three", "a-three", [obama, biden, astro], sources, rng, params)
+    render_vehicle(events / "b-driver", "b-driver", [replace(biden, seat="r1-left")], sources,
+                   rng, params)
+    # Broken events: each must come back with its own reason.
+    (events / "c-bad-json").mkdir()
+    (events / "c-bad-json" / "event.json").write_text("{oops")
+    write_event(events / "d-empty", "d-empty", [("front", "windshield")])
+    write_event(events / "e-unknown-cam", "e-unknown-cam", [("front", "windshield")])
+    (events / "e-unknown-cam" / "frames" / "roof").mkdir(parents=True)
+    (events / "e-unknown-cam" / "frames" / "roof" / "0000_0.jpg").write_bytes(b"x")
+    write_event(events / "f-corrupt", "f-corrupt", [("front", "windshield")])
+    (events / "f-corrupt" / "frames" / "front").mkdir(parents=True)
+    (events / "f-corrupt" / "frames" / "front" / "0000_0.jpg").write_bytes(b"\xff\xd8garbage")
+    return root
+
+
+def test_lane_run_and_evaluate(lane: Path):
+    from bordermatch.lane.evaluate import evaluate
+    from bordermatch.lane.runner import build_pipeline, run_events
+
+    pipeline = build_pipeline(lane / "g.npz")
+    out = lane / "results.jsonl"
+    assert run_events(pipeline, lane / "events", out) == 6
+    rows = {r["event_id"]: r for r in read_results(out)}
+    assert rows["c-bad-json"]["error"] == "bad_event_json"
+    assert rows["d-empty"]["error"] == "empty_event"
+    assert rows["e-unknown-cam"]["error"] == "unknown_camera"
+    assert rows["f-corrupt"]["error"] == "unreadable_frames"
+    three = rows["a-three"]["occupants"]
+    matched = sorted(o["traveler_id"] for o in three if o["decision"] == "match")
+    assert matched == ["T-BIDEN", "T-OBAMA"]
+    assert sum(o["decision"] == "no_match" for o in three) >= 1  # the astronaut
+    assert rows["b-driver"]["occupants"][0]["traveler_id"] == "T-BIDEN"
+    assert all(r["latency_ms"] > 0 for k, r in rows.items() if k < "c")
+    metrics, _, _ = evaluate(lane / "events", out)
+    assert metrics["vehicles"] == 2
+    assert metrics["vehicle_validation_rate"] == 1.0 and metrics["false_matches"] == 0
+
+
+def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["gallery", "build", str(lane / "gallery"), "--out",
+                              str(tmp_path / "g2.npz"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["enrolled"] == 2
+    res = runner.invoke(app, ["lane", "run", "--gallery", str(tmp_path / "g2.npz"), "--events",
+                              str(lane / "events"), "--out", str(tmp_path / "r.jsonl")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["lane", "evaluate", "--events", str(lane / "events"),
+                              "--results", str(tmp_path / "r.jsonl"), "--out",
+                              str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "rep" / "report.md").is_file()
+    assert (tmp_path / "rep" / "match_rate_by_seat.png").stat().st_size > 0
