@@ -57,6 +57,7 @@ Method = Literal["ivfpq", "hnsw"]
 IVF_CELLS_PER_SQRT_N = 4  # nlist ~ 4 sqrt(n): cells of ~sqrt(n)/4 vectors
 IVF_TRAIN_PER_CELL = 40  # k-means sample; FAISS warns below 39 points per centroid
 CALIBRATION_QUERIES = 2000
+MAX_RERANK = 256
 
 
 def ivf_cells(n: int) -> int:
@@ -171,6 +172,11 @@ class FaissIndex:
     @property
     def nprobe(self) -> int | None:
         return self._nprobe if self.method == "ivfpq" and self.trained else None
+
+    @property
+    def rerank(self) -> int:
+        """Candidates re-scored exactly per query (IVF-PQ; calibration may raise it)."""
+        return self._rerank
 
     def add(self, ids: Sequence[str], vectors: NDArray[np.float32]) -> None:
         vectors = check_vectors(vectors, self.dim)
@@ -308,7 +314,9 @@ class FaissIndex:
 
     def _rebuild_locked(self, *, retrain: bool) -> None:
         live = np.flatnonzero(self._alive[: len(self._ids)])
-        vectors = self._vectors[live]
+        # Nothing removed and no spare rows: reuse the array instead of copying a gallery.
+        whole = len(live) == len(self._vectors)
+        vectors = self._vectors if whole else self._vectors[live]
         ids = [self._ids[lab] for lab in live.tolist()]
         dense = np.arange(len(ids), dtype=np.int64)
         self._vectors, self._alive = vectors, np.ones(len(ids), bool)
@@ -326,8 +334,8 @@ class FaissIndex:
             self._index.add_with_ids(vectors, dense)
             self._nprobe = self._nprobe_fixed or self._calibrate_nprobe(vectors)
             self._trained_at = len(vectors)
-            log.info("IVF-PQ over %d vectors: nlist=%d, nprobe=%d", len(vectors),
-                     self._index.nlist, self._nprobe)
+            log.info("IVF-PQ over %d vectors: nlist=%d, nprobe=%d, rerank=%d", len(vectors),
+                     self._index.nlist, self._nprobe, self._rerank)
         else:
             self._index.reset()
             self._index.add_with_ids(vectors, dense)
@@ -345,7 +353,8 @@ class FaissIndex:
 
     def _calibrate_nprobe(self, vectors: NDArray[np.float32]) -> int:
         """Smallest nprobe at which mated probes find a vector at least as similar as
-        their mate at rate ``target_recall`` (doubling, then bisection)."""
+        their mate at rate ``target_recall`` (doubling, then bisection). Raises the
+        re-rank depth first if the target is out of reach even with every cell scanned."""
         rng = np.random.default_rng(1)
         rows = rng.choice(len(vectors), min(len(vectors), CALIBRATION_QUERIES), replace=False)
         probes = mated_probes(vectors[rows], self._cal_cos, rng)
@@ -356,6 +365,10 @@ class FaissIndex:
             return float(np.mean(scores[:, 0] >= mate_score - 1e-5))
 
         nlist = self._index.nlist
+        # If even scanning every cell misses, PQ error hides the mate among the candidates
+        # (low dimension, small margin): re-rank deeper before tuning nprobe.
+        while self._rerank < MAX_RERANK and recall(nlist) < self._target:
+            self._rerank *= 2
         hi = 1
         while hi < nlist and recall(hi) < self._target:
             hi = min(nlist, hi * 2)
