@@ -81,4 +81,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
         app.include_router(module.router)
+    from bordermatch.web import pages
+
+    pages.install(app)  # officer review pages under /review
     return app

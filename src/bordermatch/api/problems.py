@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bordermatch.errors import (
@@ -91,6 +92,20 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail),
                        getattr(exc, "headers", None))
+
+    @app.exception_handler(StatementError)
+    async def _db_refused(request: Request, exc: StatementError) -> JSONResponse:
+        # The database refused a value the schema let through (a NUL byte or lone surrogate
+        # in a string, a string longer than its column, a number out of range). That is the
+        # caller's input, so 422; anything else from the database is a genuine 500.
+        refused = UnicodeError | ValueError | OverflowError
+        if isinstance(exc, DataError) or isinstance(exc.orig, refused):
+            return problem(422, "unstorable_value",
+                           "a value cannot be stored: NUL byte, invalid Unicode, too long, "
+                           "or out of range")
+        log.error("database error on %s %s: %s", request.method, request.url.path,
+                  type(exc.orig).__name__)
+        return problem(500, "internal_error", "the service failed to handle this request")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 Decision = Literal["match", "no_match", "review", "no_capture", "manual_inspection"]
 Direction = Literal["entry", "exit"]
@@ -20,6 +20,14 @@ class GalleryCreate(Strict):
     kind: Literal["crossing", "flight"]
     valid_from: AwareDatetime
     valid_until: AwareDatetime
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("date out of range once converted to UTC") from None
 
 
 class GalleryOut(BaseModel):

@@ -214,23 +214,32 @@ class BorderService:
             image = self._decode(photo, "photo")
             sample = self.engine.primary_sample(image, [self.model])
             alias = self._alias_scan(gallery_id, sample, bio.traveler_id)
-        with self._blob_batch() as put, self.sessions.begin() as s:
-            g = s.get(Gallery, gallery_id)
+        with self._blob_batch() as put:
             photo_blob = template_blob = None
             if sample is not None:
                 photo_blob = put(photo, "image")
                 template_blob = put(sample.template(self.model).vector.astype(np.float32)
                                     .tobytes(), "template")
-            e = repo.add_enrolment(
-                s, who, now, g, bio, photo_blob, template_blob,
-                self.model if sample is not None else None,
-                sample.quality.unified if sample is not None else None,
-                self._retention(now, bio.citizen) if sample is not None else None)
-            items = tuple(repo.add_alias_alert(s, now, gallery_id, bio.traveler_id,
-                                               m.traveler_id, m.score) for m in alias)
-            if items:
-                audit.append(s, now, who, "review.alias", "traveler", bio.traveler_id,
-                             others=[m.traveler_id for m in alias])
+            with self.sessions.begin() as s:
+                return self._enrol_rows(s, who, now, gallery_id, bio, sample, photo_blob,
+                                        template_blob, alias)
+
+    def _enrol_rows(self, s: Session, who: Principal, now: datetime, gallery_id: str,
+                    bio: repo.Biographics, sample: FaceSample | None, photo_blob: str | None,
+                    template_blob: str | None, alias: list[FaceMatch]) -> EnrolResult:
+        g = s.get(Gallery, gallery_id)
+        if g.status != "open":  # closed while we were embedding
+            raise RecordStateError(f"gallery {gallery_id} is closed")
+        e = repo.add_enrolment(
+            s, who, now, g, bio, photo_blob, template_blob,
+            self.model if sample is not None else None,
+            sample.quality.unified if sample is not None else None,
+            self._retention(now, bio.citizen) if sample is not None else None)
+        items = tuple(repo.add_alias_alert(s, now, gallery_id, bio.traveler_id,
+                                           m.traveler_id, m.score) for m in alias)
+        if items:
+            audit.append(s, now, who, "review.alias", "traveler", bio.traveler_id,
+                         others=[m.traveler_id for m in alias])
         return EnrolResult(e, items)
 
     def _alias_scan(self, gallery_id: str, sample: FaceSample,
@@ -342,16 +351,18 @@ class BorderService:
                 latency_ms: float = 0.0) -> EncounterResult:
         t0 = self.clock.now()
         try:
-            with self._blob_batch() as put, self.sessions.begin() as s:
-                g = repo.usable_gallery(s, gallery_id, t0)
+            with self._blob_batch() as put:
+                # Blobs first and outside the transaction: fsyncs never hold the DB lock.
                 write(put)
-                enc = repo.add_encounter(s, who, t0, kind=kind, gallery=g, lane=lane,
-                                         direction=direction, occupants=records,
-                                         idempotency_key=idempotency_key,
-                                         request_hash=request_hash, event_ref=event_ref,
-                                         latency_ms=latency_ms)
-                s.flush()
-                _, occ = repo.get_encounter(s, enc.id)
+                with self.sessions.begin() as s:
+                    g = repo.usable_gallery(s, gallery_id, t0)
+                    enc = repo.add_encounter(s, who, t0, kind=kind, gallery=g, lane=lane,
+                                             direction=direction, occupants=records,
+                                             idempotency_key=idempotency_key,
+                                             request_hash=request_hash, event_ref=event_ref,
+                                             latency_ms=latency_ms)
+                    s.flush()
+                    _, occ = repo.get_encounter(s, enc.id)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race.
             replay = self._replay(who, idempotency_key, request_hash)

@@ -22,6 +22,9 @@ from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/galleries", tags=["galleries"])
 
+# Column widths of the travelers table (store/tables.py).
+_MAX_LEN = {"traveler_id": 64, "given_names": 200, "surname": 200, "document_type": 32,
+            "document_number": 64}
 MANIFEST_COLUMNS = ("traveler_id", "given_names", "surname", "document_type",
                     "document_number", "nationality", "citizen", "photo")
 
@@ -163,8 +166,11 @@ def _bio(row: dict[str, str]) -> repo.Biographics:
     for k in ("traveler_id", "surname", "document_type", "document_number", "nationality"):
         if not get[k]:
             raise ManifestError(f"{k} is empty")
-    if len(get["traveler_id"]) > 64 or not 2 <= len(get["nationality"]) <= 3:
-        raise ManifestError("traveler_id too long or nationality not a 2-3 letter code")
+    if not 2 <= len(get["nationality"]) <= 3:
+        raise ManifestError("nationality must be a 2-3 letter code")
+    for k, limit in _MAX_LEN.items():
+        if len(get[k]) > limit or "\x00" in get[k]:
+            raise ManifestError(f"{k} is longer than {limit} characters or holds a NUL byte")
     return repo.Biographics(get["traveler_id"], get["given_names"], get["surname"],
                             get["document_type"], get["document_number"],
                             get["nationality"].upper(), _parse_bool(get["citizen"], "citizen"),
