@@ -304,3 +304,53 @@ def adjudicate(s: Session, who: Principal, now: datetime, item_id: str, accept: 
     audit.append(s, now, who, "review.adjudicate", "review", item.id, decision=item.status,
                  reason=item.reason, traveler_id=item.traveler_id)
     return item
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """What an officer needs to adjudicate one item (the officer review pages)."""
+
+    item: ReviewItem
+    gallery: Gallery | None
+    travelers: dict[str, Traveler]
+    photos: tuple[str, ...]  # which photos exist: "traveler", "other", "capture"
+
+
+def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for which, tid in (("traveler", item.traveler_id), ("other", item.other_traveler_id)):
+        if tid and item.gallery_id:
+            blob = s.scalar(select(Enrolment.photo_blob).where(
+                Enrolment.gallery_id == item.gallery_id, Enrolment.traveler_id == tid))
+            if blob:
+                out[which] = blob
+    if item.occupant_id:
+        blob = s.scalar(select(Occupant.capture_blob).where(Occupant.id == item.occupant_id))
+        if blob:
+            out["capture"] = blob
+    return out
+
+
+def read_review_item(s: Session, who: Principal, now: datetime, item_id: str) -> ReviewView:
+    item = s.get(ReviewItem, item_id)
+    if item is None:
+        raise UnknownRecordError(f"no review item {item_id!r}")
+    ids = [t for t in (item.traveler_id, item.other_traveler_id) if t]
+    travelers = travelers_by_id(s, ids)
+    photos = tuple(_review_photo_blobs(s, item))
+    audit.append(s, now, who, "review.read", "review", item.id, travelers=ids)
+    return ReviewView(item, s.get(Gallery, item.gallery_id) if item.gallery_id else None,
+                      travelers, photos)
+
+
+def review_photo_blob(s: Session, who: Principal, now: datetime, item_id: str,
+                      which: str) -> str:
+    """The blob id of one photo of a review item; the access is audited."""
+    item = s.get(ReviewItem, item_id)
+    if item is None:
+        raise UnknownRecordError(f"no review item {item_id!r}")
+    blob = _review_photo_blobs(s, item).get(which)
+    if blob is None:
+        raise UnknownRecordError(f"review item {item_id} has no {which} photo")
+    audit.append(s, now, who, "review.photo", "review", item.id, photo=which)
+    return blob

@@ -1,0 +1,278 @@
+"""Officer review pages under ``/review``: sign in, the queue, one item, a decision.
+
+Server-rendered (Jinja2, a little vanilla JS and CSS from ``/review/static``; no CDN, no build
+step). Pages call the same ``store.repo`` functions as ``/v1/review``, so reads and decisions
+are audited exactly as through the API, and the deciding officer is the name on the key.
+
+Authentication uses the API keys and roles of the API: a key is exchanged once for a session
+cookie (``sessions.py``); only ``officer`` and ``supervisor`` keys may sign in. Every POST
+carries a CSRF token (a double-submit cookie before sign-in, the session's token after it)
+and is refused when its ``Origin`` is another site.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bordermatch.errors import RecordStateError, UnknownRecordError
+from bordermatch.store import audit, keys, repo
+from bordermatch.store.keys import Principal
+from bordermatch.web.sessions import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SessionStore,
+    WebSession,
+    same_token,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/review"
+REVIEW_ROLES = ("officer", "supervisor")  # the roles /v1/review lets adjudicate
+KIND_LABELS = {
+    "alias": "Alias alert",
+    "encounter": "Match needs review",
+    "manual_inspection": "Manual inspection",
+}
+PHOTO_LABELS = {"traveler": "Enrolled photo", "other": "Photo of the other identity",
+                "capture": "Capture at the lane or gate"}
+MAX_REASON = 2000  # as AdjudicationIn.reason
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
+                               "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and their static files on an app built by ``create_app``."""
+    from fastapi.staticfiles import StaticFiles
+    from fastapi.templating import Jinja2Templates
+
+    web = resources.files("bordermatch.web")
+    app.state.web_sessions = SessionStore()
+    app.state.web_templates = Jinja2Templates(directory=str(web.joinpath("templates")))
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=str(web.joinpath("static"))),
+              name="review-static")
+    app.include_router(router)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _render(request: Request, name: str, status: int = 200, **context) -> Response:
+    templates = request.app.state.web_templates
+    response = templates.TemplateResponse(request, name, {"prefix": PREFIX, **context},
+                                          status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _error(request: Request, status: int, title: str, detail: str,
+           who: Principal | None = None, session: WebSession | None = None) -> Response:
+    return _render(request, "error.html", status, title=title, detail=detail, who=who,
+                   session=session)
+
+
+def _redirect(url: str) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _same_origin(request: Request) -> bool:
+    """False when the browser says the form came from another origin."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        # No Origin (older clients): SameSite=Strict and the CSRF token still protect us.
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _signed_in(request: Request) -> tuple[Principal, WebSession] | Response:
+    """The officer behind the session cookie, or the response to send instead."""
+    store: SessionStore = request.app.state.web_sessions
+    sid = request.cookies.get(COOKIE)
+    session = store.get(sid)
+    if session is None:
+        return _redirect(f"{PREFIX}/login")
+    svc = request.app.state.service
+    with svc.sessions() as s:
+        who = keys.authenticate(s, session.token)
+    if who is None:  # revoked since sign-in
+        store.drop(sid)
+        return _redirect(f"{PREFIX}/login")
+    if who.role not in REVIEW_ROLES:
+        return _error(request, 403, "Not allowed", "Your role may not review items.")
+    return who, session
+
+
+def _checked_post(request: Request, csrf: str) -> tuple[Principal, WebSession] | Response:
+    if not _same_origin(request):
+        return _error(request, 403, "Refused", "This form was sent from another site.")
+    state = _signed_in(request)
+    if isinstance(state, Response):
+        return state
+    if not same_token(state[1].csrf, csrf):
+        return _error(request, 403, "Form expired",
+                      "The form is out of date. Go back, reload the page and try again.",
+                      *state)
+    return state
+
+
+# -- sign in and out ----------------------------------------------------------------------------
+def _login_page(request: Request, status: int = 200, message: str | None = None) -> Response:
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    response = _render(request, "login.html", status, csrf=token, message=message)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request), path=PREFIX, max_age=3600)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    if request.app.state.web_sessions.get(request.cookies.get(COOKIE)) is not None:
+        return _redirect(PREFIX)
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
+          csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    if not _same_origin(request) or not same_token(request.cookies.get(LOGIN_CSRF_COOKIE),
+                                                   csrf):
+        return _login_page(request, 403, "The sign-in form expired. Please try again.")
+    svc = request.app.state.service
+    with svc.sessions() as s:
+        who = keys.authenticate(s, api_key.strip())
+    if who is None:
+        return _login_page(request, 401, "That key is not valid.")
+    if who.role not in REVIEW_ROLES:
+        log.info("review pages: sign-in refused for role %s (key %s)", who.role, who.key_id)
+        return _error(request, 403, "Not allowed",
+                      "Only officers and supervisors may use the review pages.")
+    sid, _ = request.app.state.web_sessions.create(api_key.strip())
+    with svc.sessions.begin() as s:
+        audit.append(s, svc.clock.now(), who, "review.sign_in", "review", None)
+    response = _redirect(PREFIX)
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", secure=_secure(request),
+                        path=PREFIX)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    state = _checked_post(request, csrf)
+    if isinstance(state, Response):
+        return state
+    request.app.state.web_sessions.drop(request.cookies.get(COOKIE))
+    response = _redirect(f"{PREFIX}/login")
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+# -- the queue and one item ----------------------------------------------------------------------
+@router.get("")
+def queue(request: Request, kind: str | None = None, done: str | None = None) -> Response:
+    state = _signed_in(request)
+    if isinstance(state, Response):
+        return state
+    who, session = state
+    if kind not in (None, "", *KIND_LABELS):
+        return _error(request, 404, "Not found", "There is no such queue.", who, session)
+    svc = request.app.state.service
+    with svc.sessions.begin() as s:
+        items = repo.review_queue(s, who, svc.clock.now(), "open", kind or None, 200)
+    return _render(request, "queue.html", who=who, session=session, items=items,
+                   kind=kind or None, kinds=KIND_LABELS, done=done)
+
+
+@router.get("/items/{item_id}")
+def item_page(request: Request, item_id: str) -> Response:
+    state = _signed_in(request)
+    if isinstance(state, Response):
+        return state
+    return _item(request, item_id, *state)
+
+
+def _item(request: Request, item_id: str, who: Principal, session: WebSession,
+          status: int = 200, message: str | None = None, reason: str = "") -> Response:
+    svc = request.app.state.service
+    try:
+        with svc.sessions.begin() as s:
+            view = repo.read_review_item(s, who, svc.clock.now(), item_id)
+    except UnknownRecordError:
+        return _error(request, 404, "Not found", "There is no such review item.", who, session)
+    return _render(request, "item.html", status, who=who, session=session, view=view,
+                   item=view.item, kinds=KIND_LABELS, photo_labels=PHOTO_LABELS,
+                   message=message, reason=reason, max_reason=MAX_REASON)
+
+
+@router.get("/items/{item_id}/photos/{which}")
+def photo(request: Request, item_id: str, which: str) -> Response:
+    state = _signed_in(request)
+    if isinstance(state, Response):
+        return state
+    if which not in PHOTO_LABELS:
+        return _error(request, 404, "Not found", "There is no such photo.", *state)
+    svc = request.app.state.service
+    try:
+        with svc.sessions.begin() as s:
+            blob_id = repo.review_photo_blob(s, state[0], svc.clock.now(), item_id, which)
+        data = svc.blobs.get(blob_id, kind="image")
+    except UnknownRecordError:
+        return _error(request, 404, "Not found", "That photo is not (or no longer) stored.",
+                      *state)
+    return Response(data, media_type=_image_type(data), headers=SECURITY_HEADERS)
+
+
+def _image_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "application/octet-stream"  # nosniff: the browser will not guess
+
+
+@router.post("/items/{item_id}/decision")
+def decide(request: Request, item_id: str,
+           decision: Annotated[str, Form(max_length=10)] = "",
+           reason: Annotated[str, Form(max_length=10 * MAX_REASON)] = "",
+           csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    state = _checked_post(request, csrf)
+    if isinstance(state, Response):
+        return state
+    who, session = state
+    reason = reason.strip()
+    if decision not in ("accept", "reject"):
+        return _item(request, item_id, who, session, 422, "Choose accept or reject.", reason)
+    if not reason or len(reason) > MAX_REASON:
+        return _item(request, item_id, who, session, 422,
+                     f"Give a reason (at most {MAX_REASON} characters).", reason)
+    svc = request.app.state.service
+    try:
+        with svc.sessions.begin() as s:
+            repo.adjudicate(s, who, svc.clock.now(), item_id, decision == "accept", reason)
+    except UnknownRecordError:
+        return _error(request, 404, "Not found", "There is no such review item.", who, session)
+    except RecordStateError:
+        return _item(request, item_id, who, session, 409,
+                     "Someone has already decided this item.")
+    return _redirect(f"{PREFIX}?done={item_id}")
