@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from bordermatch.errors import ManifestError
 from bordermatch.eval import metrics
 from bordermatch.eval.fit import apply, fit_matchers, score_pairs
-from bordermatch.eval.lfw_embed import STATUS_FTE, Embeddings
+from bordermatch.eval.lfw_embed import STATUS_FTE, STATUS_RETRY, Embeddings
 from bordermatch.match.calibrate import threshold_for_fmr
 from bordermatch.match.fusion import Matcher
 
@@ -182,6 +182,9 @@ class ProtocolResult:
     margin: float
     # Median seconds per image measured in the embedding workers: detect, SFace, dlib.
     median_times: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    images: int = 0
+    images_low_score: int = 0  # face found only below the configured detector threshold
+    images_no_face: int = 0
 
     def cost_per_pair_ms(self, name: str) -> float:
         """Model time to verify one pair from two images (detection + embeddings)."""
@@ -240,7 +243,8 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 1.0,
     ok = emb.status != STATUS_FTE
     times = np.median(emb.times[ok], axis=0) if ok.any() else np.zeros(3)
     return ProtocolResult(results, len(pairs), int(scores.fte.sum()), len(folds), margin,
-                          tuple(float(t) for t in times))
+                          tuple(float(t) for t in times), len(emb.names),
+                          int(np.sum(emb.status == STATUS_RETRY)), int(np.sum(~ok)))
 
 
 def _widen_band_for(fitted, imp_large: dict, thresholds: list[float], margin: float):

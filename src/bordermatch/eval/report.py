@@ -49,6 +49,9 @@ def markdown(result: ProtocolResult, meta: dict[str, str]) -> str:
     lines += [
         f"- pairs: {result.n_pairs} in {result.folds} folds; pairs with an image where no "
         f"face was found (scored as non-match): {result.n_fte_pairs}",
+        f"- images: {result.images}; face found only below the detector's score threshold "
+        f"(taken at the retry threshold): {result.images_low_score}; no face at all "
+        f"(failure to enrol): {result.images_no_face}",
         f"- cascade band margin: {result.margin:g} (calibrated log-odds)",
         "",
         "Accuracy: threshold chosen on the 9 training folds, measured on the held-out fold; "
