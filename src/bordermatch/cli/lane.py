@@ -109,6 +109,9 @@ def calibrate(
     detector: str = typer.Option("yunet"),
     roi_upscale: float | None = typer.Option(None),
     link_threshold: float | None = typer.Option(None),
+    limit: int | None = typer.Option(None, help="Use only the first N events."),
+    results_out: Path | None = typer.Option(
+        None, help="Also write results lines for these events, decided with the new thresholds."),
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
     from bordermatch.lane.runner import build_pipeline
@@ -123,7 +126,8 @@ def calibrate(
                                         review_fpir, 0)
         pipeline.thresholds = placeholder
         th, comparison = run_cal(pipeline, events, target_fpir=target_fpir,
-                                 review_fpir=review_fpir, fusion=fusion, source=str(events))
+                                 review_fpir=review_fpir, fusion=fusion, source=str(events),
+                                 limit=limit, results_out=results_out)
     except BordermatchError as exc:
         fail(exc)
     th.save(out)

@@ -46,7 +46,7 @@ class LaneConfig:
     roi: tuple[float, float, float, float] = (0.25, 0.3, 0.75, 0.7)  # x1, y1, x2, y2 fractions
     roi_upscale: float = 2.0  # 1.0 turns the second pass off
     min_face_px: float = 14.0  # smaller boxes are not faces a recognizer can use
-    shots_per_tracklet: int = 2  # shots embedded per tracklet, best quality first
+    shots_per_tracklet: int = 1  # shots embedded per tracklet, best quality first
     fusion: str = "template"  # template | best_shot | max_score
     fuse_top_k: int = 4  # shots fused into a track's template
     link_threshold: float = 0.40  # cosine needed to join tracklets across cameras

@@ -53,8 +53,19 @@ def background(rng: Rng, size: tuple[int, int]) -> Image:
     cabin = rng.uniform(25, 55)
     cv2.rectangle(img, (int(w * 0.2), int(h * 0.3)), (int(w * 0.8), int(h * 0.8)),
                   (cabin, cabin, cabin * 1.05), -1)
-    img += rng.normal(0, 3, img.shape).astype(np.float32)
+    img += gaussian_noise(rng, img.shape, 3.0)
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def gaussian_noise(rng: Rng, shape: tuple[int, ...], sigma: float) -> NDArray[np.float32]:
+    """Gaussian noise drawn at half resolution and upscaled: spatially correlated over ~2 px
+    like demosaiced sensor noise, and 4x cheaper to draw. OpenCV's generator (much faster
+    than numpy's) is seeded from ``rng``, so a seed still fixes the whole simulation."""
+    h, w, c = shape
+    cv2.setRNGSeed(int(rng.integers(2**31 - 1)))
+    half = np.empty(((h + 1) // 2, (w + 1) // 2, c), np.float32)
+    cv2.randn(half, (0.0,) * c, (float(sigma),) * c)
+    return cv2.resize(half, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
 def paste_face(canvas: NDArray[np.float32], src: SourceFace, pl: Placement,
@@ -155,9 +166,12 @@ def degrade(rng: Rng, p: SimParams, img: NDArray[np.float32]) -> Image:
     if rng.random() < p.glare_prob:
         r = uniform(rng, p.glare_radius)
         cx, cy = rng.uniform(0.2 * w, 0.8 * w), rng.uniform(0.25 * h, 0.8 * h)
-        yy, xx = np.ogrid[0:h, 0:w]
+        # Beyond 4 radii the glint adds less than one grey level; skip those pixels.
+        x1, x2 = max(0, int(cx - 4 * r)), min(w, int(cx + 4 * r) + 1)
+        y1, y2 = max(0, int(cy - 4 * r)), min(h, int(cy + 4 * r) + 1)
+        yy, xx = np.ogrid[y1:y2, x1:x2]
         blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)).astype(np.float32)
-        img += 255 * 1.3 * blob[..., None]
+        img[y1:y2, x1:x2] += 255 * 1.3 * blob[..., None]
     length = round(uniform(rng, p.motion_blur_px))
     if length >= 2:
         kernel = np.zeros((length, length), np.float32)
@@ -166,7 +180,7 @@ def degrade(rng: Rng, p: SimParams, img: NDArray[np.float32]) -> Image:
         for t in np.linspace(-c, c, length * 2):
             kernel[round(c + t * np.sin(angle)), round(c + t * np.cos(angle))] = 1
         img = cv2.filter2D(img, -1, kernel / kernel.sum())
-    img += rng.normal(0, uniform(rng, p.noise_sigma), img.shape).astype(np.float32)
+    img += gaussian_noise(rng, img.shape, uniform(rng, p.noise_sigma))
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
@@ -73,7 +74,8 @@ def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
 
 
 def collect_scores(pipeline: LanePipeline, events_dir: Path,
-                   progress: Callable[[int], None] | None = None) -> dict[str, dict[str, list]]:
+                   progress: Callable[[int], None] | None = None, limit: int | None = None,
+                   keep: list | None = None) -> dict[str, dict[str, list]]:
     """Non-mated and mated search scores per fusion mode, from truth-labelled events.
 
     Non-mated searches: every captured track searched against the gallery *without* the
@@ -84,12 +86,15 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     out = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
-    for n, folder in enumerate(event_folders(events_dir), start=1):
+    for n, folder in enumerate(event_folders(events_dir)[:limit], start=1):
         try:
             truth = read_truth(folder)
+            start = time.perf_counter()
             obs = pipeline.observe(folder)
         except LaneEventError:
             continue
+        if keep is not None:
+            keep.append((obs, (time.perf_counter() - start) * 1000.0))
         mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
         tracks = [t for t in obs.tracks
                   if t.best_quality >= pipeline.config.min_capture_quality]
@@ -114,11 +119,17 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
 
 def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
               review_fpir: float, fusion: str, source: str,
-              progress: Callable[[int], None] | None = None
-              ) -> tuple[OpenSetThresholds, dict[str, Any]]:
-    """Thresholds for the chosen fusion, and a comparison of all fusion modes."""
+              progress: Callable[[int], None] | None = None, limit: int | None = None,
+              results_out: Path | None = None) -> tuple[OpenSetThresholds, dict[str, Any]]:
+    """Thresholds for the chosen fusion, and a comparison of all fusion modes.
+
+    With ``results_out`` the calibration events are also decided with the new thresholds
+    (from the observations already made) and written as results lines, so the development
+    set can be evaluated without a second pass.
+    """
     chosen = pipeline.config.fusion
-    data = collect_scores(pipeline, events_dir, progress)
+    kept: list = []
+    data = collect_scores(pipeline, events_dir, progress, limit, kept)
     pipeline.config = replace(pipeline.config, fusion=chosen)
     comparison = {}
     result = None
@@ -141,4 +152,12 @@ def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
             result = th
     if result is None:
         raise ConfigError(f"fusion {fusion!r} not in {FUSIONS}")
+    if results_out is not None:
+        pipeline.config = replace(pipeline.config, fusion=fusion)
+        pipeline.thresholds = result
+        with open(results_out, "w", encoding="utf-8") as fh:
+            for obs, observe_ms in kept:
+                occupants, search_ms = pipeline.decide(obs.tracks)
+                res = LaneResult(obs.event.event_id, tuple(occupants), observe_ms + search_ms)
+                fh.write(json.dumps(result_to_json(res)) + "\n")
     return result, comparison
