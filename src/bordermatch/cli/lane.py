@@ -13,11 +13,14 @@ from bordermatch.errors import BordermatchError
 app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simulate.")
 
 
-def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None):
+def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None,
+            cameras: str | None = None, last_frames: int | None = None):
     from bordermatch.lane.pipeline import LaneConfig
 
+    only = tuple(c for c in cameras.split(",") if c) if cameras else None
     overrides = {k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
-                                   ("link_threshold", link_threshold)) if v is not None}
+                                   ("link_threshold", link_threshold), ("only_cameras", only),
+                                   ("last_frames", last_frames)) if v is not None}
     return LaneConfig(**overrides)
 
 
@@ -31,13 +34,15 @@ def run(
     fusion: str | None = typer.Option(None, help="template | best_shot | max_score"),
     roi_upscale: float | None = typer.Option(None, help="Upscale of the windshield ROI pass."),
     link_threshold: float | None = typer.Option(None, help="Cosine to join camera tracklets."),
+    cameras: str | None = typer.Option(None, help="Baselines: only these camera ids (a,b)."),
+    last_frames: int | None = typer.Option(None, help="Baselines: only the last N frames."),
 ) -> None:
     """Process every event: one results line each, never aborting on a bad event."""
     from bordermatch.lane.runner import build_pipeline, run_events
 
     try:
-        pipeline = build_pipeline(gallery, thresholds, _config(fusion, roi_upscale,
-                                                               link_threshold), detector)
+        config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames)
+        pipeline = build_pipeline(gallery, thresholds, config, detector)
         errors = 0
 
         def show(result) -> None:

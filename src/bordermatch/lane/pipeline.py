@@ -51,6 +51,9 @@ class LaneConfig:
     fuse_top_k: int = 4  # shots fused into a track's template
     link_threshold: float = 0.40  # cosine needed to join tracklets across cameras
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
+    # Baselines and degraded modes: use only these camera ids / the last N frames of each.
+    only_cameras: tuple[str, ...] | None = None
+    last_frames: int | None = None
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -102,7 +105,10 @@ class LanePipeline:
         timings = defaultdict(float)
         frames_by_cam: dict[str, list] = defaultdict(list)
         for fr in event.frames:
-            frames_by_cam[fr.camera].append(fr)
+            if self.config.only_cameras is None or fr.camera in self.config.only_cameras:
+                frames_by_cam[fr.camera].append(fr)
+        if self.config.last_frames is not None:
+            frames_by_cam = {c: f[-self.config.last_frames:] for c, f in frames_by_cam.items()}
         images: dict[tuple[str, int], Image] = {}
         tracklets, unreadable = [], 0
         for cam, frames in frames_by_cam.items():
@@ -128,7 +134,7 @@ class LanePipeline:
             t = time.perf_counter()
             tracklets += link_frames(shots_by_frame, cam)
             timings["tracking"] += _ms(t)
-        if unreadable == len(event.frames):
+        if unreadable and unreadable == sum(len(f) for f in frames_by_cam.values()):
             raise LaneEventError("unreadable_frames", f"none of {unreadable} frames decodes")
         t = time.perf_counter()
         self._embed_best_shots(tracklets, images)

@@ -1,0 +1,41 @@
+"""A dozen simulated vehicles from LFW (skips when ../shared/data is absent).
+
+This is a regression guard on real data, not the acceptance run (200 vehicles, in
+docs/benchmarks.md): the bounds leave room for a dozen vehicles' sampling noise but fail
+if tracking, search or the thresholds break.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_small_lfw_lane(lfw_dir, tmp_path):
+    from bordermatch import registry
+    from bordermatch.gallery.build import enrol
+    from bordermatch.gallery.store import save
+    from bordermatch.lane.evaluate import evaluate
+    from bordermatch.lane.runner import build_pipeline, run_events
+    from bordermatch.lane.scenario import params_for
+    from bordermatch.lane.simulate import simulate
+    from bordermatch.quality.measures import FaceQualityAssessor
+
+    det = registry.create("detector", "yunet", score_threshold=0.6)
+    params = replace(params_for("default"), distractors=60)
+    simulate(lfw_dir / "lfw-deepfunneled", tmp_path, vehicles=12, seed=424242, params=params,
+             detector=det)
+    gallery = enrol(tmp_path / "gallery", det, registry.create("embedder", "sface"),
+                    FaceQualityAssessor(), min_quality=30, same_face_threshold=0.9)
+    assert not [r for r in gallery.report["rejected"] if r["reason"] != "duplicate_traveler_id"]
+    save(gallery, tmp_path / "g.npz")
+    out = tmp_path / "results.jsonl"
+    run_events(build_pipeline(tmp_path / "g.npz"), tmp_path / "events", out)
+    metrics, _, _ = evaluate(tmp_path / "events", out)
+    assert metrics["vehicles"] == 12
+    assert metrics["false_matches"] == 0
+    assert metrics["match_rate_by_row"]["row1"] >= 0.85
+    assert metrics["vehicle_validation_rate"] >= 0.75

@@ -1,0 +1,95 @@
+"""The pipeline's wiring on fakes: tracks, one-to-one decisions, partial bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
+
+from bordermatch.errors import ConfigError
+from bordermatch.lane.events import frame_path, write_event
+from bordermatch.lane.pipeline import LaneConfig, LanePipeline
+from bordermatch.match.search import GallerySearch, OpenSetThresholds
+from bordermatch.types import Outcome
+
+FACES = [make_face(100, 100, 80), make_face(400, 100, 80)]
+COLOURS = [(200, 30, 30), (30, 30, 200)]
+
+
+def _frame() -> np.ndarray:
+    img = np.full((360, 640, 3), 90, np.uint8)
+    for f, c in zip(FACES, COLOURS, strict=True):
+        x1, y1, x2, y2 = (int(v) for v in f.box)
+        img[y1:y2, x1:x2] = c
+    return img
+
+
+def _event(tmp_path, corrupt_one=False):
+    folder = tmp_path / "ev"
+    write_event(folder, "ev", [("front", "windshield"), ("left", "side-left")])
+    for cam in ("front", "left"):
+        for k in range(3):
+            p = frame_path(folder, cam, k, 100 * k)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(_frame()).save(p)
+    if corrupt_one:
+        frame_path(folder, "left", 2, 200).write_bytes(b"\xff\xd8broken")
+    return folder
+
+
+def _pipeline(gallery_ids, gallery_vecs, **cfg):
+    emb = FakeEmbedder()
+    th = OpenSetThresholds("fake", match=0.99, review=0.9, target_fpir=1e-3, review_fpir=1e-2,
+                           nonmated_searches=0)
+    return LanePipeline(FakeDetector(FACES), emb, FakeQuality(60.0),
+                        GallerySearch(gallery_ids, gallery_vecs), th,
+                        LaneConfig(roi_upscale=1.0, **cfg))
+
+
+def _templates():
+    emb = FakeEmbedder()
+    return emb.embed(_frame(), FACES)
+
+
+def test_two_occupants_two_cameras_two_matches(tmp_path):
+    t = _templates()
+    other = np.eye(8, dtype=np.float32)[:1]
+    pipe = _pipeline(["RED", "BLUE", "OTHER"], np.vstack([t, other]))
+    result = pipe.process(_event(tmp_path))
+    assert result.error is None
+    got = sorted((o.traveler_id, o.decision) for o in result.occupants)
+    assert got == [("BLUE", Outcome.MATCH), ("RED", Outcome.MATCH)]
+    assert all(o.cameras == ("front", "left") and o.shots == 6 for o in result.occupants)
+    assert dict(result.timings_ms).keys() >= {"detection", "embedding", "tracking", "search"}
+
+
+def test_one_to_one_when_the_gallery_holds_only_one_of_them(tmp_path):
+    t = _templates()
+    pipe = _pipeline(["RED"], t[:1])
+    result = pipe.process(_event(tmp_path))
+    decisions = sorted(o.decision.value for o in result.occupants)
+    assert decisions == ["match", "no_match"]
+    assert [o.traveler_id for o in result.occupants if o.decision is Outcome.MATCH] == ["RED"]
+
+
+def test_partial_unreadable_frames_are_reported_with_the_occupants(tmp_path):
+    t = _templates()
+    result = _pipeline(["RED", "BLUE"], t).process(_event(tmp_path, corrupt_one=True))
+    assert result.error == "unreadable_frames:1"
+    assert len(result.occupants) == 2
+
+
+def test_low_quality_tracks_are_no_capture(tmp_path):
+    t = _templates()
+    pipe = _pipeline(["RED", "BLUE"], t, min_capture_quality=70.0)
+    result = pipe.process(_event(tmp_path))
+    assert {o.decision for o in result.occupants} == {Outcome.NO_CAPTURE}
+    assert all(o.traveler_id is None and o.score is None for o in result.occupants)
+
+
+def test_thresholds_for_another_recognizer_are_refused():
+    th = OpenSetThresholds("sface", 0.5, 0.4, 1e-3, 1e-2, 10)
+    with pytest.raises(ConfigError):
+        LanePipeline(FakeDetector(), FakeEmbedder(), FakeQuality(), GallerySearch(
+            ["a"], np.ones((1, 8), np.float32)), th)
