@@ -13,7 +13,8 @@ that affordable. It cannot hold vectors until trained, so below ``min_train`` ve
 index searches exactly; the ``add`` that crosses it trains k-means and PQ on the gallery.
 ``nprobe`` is then calibrated on the gallery itself: the smallest value at which synthetic
 mated probes (gallery vectors moved to cosine ``calibration_cos``) find their mate, or
-something at least as similar, at rate ``target_recall``. When the gallery has grown
+something at least as similar, at a rate whose 95% lower confidence bound is
+``target_recall``. When the gallery has grown
 ``regrow_factor`` times past its training size, the next ``add`` retrains.
 Removal zeroes the kept float32 row at once and tombstones the label (re-ranking drops
 it). It does not call FAISS ``remove_ids``: on fast-scan inverted lists (FAISS 1.15) that
@@ -360,6 +361,11 @@ class FaissIndex:
         probes = mated_probes(vectors[rows], self._cal_cos, rng)
         mate_score = (probes * vectors[rows]).sum(1)
 
+        # The sample is finite: demand a hit rate whose one-sided 95% lower bound clears
+        # the target, so the calibrated nprobe is not merely lucky on these probes.
+        need = min(1.0, self._target + 1.645 * math.sqrt(
+            self._target * (1 - self._target) / len(rows)))
+
         def recall(nprobe: int) -> float:
             scores, _ = self._search_ivf(probes, 1, nprobe)
             return float(np.mean(scores[:, 0] >= mate_score - 1e-5))
@@ -367,15 +373,15 @@ class FaissIndex:
         nlist = self._index.nlist
         # If even scanning every cell misses, PQ error hides the mate among the candidates
         # (low dimension, small margin): re-rank deeper before tuning nprobe.
-        while self._rerank < MAX_RERANK and recall(nlist) < self._target:
+        while self._rerank < MAX_RERANK and recall(nlist) < need:
             self._rerank *= 2
         hi = 1
-        while hi < nlist and recall(hi) < self._target:
+        while hi < nlist and recall(hi) < need:
             hi = min(nlist, hi * 2)
         lo = hi // 2  # fails the target (or is 0)
         while hi - lo > max(1, hi // 8):
             mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if recall(mid) >= self._target else (mid, hi)
+            lo, hi = (lo, mid) if recall(mid) >= need else (mid, hi)
         return hi
 
 
