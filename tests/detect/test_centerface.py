@@ -55,7 +55,9 @@ def test_blob_is_rgb_padded_to_multiple_of_32():
     assert blob[0, :, 50:, :].max() == 0 and blob[0, :, :, 70:].max() == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"score_threshold": 1.5}, {"scale": 0}, {"max_side": 8}])
+@pytest.mark.parametrize(
+    "kwargs", [{"score_threshold": 1.5}, {"scale": 0}, {"max_side": 8}, {"extra_scale": -1.0}]
+)
 def test_bad_settings_raise_config_error(kwargs):
     with pytest.raises(ConfigError):
         CenterFaceDetector(**kwargs)
@@ -116,3 +118,22 @@ def test_upscaling_maps_back_to_original_coordinates(publicdomain):
     a = sorted(f.box[0] for f in base)
     b = sorted(f.box[0] * 2 for f in up)
     np.testing.assert_allclose(a, b, atol=12)
+
+
+@pytest.mark.slow
+def test_extra_upscaled_pass_adds_only_small_faces(publicdomain):
+    img = load_image(publicdomain / "two_people.jpg")
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[:661, :1126] = img
+    # A 12 px face, below what a single native pass reliably finds.
+    face = load_image(publicdomain / "obama.jpg")
+    tiny = cv2.resize(face, None, fx=12 / 300, fy=12 / 300, interpolation=cv2.INTER_AREA)
+    frame[600 : 600 + tiny.shape[0], 1200 : 1200 + tiny.shape[1]] = tiny
+    base = CenterFaceDetector(threads=1).detect(frame)
+    both = CenterFaceDetector(extra_scale=2.0, threads=1).detect(frame)
+    big = sorted((f for f in both if f.height > 100), key=lambda f: f.box[0])
+    assert len(big) == 2  # the two large faces appear once each, not duplicated by the 2x pass
+    ref = sorted((f for f in base if f.height > 100), key=lambda f: f.box[0])
+    np.testing.assert_allclose([f.box for f in big], [f.box for f in ref], atol=1e-3)
+    small = [f for f in both if f.box[0] > 1190 and f.box[1] > 590]
+    assert len(small) == 1 and small[0].height < 20
