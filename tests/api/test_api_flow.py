@@ -137,3 +137,17 @@ def test_audit_log_records_pii_access_and_verifies(client, tokens, gallery, phot
     officer = next(e for e in entries if e["action"] == "crossings.read")
     assert officer["actor"].startswith("test officer") and officer["role"] == "officer"
     assert client.get("/v1/audit/verify", headers=auth(tokens["auditor"])).json()["ok"]
+
+
+def test_photo_without_a_face_is_a_counted_capture_failure(client, tokens, gallery):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 200, 200)).save(buf, format="PNG")
+    r = _gate(client, tokens, gallery, buf.getvalue())
+    assert r.status_code == 201, r.text
+    assert [o["decision"] for o in r.json()["occupants"]] == ["no_capture"]
+    text = client.get("/metrics").text
+    assert 'bordermatch_capture_failures_total{lane="gate-7"} 1.0' in text
