@@ -205,3 +205,22 @@ def test_custom_bands_label_and_count():
     assert [(b.band, b.faces, b.recall) for b in fig.bands] == [
         ("<20", 1, 0.0), ("20-40", 1, 1.0), (">=40", 0, fig.bands[2].recall)]
     assert np.isnan(fig.bands[2].recall)
+
+
+def test_threshold_for_precision_is_the_lowest_qualifying_cut():
+    from bordermatch.eval.detection import threshold_for_precision
+
+    gt = _gt([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]])
+    # Scores best first: TP 0.9, FP 0.8, TP 0.7, TP 0.6 (tied with an FP at 0.6).
+    boxes = [[0, 0, 10, 10], [90, 90, 99, 99], [20, 0, 30, 10], [40, 0, 50, 10],
+             [60, 60, 70, 70]]
+    res = match_image(boxes, [0.9, 0.8, 0.7, 0.6, 0.6], gt)
+    assert threshold_for_precision([res], 1.0) == pytest.approx(0.9)
+    assert threshold_for_precision([res], 2 / 3) == pytest.approx(0.7)
+    # At 0.6 precision is 3/5 with both tied detections in; 0.6 alone is not a valid cut.
+    assert threshold_for_precision([res], 0.6) == pytest.approx(0.6)
+    assert threshold_for_precision([res], 0.61) == pytest.approx(0.7)
+    fp_only = match_image([[90, 90, 99, 99]], [0.9], gt)
+    assert threshold_for_precision([fp_only], 0.5) is None
+    with pytest.raises(MetricError):
+        threshold_for_precision([res], 0.0)

@@ -29,6 +29,9 @@ def detection(
     ),
     bands: str = typer.Option("16,32,64,128", help="Upper edges of the face-height bands (px)."),
     thresholds: str = typer.Option("0.5,0.7", help="Operating score thresholds to report."),
+    target_precision: str = typer.Option(
+        "0.9,0.95", help="Also report at the lowest threshold reaching each precision."
+    ),
     floor: float = typer.Option(0.3, help="Lowest score kept (the PR curve and AP start here)."),
     iou: float = typer.Option(0.5, help="IoU for a detection to count as the face."),
     limit: int = typer.Option(0, help="Evaluate N images spread over the set (0: all)."),
@@ -37,13 +40,20 @@ def detection(
     from tqdm import tqdm
 
     from bordermatch import registry
-    from bordermatch.eval.detection import Rescaled, load_wider, run_detector, summarise
+    from bordermatch.eval.detection import (
+        Rescaled,
+        load_wider,
+        run_detector,
+        summarise,
+        threshold_for_precision,
+    )
 
     try:
         ops = sorted({float(t) for t in thresholds.split(",") if t.strip()})
         if not ops or min(ops) < floor:
             raise ConfigError(f"thresholds {ops} must be given and not below --floor {floor}")
         specs = [parse_spec(s) for s in detector.split(",") if s.strip()]
+        targets = [float(p) for p in target_precision.split(",") if p.strip()]
         edges = [int(b) for b in bands.split(",") if b.strip()]
         if not edges or edges != sorted(set(edges)) or edges[0] <= 0:
             raise ConfigError(f"--bands must be increasing positive integers, got {bands!r}")
@@ -62,6 +72,12 @@ def detection(
             bar = lambda it, label=label: tqdm(it, desc=label, unit="img", file=sys.stderr)  # noqa: E731
             results, times = run_detector(det, images_dir, entries, iou, progress=bar)
             figures += [summarise(label, results, times, t, edges) for t in ops]
+            for p in targets:
+                t = threshold_for_precision(results, p)
+                if t is None:
+                    log.warning("%s never reaches precision %g", label, p)
+                    continue
+                figures.append(summarise(label, results, times, t, edges, target_precision=p))
     except BordermatchError as exc:
         fail(exc)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +86,7 @@ def detection(
     plot(figures, out / "detection.png")
     (out / "detection.json").write_text(json.dumps([_as_dict(f) for f in figures], indent=1))
     for f in figures:
-        typer.echo(f"{f.detector}@{f.threshold:g}: AP {f.ap:.3f}, recall {f.recall:.3f}, "
+        typer.echo(f"{f.detector}@{_thr(f)}: AP {f.ap:.3f}, recall {f.recall:.3f}, "
                    f"precision {f.precision:.3f}, {f.mean_ms:.0f} ms/image")
     typer.echo(f"report: {out / 'detection.md'}")
 
@@ -100,6 +116,12 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "–" if math.isnan(x) else f"{x:.{digits}f}"
 
 
+def _thr(f) -> str:
+    if f.target_precision is None:
+        return f"{f.threshold:g}"
+    return f"{f.threshold:.3f} (P>={f.target_precision:g})"
+
+
 def render_markdown(figures, command: str, iou: float) -> str:
     first = figures[0]
     bands = [b.band for b in first.bands]
@@ -119,7 +141,7 @@ def render_markdown(figures, command: str, iou: float) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        lines.append(f"| {f.detector} | {f.threshold:g} | {_fmt(f.ap)} | {_fmt(f.recall)} | "
+        lines.append(f"| {f.detector} | {_thr(f)} | {_fmt(f.ap)} | {_fmt(f.recall)} | "
                      f"{_fmt(f.precision)} | {f.mean_ms:.0f} | {f.p50_ms:.0f} |")
     for title, attr in (("Recall", "recall"), ("Precision", "precision")):
         lines += ["", f"## {title} by face height", "",
@@ -127,7 +149,7 @@ def render_markdown(figures, command: str, iou: float) -> str:
                   "|---|---|" + "---|" * len(bands)]
         for f in figures:
             cells = " | ".join(_fmt(getattr(b, attr)) for b in f.bands)
-            lines.append(f"| {f.detector} | {f.threshold:g} | {cells} |")
+            lines.append(f"| {f.detector} | {_thr(f)} | {cells} |")
     lines += ["", "Faces per band: " + ", ".join(f"{b.band}: {b.faces}" for b in first.bands), ""]
     return "\n".join(lines)
 
@@ -139,8 +161,8 @@ def plot(figures, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    lowest = min(f.threshold for f in figures)
-    shown = [f for f in figures if f.threshold == lowest]
+    lowest = min(f.threshold for f in figures if f.target_precision is None)
+    shown = [f for f in figures if f.threshold == lowest and f.target_precision is None]
     bands = [b.band for b in shown[0].bands]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(shown)
@@ -168,7 +190,8 @@ def plot(figures, path: Path) -> None:
 
 def _as_dict(f) -> dict:
     return {
-        "detector": f.detector, "threshold": f.threshold, "images": f.images, "faces": f.faces,
+        "detector": f.detector, "threshold": f.threshold, "target_precision": f.target_precision,
+        "images": f.images, "faces": f.faces,
         "ap": f.ap, "recall": f.recall, "precision": f.precision,
         "mean_ms": f.mean_ms, "p50_ms": f.p50_ms,
         "bands": [{"band": b.band, "faces": b.faces, "recall": b.recall,

@@ -90,6 +90,8 @@ class DetectorFigures:
     mean_ms: float
     p50_ms: float
     pr_curve: tuple[NDArray[np.float64], NDArray[np.float64]] = field(repr=False)
+    # Set when ``threshold`` was chosen as the lowest giving this precision on the data.
+    target_precision: float | None = None
 
 
 def band_names(edges: Sequence[int] = BAND_EDGES) -> list[str]:
@@ -213,6 +215,7 @@ def summarise(
     times_ms: Sequence[float],
     threshold: float,
     edges: Sequence[int] = BAND_EDGES,
+    target_precision: float | None = None,
 ) -> DetectorFigures:
     """Figures for one detector at one operating threshold."""
     if not results:
@@ -257,7 +260,31 @@ def summarise(
         mean_ms=float(times.mean()) if times.size else float("nan"),
         p50_ms=float(np.median(times)) if times.size else float("nan"),
         pr_curve=(rec_curve, prec_curve),
+        target_precision=target_precision,
     )
+
+
+def threshold_for_precision(results: Sequence[ImageResult], target: float) -> float | None:
+    """Lowest score threshold whose detections reach ``target`` precision (None if none does).
+
+    Thresholds are calibrated on data like the matchers' FMR thresholds, not picked by hand:
+    precision is measured over every detection scoring at or above the candidate, ties
+    included, and the lowest qualifying candidate maximises recall.
+    """
+    if not 0.0 < target <= 1.0:
+        raise MetricError(f"target precision must be in (0, 1], got {target}")
+    keep = [r.status >= 0 for r in results]
+    scores = np.concatenate([r.scores[k] for r, k in zip(results, keep, strict=True)])
+    tp = np.concatenate([r.status[k] == 1 for r, k in zip(results, keep, strict=True)])
+    if scores.size == 0:
+        return None
+    order = np.argsort(-scores, kind="stable")
+    scores, tp = scores[order], tp[order]
+    # Only the last detection of a run of tied scores is a valid cut.
+    last_of_tie = np.r_[scores[1:] != scores[:-1], True]
+    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
+    ok = np.nonzero(last_of_tie & (precision >= target))[0]
+    return float(scores[ok[-1]]) if ok.size else None
 
 
 def _tp_gt_heights(results: Sequence[ImageResult], threshold: float) -> NDArray[np.float32]:
