@@ -21,6 +21,7 @@ _FACTORIES: dict[tuple[str, str], str] = {
     ("embedder", "arcface"): "bordermatch.embed.arcface:create",
     ("index", "flat"): "bordermatch.index.flat:create",
     ("index", "faiss"): "bordermatch.index.ann:create",
+    ("index", "milvus"): "bordermatch.index.milvus:create",
 }
 
 

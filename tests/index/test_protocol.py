@@ -17,7 +17,9 @@ BACKENDS = {
     "faiss-ivfpq": ("faiss", {"method": "ivfpq", "min_train": 1000}),
     "faiss-ivfpq-untrained": ("faiss", {"method": "ivfpq", "min_train": 100_000}),
     "faiss-hnsw": ("faiss", {"method": "hnsw"}),
+    "milvus-lite": ("milvus", {}),
 }
+NEEDS = {"faiss": ("faiss",), "milvus": ("pymilvus", "milvus_lite")}
 
 
 def unit(a: np.ndarray) -> np.ndarray:
@@ -37,10 +39,23 @@ def mated_queries(x: np.ndarray, rows: np.ndarray, cos: float, seed: int = 1) ->
     return unit(cos * x[rows] + np.sqrt(1 - cos**2) * unit(u))
 
 
+@pytest.fixture(scope="module")
+def milvus_uri(tmp_path_factory) -> str:
+    """One embedded Milvus Lite database per module (it takes seconds to start)."""
+    return str(tmp_path_factory.mktemp("milvus") / "gallery.db")
+
+
 @pytest.fixture(params=list(BACKENDS))
 def make(request):
-    pytest.importorskip("faiss") if request.param.startswith("faiss") else None
     name, options = BACKENDS[request.param]
+    for module in NEEDS.get(name, ()):
+        pytest.importorskip(module)
+    if name == "milvus":
+        # A fresh collection per index, in the module's one Milvus Lite database.
+        uri, count = request.getfixturevalue("milvus_uri"), iter(range(1000))
+        prefix = request.node.name.split("[")[0]
+        return lambda: registry.create("index", "milvus", dim=DIM, uri=uri,
+                                       collection=f"{prefix}_{next(count)}")
     return lambda: registry.create("index", name, dim=DIM, **options)
 
 
