@@ -148,6 +148,7 @@ class FaissIndex:
         self._nprobe = 0
         self._trained_at = 0
         self._tombstones: set[int] = set()
+        self._hnsw_search: Any = None  # cached SearchParametersHNSW (writers reset it)
         if method == "hnsw":
             self._index = self._new_hnsw()
 
@@ -292,14 +293,17 @@ class FaissIndex:
         return np.take_along_axis(exact, order, 1), labels
 
     def _hnsw_params(self) -> Any:
-        faiss = self._faiss
-        params = faiss.SearchParametersHNSW(efSearch=self._hnsw[2])
-        if self._tombstones:
-            dead = np.fromiter(self._tombstones, np.int64, len(self._tombstones))
-            batch = faiss.IDSelectorBatch(dead)  # copies the labels
-            params.sel = faiss.IDSelectorNot(batch)
-            params._keep = batch  # the Not selector holds a raw pointer to it
-        return params
+        """Search parameters excluding tombstones; built once per removal, not per query."""
+        if self._hnsw_search is None:
+            faiss = self._faiss
+            params = faiss.SearchParametersHNSW(efSearch=self._hnsw[2])
+            if self._tombstones:
+                dead = np.fromiter(self._tombstones, np.int64, len(self._tombstones))
+                batch = faiss.IDSelectorBatch(dead)  # copies the labels
+                params.sel = faiss.IDSelectorNot(batch)
+                params._keep = batch  # the Not selector holds a raw pointer to it
+            self._hnsw_search = params
+        return self._hnsw_search
 
     def _new_hnsw(self) -> Any:
         m, ef_c, _ = self._hnsw
@@ -312,6 +316,7 @@ class FaissIndex:
         stored = self._faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
         np.asarray(stored).reshape(storage.ntotal, self.dim)[labels] = 0.0
         self._tombstones.update(labels.tolist())
+        self._hnsw_search = None
 
     def _rebuild_locked(self, *, retrain: bool) -> None:
         live = np.flatnonzero(self._alive[: len(self._ids)])
@@ -324,6 +329,7 @@ class FaissIndex:
         self._ids = list(ids)
         self._label = dict(zip(ids, dense.tolist(), strict=True))
         self._tombstones = set()
+        self._hnsw_search = None
         if self.method == "hnsw":
             self._index = self._new_hnsw()
             if len(vectors):
