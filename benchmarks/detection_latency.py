@@ -87,6 +87,7 @@ def main() -> int:
         "centerface x0.5": CenterFaceDetector(scale=0.5, threads=t),
         "centerface x1": CenterFaceDetector(threads=t),
         "centerface x2": CenterFaceDetector(scale=2.0, max_side=2560, threads=t),
+        "centerface x1+x2": CenterFaceDetector(extra_scale=2.0, max_side=2560, threads=t),
     }
     ref_p50 = None
     print(f"{'detector':<20} {'p50 ms':>8} {'p90 ms':>8} {'fps':>6} {'ratio':>6}  faces  "
