@@ -24,7 +24,6 @@ from numpy.typing import NDArray
 
 from bordermatch.detect.nms import to_faces
 from bordermatch.errors import ConfigError, ManifestError, ModelFormatError
-from bordermatch.models.onnx_prep import session
 from bordermatch.models.pack import InputSpec, ModelPack, resolve_pack
 from bordermatch.types import Face, Image
 
@@ -55,7 +54,7 @@ class SCRFDDetector:
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.top_k = top_k
-        self._session = open_session(self.pack.read_verified(self.spec), threads, self.spec.name)
+        self._session = self.pack.session(self.spec, threads)
         self._input = check_signature(self._session, size, self.spec.name)
         # One dry run on a blank canvas so a wrong output layout fails at start-up, not on
         # the first traveller.
@@ -74,14 +73,6 @@ class SCRFDDetector:
             boxes, kps, scores,
             iou=self.nms_iou, top_k=self.top_k, scale=scale, detector=self.name,
         )
-
-
-def open_session(data: bytes, threads: int, name: str):
-    """An onnxruntime session on verified bytes; a file that is not ONNX is a format error."""
-    try:
-        return session(data, threads)
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs
-        raise ModelFormatError(f"{name}: onnxruntime cannot load it ({exc})") from exc
 
 
 def check_signature(sess, spec: InputSpec, name: str) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.detect.scrfd import open_session
 from bordermatch.embed.align import align
 from bordermatch.embed.sface import l2_normalise
 from bordermatch.errors import ManifestError, ModelFormatError
@@ -42,7 +41,7 @@ class ArcFaceEmbedder:
         self.size = spec.width
         self.dim = int(self.spec.dim or 0)
         self.flip = flip
-        self._session = open_session(self.pack.read_verified(self.spec), threads, self.spec.name)
+        self._session = self.pack.session(self.spec, threads)
         self._input, self._batched = self._check_signature()
 
     def _check_signature(self) -> tuple[str, bool]:

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.errors import ConfigError, ManifestError
+from bordermatch.errors import ConfigError, ManifestError, ModelFormatError
 from bordermatch.models.manifest import ModelFile
+from bordermatch.models.onnx_prep import session
 from bordermatch.models.verify import locate, read_verified, sha256_file
 
 MANIFEST = "manifest.json"
@@ -99,6 +100,14 @@ class ModelPack:
     def read_verified(self, model: PackModel) -> bytes:
         """The model's bytes after checking their SHA-256 (ModelIntegrityError if not)."""
         return read_verified(model.model_file(self.name))
+
+    def session(self, model: PackModel, threads: int = 0):
+        """An onnxruntime session on the verified bytes; non-ONNX is a ModelFormatError."""
+        data = self.read_verified(model)
+        try:
+            return session(data, threads)
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs
+            raise ModelFormatError(f"{model.name}: onnxruntime cannot load it ({exc})") from exc
 
 
 def load_pack(root: str | Path) -> ModelPack:
