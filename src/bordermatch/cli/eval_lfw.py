@@ -43,7 +43,7 @@ def lfw(
                                           help="Embedding cache (default ~/.cache/bordermatch)."),
     flip: bool = typer.Option(False, "--flip/--no-flip", help="SFace flip augmentation."),
     dlib_box: str = typer.Option("landmarks", help="landmarks | yunet | square"),
-    margin: float = typer.Option(1.0, help="Cascade band margin (calibrated log-odds)."),
+    margin: float = typer.Option(0.25, help="Cascade band margin (calibrated log-odds)."),
     large: bool = typer.Option(True, "--large/--no-large",
                                help="Also calibrate on all cross-identity impostor pairs."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -89,7 +89,7 @@ def calibrate(
     cache_dir: Path | None = typer.Option(None, "--cache-dir"),
     flip: bool = typer.Option(False, "--flip/--no-flip"),
     dlib_box: str = typer.Option("landmarks"),
-    margin: float = typer.Option(1.0, help="Cascade band margin (calibrated log-odds)."),
+    margin: float = typer.Option(0.25, help="Cascade band margin (calibrated log-odds)."),
 ) -> None:
     """Fit calibration, fusion, cascade band and FMR thresholds on all of LFW View 2."""
     from bordermatch.errors import BordermatchError

@@ -29,14 +29,14 @@ from bordermatch.match.fusion import Matcher
 
 
 def build_calibration(pairs: Sequence[Pair], emb: Embeddings, margin: float,
-                      provenance: dict) -> dict:
+                      provenance: dict, band_fmrs: Sequence[float] = LARGE_FMRS) -> dict:
     scores = pair_scores(pairs, emb)
     labels = scores.genuine.astype(np.float64)
     big = impostor_scores(emb, np.arange(len(emb.names)))
     fitted = fit_matchers(scores.raw, labels)
     fused_pairs = apply(fitted.fusion.primary, scores.raw)
     ts = _train_thresholds(fused_pairs[scores.genuine], fused_pairs[~scores.genuine],
-                           apply(fitted.fusion.primary, big))
+                           apply(fitted.fusion.primary, big), band_fmrs)
     fitted = _widen_band_for(
         fit_matchers(scores.raw, labels, band_thresholds=ts, margin=margin), big, ts, margin)
     matchers = {}
@@ -70,6 +70,7 @@ def build_calibration(pairs: Sequence[Pair], emb: Embeddings, margin: float,
             "images_without_face": int(np.sum(emb.status == STATUS_FTE)),
             "impostor_comparisons": int(next(iter(big.values())).size),
             "cascade_band_margin": margin,
+            "cascade_band_fmrs": list(band_fmrs),
         },
         "matchers": matchers,
     }

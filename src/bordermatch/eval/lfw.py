@@ -207,17 +207,19 @@ def image_folds(pairs: Sequence[Pair], emb: Embeddings) -> NDArray[np.int64]:
 
 
 def _train_thresholds(fused_train_gen: NDArray, fused_train_imp: NDArray,
-                      large_fused: NDArray | None) -> list[float]:
-    """Operating thresholds (calibrated scale) the cascade band must reproduce."""
+                      large_fused: NDArray | None, band_fmrs: Sequence[float]) -> list[float]:
+    """Operating thresholds (calibrated scale) the cascade band must reproduce: the best
+    accuracy threshold and the fusion's thresholds at ``band_fmrs``."""
     ts = [metrics.best_accuracy_threshold(fused_train_gen, fused_train_imp)]
     if large_fused is not None:
-        ts += [threshold_for_fmr(large_fused, f) for f in LARGE_FMRS
+        ts += [threshold_for_fmr(large_fused, f) for f in band_fmrs
                if f >= 1.0 / large_fused.size]
     return ts
 
 
-def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 1.0,
-                 large: bool = True) -> ProtocolResult:
+def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 0.25,
+                 large: bool = True, band_fmrs: Sequence[float] = LARGE_FMRS
+                 ) -> ProtocolResult:
     scores = pair_scores(pairs, emb)
     img_fold = image_folds(pairs, emb)
     folds = sorted(set(scores.fold.tolist()))
@@ -233,7 +235,8 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 1.0,
         fitted = fit_matchers(raw_tr, labels[train])
         f_tr = apply(fitted.fusion.primary, raw_tr)
         big_f = apply(fitted.fusion.primary, imp_large) if imp_large is not None else None
-        thresholds = _train_thresholds(f_tr[labels[train] == 1], f_tr[labels[train] == 0], big_f)
+        thresholds = _train_thresholds(f_tr[labels[train] == 1], f_tr[labels[train] == 0], big_f,
+                                       band_fmrs)
         fitted = fit_matchers(raw_tr, labels[train], band_thresholds=thresholds, margin=margin)
         if imp_large is not None:
             fitted = _widen_band_for(fitted, imp_large, thresholds, margin)
