@@ -38,7 +38,10 @@ def test_round_trip_and_ciphertext_on_disk(store: BlobStore) -> None:
     assert store.get(template, kind="template") == b"\x00\x01" * 256
     assert store.get(empty) == b""
     assert store.kind(template) == "template"
-    assert sorted(store.ids()) == sorted([image, template, empty])
+    big = store.put(PHOTO * 3000, kind="image")  # ~3 MB: headers are read without the body
+    assert store.kind(big) == "image" and store.get(big) == PHOTO * 3000
+    assert store.count_by_key() == {"k1": 4}
+    assert sorted(store.ids()) == sorted([image, template, empty, big])
     raw = blob_path(store, image).read_bytes()
     assert b"passport photo" not in raw
     assert oct(blob_path(store, image).stat().st_mode & 0o777) == "0o600"

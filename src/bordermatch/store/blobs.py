@@ -53,6 +53,8 @@ KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, the GCM size that needs no extra hashing
 TAG_BYTES = 16
 MAGIC = b"BMB1"
+# Magic, two length-prefixed fields of at most 255 bytes, nonce and tag: all a header read needs.
+_HEADER_MAX = len(MAGIC) + 2 * 256 + NONCE_BYTES + TAG_BYTES
 
 _KID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _KIND = re.compile(r"[a-z0-9_.-]{1,32}")
@@ -214,7 +216,7 @@ class BlobStore:
 
     def kind(self, blob_id: str) -> str:
         """The kind recorded in the blob's header (not authenticated until ``get``)."""
-        return _parse(blob_id, self._read(blob_id))[1]
+        return _parse(blob_id, self._read(blob_id, _HEADER_MAX))[1]
 
     def exists(self, blob_id: str) -> bool:
         return _BLOB_ID.fullmatch(str(blob_id)) is not None and self._path(blob_id).is_file()
@@ -252,7 +254,7 @@ class BlobStore:
         counts: dict[str, int] = {}
         for blob_id in self.ids():
             try:
-                kid = _parse(blob_id, self._read(blob_id))[0]
+                kid = _parse(blob_id, self._read(blob_id, _HEADER_MAX))[0]
             except BlobNotFoundError:
                 continue  # deleted while we walked
             counts[kid] = counts.get(kid, 0) + 1
@@ -317,11 +319,13 @@ class BlobStore:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
-    def _read(self, blob_id: str) -> bytes:
+    def _read(self, blob_id: str, limit: int = -1) -> bytes:
+        """The stored file, or its first ``limit`` bytes (enough for the header)."""
         if not isinstance(blob_id, str) or _BLOB_ID.fullmatch(blob_id) is None:
             raise BlobNotFoundError(f"no blob {blob_id!r} (not a blob id)")
         try:
-            return self._path(blob_id).read_bytes()
+            with self._path(blob_id).open("rb") as f:
+                return f.read(limit)
         except FileNotFoundError:
             raise BlobNotFoundError(f"no blob {blob_id}") from None
 
