@@ -151,3 +151,18 @@ def test_concurrent_searches_and_writes() -> None:
     for t in threads:
         t.join()
     assert errors == [] and len(ann) == 2990
+
+
+def test_rows_are_complete_even_when_probed_cells_run_short() -> None:
+    ids, x = gallery(2000)
+    ann, flat = FaissIndex(32, min_train=1000, nprobe=1), FlatIndex(32)
+    ann.add(ids, x)
+    flat.add(ids, x)
+    ann.remove(ids[:10])
+    flat.remove(ids[:10])
+    scores, found = ann.search(x[10:14], 300)  # one cell holds far fewer than 300 vectors
+    assert scores.shape == (4, 300) and np.isfinite(scores).all()
+    assert all(len(row) == 300 for row in found)
+    exact_scores, exact_ids = flat.search(x[10:14], 300)
+    np.testing.assert_allclose(scores, exact_scores, rtol=1e-5)
+    assert [set(r) for r in found] == [set(r) for r in exact_ids]

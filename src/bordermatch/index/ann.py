@@ -33,9 +33,9 @@ the graph is rebuilt from the live vectors.
 
 Memory: both keep one float32 copy of the gallery (n * dim * 4 bytes) for re-ranking and
 rebuilding; IVF-PQ adds dim / 8 bytes of codes per vector, HNSW a second float32 copy plus
-about 2 * M * 4 bytes of links. String ids map to int64 labels. A result row may hold
-fewer than ``k`` ids when the probed cells held fewer live vectors; its trailing scores
-are then ``-inf``.
+about 2 * M * 4 bytes of links. String ids map to int64 labels. Every result row holds
+``min(k, len(index))`` ids: a query whose probed cells (or graph walk) turned up fewer live
+vectors than that is answered by exact search instead.
 """
 
 from __future__ import annotations
@@ -214,10 +214,14 @@ class FaissIndex:
                 scores, labels = self._search_ivf(queries, kk, self._nprobe)
             else:
                 scores, labels = self._index.search(queries, kk, params=self._hnsw_params())
+            short = (labels < 0).any(axis=1)
+            if short.any():
+                # The probed cells (or the graph walk) held fewer than k live vectors: answer
+                # those queries exactly, so every row has k results for the caller to zip.
+                scores[short], labels[short] = self._exact(queries[short], kk)
             ids = self._ids
-            out = [[ids[lab] for lab in row if lab >= 0] for row in labels.tolist()]
-        scores = np.where(labels >= 0, scores, -np.inf).astype(np.float32)
-        return scores, out
+            out = [[ids[lab] for lab in row] for row in labels.tolist()]
+        return scores.astype(np.float32, copy=False), out
 
     def remove(self, ids: Sequence[str]) -> int:
         """Purge these ids (unknown ones are ignored); returns how many were removed."""
@@ -270,12 +274,16 @@ class FaissIndex:
 
     def _exact(self, queries: NDArray[np.float32],
                k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Brute force over the kept vectors (untrained IVF-PQ: a small gallery)."""
+        """Brute force over the kept vectors: an untrained (small) gallery, or the rare
+        query that the approximate structure could not fill."""
         n = len(self._ids)
         scores = queries @ self._vectors[:n].T
         scores[:, ~self._alive[:n]] = -np.inf
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(scores, order, 1), order.astype(np.int64)
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else \
+            np.broadcast_to(np.arange(n), scores.shape)
+        top = np.take_along_axis(scores, part, 1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        return np.take_along_axis(top, order, 1), np.take_along_axis(part, order, 1)
 
     def _search_ivf(self, queries: NDArray[np.float32], k: int,
                     nprobe: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
