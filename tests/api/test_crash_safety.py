@@ -249,7 +249,14 @@ def _restart_and_sweep(server: Server) -> None:
         os.utime(tmp, (old, old))
     server.env.update({"BORDERMATCH_ORPHAN_GRACE_S": "1", "BORDERMATCH_PURGE_INTERVAL_S": "0.5"})
     server.start()
-    time.sleep(3.0)  # first pass marks, a pass one grace period later deletes
+    # The first pass marks, a pass one grace period later deletes; a loaded machine may
+    # need a few more passes.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        left = _crash_leftovers(server)
+        if left["orphan_blobs"] == 0 and left["temp_files"] == 0:
+            break
+        time.sleep(0.5)
 
 
 def _check_store(server: Server, acked: dict[str, dict], unacked: list[str]) -> None:

@@ -66,6 +66,11 @@ def browser():
             b.close()
 
 
+def _screenshot(page, name: str) -> None:
+    if os.environ.get("BM_SCREENSHOT_DIR"):
+        page.screenshot(path=str(Path(os.environ["BM_SCREENSHOT_DIR"]) / name), full_page=True)
+
+
 def _sign_in(page, base: str, token: str):
     page.goto(f"{base}/review")
     assert page.url.endswith("/review/login")
@@ -104,6 +109,7 @@ def test_officer_reviews_in_a_real_browser(live_server, browser, tokens, photos,
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert page.locator(f'tr[data-item="{alias}"]').count() == 1
         assert page.locator(f'tr[data-item="{manual}"]').count() == 1
+        _screenshot(page, "review_queue.png")
 
         page.click(f'tr[data-item="{alias}"] a.button')
         page.wait_for_load_state("networkidle")
@@ -113,9 +119,7 @@ def test_officer_reviews_in_a_real_browser(live_server, browser, tokens, photos,
         assert len(widths) == 2 and all(w > 0 for w in widths), widths
         page.fill("#reason", "same person holds two passports")
         assert page.locator('[data-counter-for="reason"]').inner_text() == "31"  # JS ran
-        if os.environ.get("BM_SCREENSHOT_DIR"):
-            page.screenshot(path=str(Path(os.environ["BM_SCREENSHOT_DIR"]) / "review_item.png"),
-                            full_page=True)
+        _screenshot(page, "review_item.png")
         page.click("button[value=reject]")
         page.wait_for_url(f"**/review?done={alias}")
         assert page.locator(f'tr[data-item="{alias}"]').count() == 0

@@ -13,6 +13,7 @@ and is refused when its ``Origin`` is another site.
 from __future__ import annotations
 
 import logging
+import secrets
 from importlib import resources
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -140,8 +141,6 @@ def _checked_post(request: Request, csrf: str) -> tuple[Principal, WebSession] |
 
 # -- sign in and out ----------------------------------------------------------------------------
 def _login_page(request: Request, status: int = 200, message: str | None = None) -> Response:
-    import secrets
-
     token = secrets.token_urlsafe(32)
     response = _render(request, "login.html", status, csrf=token, message=message)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
