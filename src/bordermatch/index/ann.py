@@ -6,10 +6,11 @@ Two structures; the default was chosen by measurement (docs/benchmarks.md, "1:N 
 FAISS's SIMD "fast scan", then an exact re-rank. Vectors are clustered into ``nlist``
 cells; a query scans the codes of the ``nprobe`` nearest cells, takes the best ``rerank``
 candidates and re-scores them exactly against the float32 vectors this class keeps, so
-the returned scores are exact cosines. The codes are 8x smaller than the vectors, which is
-where the speed comes from: on random unit vectors (no cluster structure, the worst case)
-recall@1 needs a quarter of the cells scanned, and scanning codes instead of floats makes
-that affordable. It cannot hold vectors until trained, so below ``min_train`` vectors the
+the returned scores are exact cosines. The codes are 64x smaller than the vectors, which is
+where the speed comes from (``pq_dims`` dimensions per 4-bit code, dim / 16 bytes per vector
+by default): on random unit vectors (no cluster structure, the worst case)
+recall@1 >= 99.5% needs 11-19% of the cells scanned, and scanning codes instead of floats
+makes that affordable. It cannot hold vectors until trained, so below ``min_train`` vectors the
 index searches exactly; the ``add`` that crosses it trains k-means and PQ on the gallery.
 ``nprobe`` is then calibrated on the gallery itself: the smallest value at which synthetic
 mated probes (gallery vectors moved to cosine ``calibration_cos``) find their mate, or
@@ -19,20 +20,20 @@ something at least as similar, at a rate whose 95% lower confidence bound is
 Removal zeroes the kept float32 row at once and tombstones the label (re-ranking drops
 it). It does not call FAISS ``remove_ids``: on fast-scan inverted lists (FAISS 1.15) that
 call corrupts the packed codes, so vectors added afterwards are no longer found (see
-tests/index/test_ann.py). The 16-byte lossy PQ code of a removed vector therefore stays
+tests/index/test_ann.py). The lossy PQ code (dim / 16 bytes) of a removed vector stays
 in the inverted lists until ``compact`` re-encodes the live vectors, which ``remove`` does
 by itself once tombstones exceed ``rebuild_fraction``; a retention purge should call
 ``compact`` after removing, so that no code of a purged template outlives the run.
 
-``hnsw``: an HNSW graph over float32 storage. No training and the best latency at high
-recall, but slow to build on few cores (minutes per 100k vectors here) and FAISS cannot
+``hnsw``: an HNSW graph over float32 storage. No training and high recall, but slower per
+query than IVF-PQ here, slow to build on few cores (minutes per 100k vectors), and FAISS cannot
 delete from the graph: removal tombstones the label (an ID selector excludes it from
 searches) and overwrites the stored vector with zeros at once, so the template leaves
 memory although its node stays for routing; once tombstones exceed ``rebuild_fraction``
 the graph is rebuilt from the live vectors.
 
 Memory: both keep one float32 copy of the gallery (n * dim * 4 bytes) for re-ranking and
-rebuilding; IVF-PQ adds dim / 8 bytes of codes per vector, HNSW a second float32 copy plus
+rebuilding; IVF-PQ adds dim / 16 bytes of codes per vector, HNSW a second float32 copy plus
 about 2 * M * 4 bytes of links. String ids map to int64 labels. Every result row holds
 ``min(k, len(index))`` ids: a query whose probed cells (or graph walk) turned up fewer live
 vectors than that is answered by exact search instead.
@@ -67,9 +68,13 @@ def ivf_cells(n: int) -> int:
     return max(1, min(target, 1 << 16, n // IVF_TRAIN_PER_CELL))
 
 
-def pq_subquantizers(dim: int) -> int:
-    """Four dimensions per 4-bit sub-quantizer (16 codes per 4-d block)."""
-    m = max(1, dim // 4)
+def pq_subquantizers(dim: int, dims_per_code: int = 8) -> int:
+    """Sub-quantizers for ``dims_per_code`` dimensions each (4 bits per sub-quantizer).
+
+    Eight dimensions per 4-bit code (dim / 16 bytes a vector) measured as fast as four with
+    the same recall@1 after re-ranking, at half the bytes scanned (docs/benchmarks.md).
+    """
+    m = max(1, dim // dims_per_code)
     while dim % m:
         m -= 1
     return m
@@ -104,6 +109,7 @@ class FaissIndex:
         nlist: int | None = None,
         nprobe: int | None = None,
         rerank: int = 16,
+        pq_dims: int = 8,
         target_recall: float = 0.995,
         calibration_cos: float = 0.8,
         min_train: int = 20_000,
@@ -120,7 +126,7 @@ class FaissIndex:
             raise ConfigError(f"unknown FAISS method {method!r}; use 'ivfpq' or 'hnsw'")
         positive = {"nlist": nlist, "nprobe": nprobe, "rerank": rerank, "hnsw_m": hnsw_m,
                     "ef_construction": ef_construction, "ef_search": ef_search,
-                    "min_train": min_train}
+                    "min_train": min_train, "pq_dims": pq_dims}
         for key, value in positive.items():
             if value is not None and value < 1:
                 raise ConfigError(f"{key} must be positive, got {value}")
@@ -134,6 +140,7 @@ class FaissIndex:
         self.dim = check_dim(dim)
         self.method: Method = method
         self._nlist_fixed, self._nprobe_fixed, self._rerank = nlist, nprobe, rerank
+        self._pq_dims = pq_dims
         self._target, self._cal_cos = target_recall, calibration_cos
         self._min_train, self._regrow = min_train, regrow_factor
         self._hnsw = (hnsw_m, ef_construction, ef_search)
@@ -359,7 +366,7 @@ class FaissIndex:
         faiss = self._faiss
         n = len(vectors)
         nlist = min(self._nlist_fixed or ivf_cells(n), n)
-        spec = f"IVF{nlist},PQ{pq_subquantizers(self.dim)}x4fs"
+        spec = f"IVF{nlist},PQ{pq_subquantizers(self.dim, self._pq_dims)}x4fs"
         index = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)
         sample = min(n, max(nlist * IVF_TRAIN_PER_CELL, 10_000))
         rng = np.random.default_rng(0)  # same gallery, same cells
