@@ -41,8 +41,13 @@ class EmbedConfig:
 
     detector_score: float = 0.6
     retry_score: float = 0.3
+    # Images whose longer side is below this are enlarged (bicubic) for detection only;
+    # boxes and landmarks are mapped back and the recognizers see the original pixels.
+    # YuNet's int8 landmarks on LFW's ~100 px faces are coarse, and every alignment error
+    # costs recognition accuracy (measured in docs/benchmarks.md).
+    detect_min_side: int = 500
     dlib_box: str = "landmarks"
-    version: int = 1  # bump when the pipeline changes in a way the fields do not show
+    version: int = 2  # bump when the pipeline changes in a way the fields do not show
 
     def key(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
@@ -110,7 +115,7 @@ class _Pipeline:
         t0 = time.perf_counter()
         # One detector pass at the retry threshold; the configured threshold is applied
         # here, so "retry" costs nothing extra.
-        faces = self.detector.detect(image)
+        faces = self._detect(image)
         times[0] = time.perf_counter() - t0
         strong = [f for f in faces if f.score >= self.config.detector_score]
         status = STATUS_OK if strong else STATUS_RETRY
@@ -128,6 +133,18 @@ class _Pipeline:
         vectors[2] = self.dlib.embed(image, [face])[0]
         times[2] = time.perf_counter() - t0
         return status, vectors, times
+
+
+    def _detect(self, image: Image) -> list[Face]:
+        import cv2
+
+        h, w = image.shape[:2]
+        scale = self.config.detect_min_side / max(h, w)
+        if scale <= 1.0:
+            return self.detector.detect(image)
+        big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        return [Face(f.box / scale, f.landmarks / scale, f.score, f.detector)
+                for f in self.detector.detect(big)]
 
 
 _WORKER: _Pipeline | None = None
