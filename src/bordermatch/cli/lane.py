@@ -110,7 +110,7 @@ def calibrate(
     out: Path = typer.Option(..., help="Thresholds JSON to write."),
     target_fpir: float = typer.Option(1e-3, help="FPIR at the match threshold."),
     review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
-    fusion: str = typer.Option("template", help="Fusion the thresholds are for."),
+    fusion: str = typer.Option("max_score", help="Fusion the thresholds are for."),
     detector: str = typer.Option("yunet"),
     roi_upscale: float | None = typer.Option(None),
     link_threshold: float | None = typer.Option(None),

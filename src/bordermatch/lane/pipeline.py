@@ -47,7 +47,7 @@ class LaneConfig:
     roi_upscale: float = 2.0  # 1.0 turns the second pass off
     min_face_px: float = 14.0  # smaller boxes are not faces a recognizer can use
     shots_per_tracklet: int = 1  # shots embedded per tracklet, best quality first
-    fusion: str = "template"  # template | best_shot | max_score
+    fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
     fuse_top_k: int = 4  # shots fused into a track's template
     link_threshold: float = 0.40  # cosine needed to join tracklets across cameras
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
