@@ -161,8 +161,16 @@ def plot(figures, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    lowest = min(f.threshold for f in figures if f.target_precision is None)
-    shown = [f for f in figures if f.threshold == lowest and f.target_precision is None]
+    # Recall is only comparable at matched precision, so prefer the calibrated rows.
+    targeted = [f for f in figures if f.target_precision is not None]
+    if targeted:
+        best = max(f.target_precision for f in targeted)
+        shown = [f for f in targeted if f.target_precision == best]
+        ylabel = f"recall at precision >= {best:g}"
+    else:
+        lowest = min(f.threshold for f in figures)
+        shown = [f for f in figures if f.threshold == lowest]
+        ylabel = f"recall at score >= {lowest:g}"
     bands = [b.band for b in shown[0].bands]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(shown)
@@ -171,10 +179,10 @@ def plot(figures, path: Path) -> None:
         ax1.bar(x + i * width, [b.recall for b in f.bands], width, label=f.detector)
     ax1.set_xticks(x + width * (len(shown) - 1) / 2, bands)
     ax1.set_xlabel("face height (px)")
-    ax1.set_ylabel(f"recall at score >= {lowest:g}")
+    ax1.set_ylabel(ylabel)
     ax1.set_ylim(0, 1)
     ax1.legend(fontsize=8)
-    for f in shown:
+    for f in {f.detector: f for f in figures}.values():
         rec, prec = f.pr_curve
         ax2.plot(rec, prec, label=f"{f.detector} (AP {f.ap:.3f})")
     ax2.set_xlabel("recall (all sizes)")
