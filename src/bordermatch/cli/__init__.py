@@ -6,8 +6,8 @@ import logging
 
 import typer
 
+from bordermatch.cli import blobs, face, gallery, lane, models
 from bordermatch.cli import eval as eval_cli
-from bordermatch.cli import face, gallery, lane, models
 from bordermatch.cli import service as service_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -19,6 +19,7 @@ app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")
 app.add_typer(lane.app, name="lane")
 service_cli.register(app)  # serve, purge, keys, audit, db
+app.add_typer(blobs.app, name="blobs")
 
 
 @app.callback()
