@@ -65,6 +65,7 @@ def test_evaluate_reads_folders_and_results(tmp_path):
     assert metrics["match_rate_by_row"] == {"row1": 0.5}
     assert metrics["fpir"] is None and metrics["false_matches"] == 0
     assert metrics["latency_ms_p50"] == pytest.approx(150.0)
+    assert metrics["occupant_count_exact_rate"] == 1.0 and metrics["tracks_per_occupant"] == 1.0
     with pytest.raises(MetricError):
         evaluate(_empty(tmp_path), results)
 

@@ -40,6 +40,7 @@ class VehicleOutcome:
     validated: bool
     false_matches: int
     error: str | None
+    tracks: int = 0  # tracks that passed quality: the system's occupant count
 
 
 def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
@@ -75,7 +76,8 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     captured = free_captured >= uncovered
     validated = all(matched) and false_matches == 0
     return VehicleOutcome(event_id, truth, tuple(matched), bool(captured), validated,
-                          false_matches, error)
+                          false_matches, error,
+                          sum(t.get("decision") != "no_capture" for t in tracks))
 
 
 def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list[VehicleOutcome],
@@ -142,6 +144,9 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "mated_by_row": {f"row{r}": by_row[r] for r in sorted(by_row)},
         "match_rate_by_seat": {s: ok_seat[s] / by_seat[s] for s in SEATS if by_seat[s]},
         "false_matches": false_matches,
+        # Occupant count: captured tracks vs truth (more tracks = one person split in two).
+        "occupant_count_exact_rate": sum(v.tracks == len(v.occupants) for v in outcomes) / n,
+        "tracks_per_occupant": sum(v.tracks for v in outcomes) / max(1, mated + nonmated),
         "fnir": 1 - mated_ok / mated if mated else None,
         # Upper bound: a false match is charged to the non-mated searches even when it came
         # from a mated occupant who was misidentified (results carry no seat to tell).
