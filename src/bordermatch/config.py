@@ -25,9 +25,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORDERMATCH_", env_nested_delimiter="__")
 
     detector: str = "yunet"
-    detector_score: float = Field(default=0.6, ge=0.0, le=1.0)
+    # None keeps each detector's own calibrated default (YuNet 0.6, CenterFace 0.35): one
+    # number cannot suit detectors whose scores live on different scales.
+    detector_score: float | None = Field(default=None, ge=0.0, le=1.0)
     matcher: Matcher = "cascade"
     # Operating point for 1:1 decisions; thresholds come from the bundled calibration.
     target_fmr: float = Field(default=1e-4, gt=0.0, lt=1.0)
     model_pack: Path | None = None  # user-supplied insightface-format pack (see docs/models.md)
     limits: ImageLimits = Field(default_factory=ImageLimits)
+
+    def detector_options(self) -> dict[str, float]:
+        """Keyword arguments for ``registry.create("detector", ...)``."""
+        return {} if self.detector_score is None else {"score_threshold": self.detector_score}

@@ -49,9 +49,7 @@ class FaceEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceEngine:
-        detector = registry.create(
-            "detector", settings.detector, score_threshold=settings.detector_score
-        )
+        detector = registry.create("detector", settings.detector, **settings.detector_options())
         matcher = load_matcher(settings.matcher)
         models = matcher.first_models + matcher.second_models
         factories = {m: _lazy(m) for m in models}

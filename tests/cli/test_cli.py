@@ -82,3 +82,16 @@ def test_models_verify_passes_on_pinned_carriers():
 
 def test_verify_needs_two_images_or_pairs():
     assert runner.invoke(app, ["verify"]).exit_code != 0
+
+
+def test_models_verify_checks_a_user_pack(tmp_path):
+    from tests.models.onnx_packs import default_pack
+
+    pack = default_pack(tmp_path / "pack")
+    ok = runner.invoke(app, ["models", "verify", "--pack", str(pack)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.count("ok") >= 7  # five bundled files plus the pack's two
+    onnx_file = next(pack.glob("*.onnx"))
+    onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
+    bad = runner.invoke(app, ["models", "verify", "--pack", str(pack)])
+    assert bad.exit_code == 3 and "FAILED" in bad.output

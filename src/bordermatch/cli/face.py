@@ -73,7 +73,7 @@ def detect(
     cfg = settings(detector=detector)
     try:
         img = load_image(image, cfg.limits)
-        det = registry.create("detector", cfg.detector, score_threshold=cfg.detector_score)
+        det = registry.create("detector", cfg.detector, **cfg.detector_options())
         faces = det.detect(img)
     except BordermatchError as exc:
         fail(exc, as_json)

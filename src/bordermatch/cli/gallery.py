@@ -33,7 +33,7 @@ def build(
     cfg = settings(detector=detector)
     try:
         threshold = strict_cosine_threshold(embedder, same_face_fmr)
-        det = registry.create("detector", cfg.detector, score_threshold=cfg.detector_score)
+        det = registry.create("detector", cfg.detector, **cfg.detector_options())
         emb = registry.create("embedder", embedder)
         gallery = enrol(gallery_dir, det, emb, FaceQualityAssessor(), min_quality=min_quality,
                         same_face_threshold=threshold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from bordermatch.cli._common import EXIT_MODEL, emit_json
@@ -23,14 +25,30 @@ def list_models(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("verify")
-def verify_models() -> None:
+def verify_models(
+    pack: Path | None = typer.Option(
+        None, "--pack", help="Also verify a user-supplied model pack (default: the "
+        "BORDERMATCH_MODEL_PACK setting, if set)."),
+) -> None:
     """Check the SHA-256 of every bundled model file (and of the prepared ONNX graphs)."""
-    from bordermatch.errors import ModelError
+    from bordermatch.config import Settings
+    from bordermatch.errors import BordermatchError, ModelError
     from bordermatch.models.bundled import BUNDLED
     from bordermatch.models.onnx_prep import prepare
+    from bordermatch.models.pack import load_pack, verify_pack
     from bordermatch.models.verify import verify_file
 
     failed = 0
+    pack = pack or Settings().model_pack
+    if pack is not None:
+        try:
+            loaded = load_pack(pack)
+            for name, ok in verify_pack(loaded).items():
+                failed += not ok
+                typer.echo(f"{'ok     ' if ok else 'FAILED '} {loaded.name}/{name}")
+        except BordermatchError as exc:
+            failed += 1
+            typer.echo(f"FAILED  pack {pack}: {exc}")
     for m in BUNDLED.values():
         try:
             verify_file(m)
