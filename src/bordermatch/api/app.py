@@ -42,6 +42,11 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     from bordermatch.store.service import BorderService, check_index_backend
 
     check_index_backend(settings.index_backend)
+    # Fail at start-up, not on the first enrolment, if the matcher or its operating point
+    # is not calibrated (a ConfigError here is a deployment error, not a client's).
+    from bordermatch.match.fusion import load_matcher
+
+    load_matcher(settings.matcher).threshold(settings.target_fmr)
     db = make_engine(settings.database_url)
     if settings.run_migrations:
         upgrade(db)
