@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def _embed(lfw_dir: Path, cache_dir: Path | None, workers: int, flip: bool,
-           dlib_box: str, limit_pairs: int | None):
+           dlib_box: str, limit_pairs: int | None, detect_min_side: int):
     from bordermatch.eval.lfw import image_root, read_pairs
     from bordermatch.eval.lfw import limit_pairs as limit
     from bordermatch.eval.lfw_embed import EmbedConfig, default_cache_dir, embed_images
@@ -26,7 +26,7 @@ def _embed(lfw_dir: Path, cache_dir: Path | None, workers: int, flip: bool,
     if limit_pairs:
         pairs = limit(pairs, limit_pairs)
     names = sorted({n for p in pairs for n in (p.a, p.b)})
-    config = EmbedConfig(dlib_box=dlib_box)
+    config = EmbedConfig(dlib_box=dlib_box, detect_min_side=detect_min_side)
     emb = embed_images(image_root(lfw_dir), names, config, cache_dir or default_cache_dir(),
                        workers=workers, flip=flip)
     return pairs, emb, config
@@ -43,6 +43,7 @@ def lfw(
                                           help="Embedding cache (default ~/.cache/bordermatch)."),
     flip: bool = typer.Option(False, "--flip/--no-flip", help="SFace flip augmentation."),
     dlib_box: str = typer.Option("landmarks", help="landmarks | yunet | square"),
+    detect_min_side: int = typer.Option(500, help="Enlarge smaller images for detection."),
     margin: float = typer.Option(0.25, help="Cascade band margin (calibrated log-odds)."),
     large: bool = typer.Option(True, "--large/--no-large",
                                help="Also calibrate on all cross-identity impostor pairs."),
@@ -55,7 +56,8 @@ def lfw(
 
     started = time.perf_counter()
     try:
-        pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, limit_pairs)
+        pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, limit_pairs,
+                                    detect_min_side)
         pairs = [p for p in pairs if p.fold < folds]
         if len({p.fold for p in pairs}) < 2:
             raise typer.BadParameter("need at least 2 folds")
@@ -89,6 +91,7 @@ def calibrate(
     cache_dir: Path | None = typer.Option(None, "--cache-dir"),
     flip: bool = typer.Option(False, "--flip/--no-flip"),
     dlib_box: str = typer.Option("landmarks"),
+    detect_min_side: int = typer.Option(500, help="Enlarge smaller images for detection."),
     margin: float = typer.Option(0.25, help="Cascade band margin (calibrated log-odds)."),
 ) -> None:
     """Fit calibration, fusion, cascade band and FMR thresholds on all of LFW View 2."""
@@ -96,7 +99,8 @@ def calibrate(
     from bordermatch.eval.calibration import build_calibration
 
     try:
-        pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, None)
+        pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, None,
+                                    detect_min_side)
         calibration = build_calibration(pairs, emb, margin, {
             "data": "LFW deep-funneled, View 2 pairs.txt (10 x 600 pairs) and all "
                     "different-person comparisons among its images",
