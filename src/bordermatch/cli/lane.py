@@ -14,13 +14,15 @@ app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simu
 
 
 def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None,
-            cameras: str | None = None, last_frames: int | None = None):
+            cameras: str | None = None, last_frames: int | None = None,
+            shots: int | None = None):
     from bordermatch.lane.pipeline import LaneConfig
 
     only = tuple(c for c in cameras.split(",") if c) if cameras else None
     overrides = {k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
                                    ("link_threshold", link_threshold), ("only_cameras", only),
-                                   ("last_frames", last_frames)) if v is not None}
+                                   ("last_frames", last_frames),
+                                   ("shots_per_tracklet", shots)) if v is not None}
     return LaneConfig(**overrides)
 
 
@@ -36,12 +38,13 @@ def run(
     link_threshold: float | None = typer.Option(None, help="Cosine to join camera tracklets."),
     cameras: str | None = typer.Option(None, help="Baselines: only these camera ids (a,b)."),
     last_frames: int | None = typer.Option(None, help="Baselines: only the last N frames."),
+    shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
 ) -> None:
     """Process every event: one results line each, never aborting on a bad event."""
     from bordermatch.lane.runner import build_pipeline, run_events
 
     try:
-        config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames)
+        config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots)
         pipeline = build_pipeline(gallery, thresholds, config, detector)
         errors = 0
 
@@ -114,6 +117,7 @@ def calibrate(
     detector: str = typer.Option("yunet"),
     roi_upscale: float | None = typer.Option(None),
     link_threshold: float | None = typer.Option(None),
+    shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
     limit: int | None = typer.Option(None, help="Use only the first N events."),
     results_out: Path | None = typer.Option(
         None, help="Also write results lines for these events, decided with the new thresholds."),
@@ -125,8 +129,8 @@ def calibrate(
 
     try:
         placeholder = OpenSetThresholds("sface", 1.0, 1.0, target_fpir, review_fpir, 0)
-        pipeline = build_pipeline(gallery, None, _config(fusion, roi_upscale, link_threshold),
-                                  detector, thresholds=placeholder)
+        config = _config(fusion, roi_upscale, link_threshold, shots=shots)
+        pipeline = build_pipeline(gallery, None, config, detector, thresholds=placeholder)
         placeholder = OpenSetThresholds(pipeline.embedder.name, 1.0, 1.0, target_fpir,
                                         review_fpir, 0)
         pipeline.thresholds = placeholder
