@@ -18,10 +18,10 @@ from bordermatch.eval.fit import apply, fit_matchers, matcher_spec, score_pairs
 from bordermatch.eval.lfw import (
     LARGE_FMRS,
     Pair,
-    _train_thresholds,
-    _widen_band_for,
     impostor_scores,
+    operating_thresholds,
     pair_scores,
+    widen_band,
 )
 from bordermatch.eval.lfw_embed import STATUS_FTE, Embeddings
 from bordermatch.match.calibrate import threshold_for_fmr
@@ -35,9 +35,9 @@ def build_calibration(pairs: Sequence[Pair], emb: Embeddings, margin: float,
     big = impostor_scores(emb, np.arange(len(emb.names)))
     fitted = fit_matchers(scores.raw, labels)
     fused_pairs = apply(fitted.fusion.primary, scores.raw)
-    ts = _train_thresholds(fused_pairs[scores.genuine], fused_pairs[~scores.genuine],
+    ts = operating_thresholds(fused_pairs[scores.genuine], fused_pairs[~scores.genuine],
                            apply(fitted.fusion.primary, big), band_fmrs)
-    fitted = _widen_band_for(
+    fitted = widen_band(
         fit_matchers(scores.raw, labels, band_thresholds=ts, margin=margin), big, ts, margin)
     matchers = {}
     for name, m in fitted.as_dict().items():

@@ -206,7 +206,7 @@ def image_folds(pairs: Sequence[Pair], emb: Embeddings) -> NDArray[np.int64]:
     return fold
 
 
-def _train_thresholds(fused_train_gen: NDArray, fused_train_imp: NDArray,
+def operating_thresholds(fused_train_gen: NDArray, fused_train_imp: NDArray,
                       large_fused: NDArray | None, band_fmrs: Sequence[float]) -> list[float]:
     """Operating thresholds (calibrated scale) the cascade band must reproduce: the best
     accuracy threshold and the fusion's thresholds at ``band_fmrs``."""
@@ -235,11 +235,11 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 0.25,
         fitted = fit_matchers(raw_tr, labels[train])
         f_tr = apply(fitted.fusion.primary, raw_tr)
         big_f = apply(fitted.fusion.primary, imp_large) if imp_large is not None else None
-        thresholds = _train_thresholds(f_tr[labels[train] == 1], f_tr[labels[train] == 0], big_f,
+        thresholds = operating_thresholds(f_tr[labels[train] == 1], f_tr[labels[train] == 0], big_f,
                                        band_fmrs)
         fitted = fit_matchers(raw_tr, labels[train], band_thresholds=thresholds, margin=margin)
         if imp_large is not None:
-            fitted = _widen_band_for(fitted, imp_large, thresholds, margin)
+            fitted = widen_band(fitted, imp_large, thresholds, margin)
         for name, matcher in fitted.as_dict().items():
             _evaluate_fold(results[name], matcher, raw_tr, labels[train] == 1, raw_te,
                            scores.genuine[test], imp_large)
@@ -250,7 +250,7 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 0.25,
                           int(np.sum(emb.status == STATUS_RETRY)), int(np.sum(~ok)))
 
 
-def _widen_band_for(fitted, imp_large: dict, thresholds: list[float], margin: float):
+def widen_band(fitted, imp_large: dict, thresholds: list[float], margin: float):
     """Let the band also cover large-impostor pairs whose decision fusion would change."""
     from dataclasses import replace
 
