@@ -27,6 +27,20 @@ def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], iou: float) -> 
     return np.asarray(keep, dtype=np.int64)
 
 
+def concat_candidates(
+    boxes: list[np.ndarray], landmarks: list[np.ndarray], scores: list[np.ndarray]
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+    """Join per-stride candidates into (n, 4) boxes, (n, 10) landmarks and (n,) scores."""
+    if not boxes:
+        empty = np.zeros((0,), np.float32)
+        return empty.reshape(0, 4), empty.reshape(0, 10), empty
+    return (
+        np.concatenate(boxes).astype(np.float32),
+        np.concatenate(landmarks).astype(np.float32),
+        np.concatenate(scores).astype(np.float32),
+    )
+
+
 def to_faces(
     boxes: NDArray[np.float32],
     landmarks: NDArray[np.float32],

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.detect.nms import to_faces
+from bordermatch.detect.nms import concat_candidates, to_faces
 from bordermatch.errors import ConfigError, ManifestError, ModelFormatError
 from bordermatch.models.pack import InputSpec, ModelPack, resolve_pack
 from bordermatch.types import Face, Image
@@ -149,14 +149,7 @@ def decode(
         offsets = parts[10][keep].reshape(-1, 5, 2) * stride
         all_kps.append((centres[:, None, :] + offsets).reshape(-1, 10))
         all_scores.append(scores[keep])
-    if not all_boxes:
-        empty = np.zeros((0,), np.float32)
-        return empty.reshape(0, 4), empty.reshape(0, 10), empty
-    return (
-        np.concatenate(all_boxes).astype(np.float32),
-        np.concatenate(all_kps).astype(np.float32),
-        np.concatenate(all_scores).astype(np.float32),
-    )
+    return concat_candidates(all_boxes, all_kps, all_scores)
 
 
 def create(**kwargs) -> SCRFDDetector:

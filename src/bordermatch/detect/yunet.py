@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bordermatch.detect.nms import fit_scale, to_faces
+from bordermatch.detect.nms import concat_candidates, fit_scale, to_faces
 from bordermatch.models.bundled import YUNET
 from bordermatch.models.onnx_prep import prepare, session
 from bordermatch.types import Face, Image
@@ -83,14 +83,7 @@ def decode(
         ky = (kps[:, 1::2] + r[:, None]) * s
         all_kps.append(np.stack([kx, ky], axis=2).reshape(-1, 10))
         all_scores.append(score[idx])
-    if not all_boxes:
-        empty = np.zeros((0,), np.float32)
-        return empty.reshape(0, 4), empty.reshape(0, 10), empty
-    return (
-        np.concatenate(all_boxes).astype(np.float32),
-        np.concatenate(all_kps).astype(np.float32),
-        np.concatenate(all_scores).astype(np.float32),
-    )
+    return concat_candidates(all_boxes, all_kps, all_scores)
 
 
 def create(**kwargs) -> YuNetDetector:
