@@ -15,12 +15,12 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from _timing import timed
 from bordermatch.detect.centerface import CenterFaceDetector
 from bordermatch.detect.yunet import YuNetDetector
 from bordermatch.eval.detection import Rescaled, pairwise_iou
@@ -59,17 +59,6 @@ def through_glass(frame: np.ndarray, x_from: int) -> np.ndarray:
     out = np.clip(out, 0, 255).astype(np.uint8)
     _, jpg = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 60])
     return np.ascontiguousarray(cv2.imdecode(jpg, cv2.IMREAD_COLOR)[:, :, ::-1])
-
-
-def timed(fn, repeats: int, warmup: int = 3) -> np.ndarray:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return np.asarray(out) * 1000.0
 
 
 def main() -> int:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from _timing import timed
 from bordermatch.detect.yunet import YuNetDetector
 from bordermatch.embed.align import align
 from bordermatch.embed.sface import SFaceEmbedder
@@ -30,20 +29,8 @@ from bordermatch.models.onnx_prep import prepare
 PHOTOS = Path(__file__).resolve().parents[1] / "src" / "bordermatch" / "data" / "publicdomain"
 
 
-def percentiles(samples: list[float]) -> str:
-    ms = np.asarray(samples) * 1000
+def percentiles(ms: np.ndarray) -> str:
     return f"p50 {np.percentile(ms, 50):6.2f} ms  p95 {np.percentile(ms, 95):6.2f} ms"
-
-
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def frame_1280x720() -> np.ndarray:
@@ -74,7 +61,7 @@ def main() -> int:
     print(f"detect 1280x720  bordermatch (onnxruntime): {percentiles(ours)}  faces="
           f"{len(ours_det.detect(frame))}")
     print(f"detect 1280x720  reference (cv2.FaceDetectorYN): {percentiles(ref)}  "
-          f"ratio {statistics.median(ours) / statistics.median(ref):.2f}")
+          f"ratio {np.median(ours) / np.median(ref):.2f}")
 
     faces = ours_det.detect(frame)
     emb = SFaceEmbedder(threads=args.threads)
@@ -86,7 +73,7 @@ def main() -> int:
     ref_e = timed(lambda: ref_rec.feature(np.ascontiguousarray(chip[:, :, ::-1])), args.repeats)
     print(f"sface per face   bordermatch (align+embed): {percentiles(ours_e)}")
     print(f"sface per face   reference (cv2.FaceRecognizerSF, embed only): {percentiles(ref_e)}  "
-          f"ratio {statistics.median(ours_e) / statistics.median(ref_e):.2f}")
+          f"ratio {np.median(ours_e) / np.median(ref_e):.2f}")
 
     batch = [faces[i % len(faces)] for i in range(32)]
     t = time.perf_counter()
