@@ -187,9 +187,11 @@ def render_vehicle(folder: Path, event_id: str, plans: list[OccupantPlan], sourc
     write_event(folder, event_id, cams, lane=f"lane-{rng.integers(1, 9)}",
                 direction="entry" if rng.random() < 0.5 else "exit",
                 started_at=f"2026-03-{1 + v_day(event_id):02d}T12:00:00+00:00")
-    # person and lane_photo are extras for auditing the simulation; evaluators ignore them.
+    # person, lane_photo and sunglasses are extras for auditing the simulation (per-condition
+    # breakdowns); evaluators ignore them.
     truth = {"occupants": [{"traveler_id": o.traveler_id, "seat": o.seat, "person": o.person,
-                            "lane_photo": Path(o.lane_photo).name} for o in plans]}
+                            "lane_photo": Path(o.lane_photo).name, "sunglasses": o.sunglasses}
+                           for o in plans]}
     (folder / "truth.json").write_text(json.dumps(truth, indent=1))
     w, h = p.frame_size
     cabin = (int(CABIN[0] * w), int(CABIN[1] * h), int(CABIN[2] * w), int(CABIN[3] * h))
