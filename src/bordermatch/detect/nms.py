@@ -67,6 +67,11 @@ def to_faces(
     ]
 
 
-def fit_scale(height: int, width: int, max_side: int) -> float:
-    """Downscale factor so the longer side is at most ``max_side`` (never upscales)."""
-    return min(1.0, max_side / float(max(height, width)))
+def fit_scale(height: int, width: int, max_side: int, min_side: int = 0) -> float:
+    """Resize factor that brings the longer side into ``[min_side, max_side]``."""
+    longer = float(max(height, width))
+    if longer > max_side:
+        return max_side / longer
+    if longer < min_side:
+        return min_side / longer
+    return 1.0

@@ -27,18 +27,24 @@ class YuNetDetector:
         nms_iou: float = 0.3,
         top_k: int = 100,
         max_side: int = 1280,
+        min_side: int = 500,
         threads: int = 0,
     ) -> None:
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.top_k = top_k
         self.max_side = max_side
+        # Small stills (a 250 px LFW crop, a cropped document photo) are enlarged for
+        # detection only: YuNet's landmarks on ~100 px faces are coarse, and alignment error
+        # cost SFace 99.00% -> 99.67% on one LFW fold (docs/benchmarks.md). Embedders still
+        # read the original pixels through the mapped-back landmarks.
+        self.min_side = min_side
         self._session = session(prepare(YUNET), threads)
         self._outputs = [o.name for o in self._session.get_outputs()]
 
     def detect(self, image: Image) -> list[Face]:
         h, w = image.shape[:2]
-        scale = fit_scale(h, w, self.max_side)
+        scale = fit_scale(h, w, self.max_side, self.min_side)
         blob, ph, pw = self._blob(image, scale)
         out = dict(zip(self._outputs, self._session.run(None, {"input": blob}), strict=True))
         boxes, landmarks, scores = decode(out, ph, pw, self.score_threshold)
@@ -50,9 +56,8 @@ class YuNetDetector:
     @staticmethod
     def _blob(image: Image, scale: float) -> tuple[np.ndarray, int, int]:
         if scale != 1.0:
-            image = cv2.resize(
-                image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
-            )
+            interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
         h, w = image.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
         blob = np.zeros((1, 3, ph, pw), dtype=np.float32)

@@ -94,7 +94,8 @@ class _Pipeline:
         from bordermatch.embed.sface import SFaceEmbedder
 
         self.config = config
-        self.detector = YuNetDetector(score_threshold=config.retry_score, threads=1)
+        self.detector = YuNetDetector(score_threshold=config.retry_score, threads=1,
+                                      min_side=config.detect_min_side)
         self.sface = SFaceEmbedder(flip=False, threads=1)
         self.dlib = DlibResNetEmbedder(box_mode=config.dlib_box)
 
@@ -115,7 +116,7 @@ class _Pipeline:
         t0 = time.perf_counter()
         # One detector pass at the retry threshold; the configured threshold is applied
         # here, so "retry" costs nothing extra.
-        faces = self._detect(image)
+        faces = self.detector.detect(image)
         times[0] = time.perf_counter() - t0
         strong = [f for f in faces if f.score >= self.config.detector_score]
         status = STATUS_OK if strong else STATUS_RETRY
@@ -133,18 +134,6 @@ class _Pipeline:
         vectors[2] = self.dlib.embed(image, [face])[0]
         times[2] = time.perf_counter() - t0
         return status, vectors, times
-
-
-    def _detect(self, image: Image) -> list[Face]:
-        import cv2
-
-        h, w = image.shape[:2]
-        scale = self.config.detect_min_side / max(h, w)
-        if scale <= 1.0:
-            return self.detector.detect(image)
-        big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        return [Face(f.box / scale, f.landmarks / scale, f.score, f.detector)
-                for f in self.detector.detect(big)]
 
 
 _WORKER: _Pipeline | None = None
