@@ -4,10 +4,11 @@ Usage (the events and gallery come from ``bordermatch lane simulate`` / ``galler
 
     python benchmarks/lane_latency.py --gallery G.npz --events EVENTS_DIR [--limit 40]
 
-Runs the default configuration and a reference configuration (single-scale detection:
-no upscaled windshield pass) over the same events in this process, after a warm-up event, and
-prints p50/p95/max latency, throughput and the mean time per stage (detection, quality,
-embedding, tracking, search, decode). Frames are read from disk each time, as in a lane.
+Runs the default configuration and a reference configuration (one embedded shot per
+camera tracklet, the previous default) over the same events in this process, after a
+warm-up event, and prints p50/p95/max latency, throughput and the mean time per stage
+(detection, quality, embedding, tracking, search, decode). Frames are read from disk
+each time, as in a lane.
 Record results in docs/benchmarks.md with the machine, the command and the date.
 """
 
@@ -66,7 +67,8 @@ def main() -> None:
           f"{np.mean(frames):.1f} frames each (1280x720)")
     pipeline.process(folders[0])  # warm-up: sessions, scipy import, allocator
     configs = {"default": pipeline.config,
-               "reference (single-scale detection)": replace(LaneConfig(), roi_upscale=1.0)}
+               "reference (one shot per tracklet, the default before 2026-11-22)":
+                   replace(LaneConfig(), shots_per_tracklet=1, fuse_top_k=4)}
     for name, cfg in configs.items():
         pipeline.config = cfg
         res = run(pipeline, folders)

@@ -123,7 +123,8 @@ def calibrate(
         None, help="Also write results lines for these events, decided with the new thresholds."),
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
-    from bordermatch.lane.runner import build_pipeline
+    from bordermatch.gallery.store import load as load_gallery
+    from bordermatch.lane.runner import build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
     from bordermatch.match.search import OpenSetThresholds
 
@@ -134,9 +135,10 @@ def calibrate(
         placeholder = OpenSetThresholds(pipeline.embedder.name, 1.0, 1.0, target_fpir,
                                         review_fpir, 0)
         pipeline.thresholds = placeholder
+        partners = same_face_partners(load_gallery(gallery).report)
         th, comparison = run_cal(pipeline, events, target_fpir=target_fpir,
                                  review_fpir=review_fpir, fusion=fusion, source=str(events),
-                                 limit=limit, results_out=results_out)
+                                 limit=limit, results_out=results_out, partners=partners)
     except BordermatchError as exc:
         fail(exc)
     th.save(out)

@@ -46,9 +46,11 @@ class LaneConfig:
     roi: tuple[float, float, float, float] = (0.25, 0.3, 0.75, 0.7)  # x1, y1, x2, y2 fractions
     roi_upscale: float = 2.0  # 1.0 turns the second pass off
     min_face_px: float = 14.0  # smaller boxes are not faces a recognizer can use
-    shots_per_tracklet: int = 1  # shots embedded per tracklet, best quality first
+    # Shots embedded per tracklet, best quality first. 4 = every frame of a 3-4 frame pass:
+    # the quality score often ranks a glared or blurred frame first (docs/lane.md).
+    shots_per_tracklet: int = 4
     fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
-    fuse_top_k: int = 4  # shots fused into a track's template
+    fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.40  # cosine needed to join tracklets across cameras
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
     # Baselines and degraded modes: use only these camera ids / the last N frames of each.

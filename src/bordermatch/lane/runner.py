@@ -73,15 +73,31 @@ def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
     return len(folders)
 
 
+def same_face_partners(report: dict[str, Any]) -> dict[str, set[str]]:
+    """Traveller -> the travellers the enrolment flagged as possibly the same face.
+
+    LFW has mislabelled photos (one man's face under another man's name); the enrolment
+    report flags such pairs. A non-mated search must exclude them too, or one label error
+    sets the FPIR threshold (seed 12: a 0.69 "non-mated" score that was the same face).
+    """
+    out: dict[str, set[str]] = {}
+    for pair in report.get("same_face_pairs", []):
+        out.setdefault(pair["a"], set()).add(pair["b"])
+        out.setdefault(pair["b"], set()).add(pair["a"])
+    return out
+
+
 def collect_scores(pipeline: LanePipeline, events_dir: Path,
                    progress: Callable[[int], None] | None = None, limit: int | None = None,
-                   keep: list | None = None) -> dict[str, dict[str, list]]:
+                   keep: list | None = None, partners: dict[str, set[str]] | None = None,
+                   ) -> dict[str, dict[str, list]]:
     """Non-mated and mated search scores per fusion mode, from truth-labelled events.
 
     Non-mated searches: every captured track searched against the gallery *without* the
     travellers in its vehicle (so it cannot hit its own mate). Mated searches: for each
     enrolled occupant, the best score any track of the vehicle gives its traveller, and
-    whether that track ranks the traveller first.
+    whether that track ranks the traveller first. ``partners`` (see
+    :func:`same_face_partners`) are left out of the non-mated searches with their mates.
     """
     out = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
     ids = pipeline.search.ids
@@ -96,6 +112,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
         if keep is not None:
             keep.append((obs, (time.perf_counter() - start) * 1000.0))
         mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
+        aliases = {p for o in truth for p in (partners or {}).get(o.traveler_id or "", ())}
+        excluded = sorted(set(mates) | {col[a] for a in aliases if a in col})
         tracks = [t for t in obs.tracks
                   if t.best_quality >= pipeline.config.min_capture_quality]
         if not tracks:
@@ -106,7 +124,7 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
         for fusion in FUSIONS:
             pipeline.config = replace(pipeline.config, fusion=fusion)
             s = pipeline.track_scores(tracks)
-            others = np.delete(s, mates, axis=1) if mates else s
+            others = np.delete(s, excluded, axis=1) if excluded else s
             out[fusion]["nonmated"] += others.max(1).tolist()
             for m in mates:
                 best = int(s[:, m].argmax())
@@ -120,7 +138,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
 def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
               review_fpir: float, fusion: str, source: str,
               progress: Callable[[int], None] | None = None, limit: int | None = None,
-              results_out: Path | None = None) -> tuple[OpenSetThresholds, dict[str, Any]]:
+              results_out: Path | None = None, partners: dict[str, set[str]] | None = None,
+              ) -> tuple[OpenSetThresholds, dict[str, Any]]:
     """Thresholds for the chosen fusion, and a comparison of all fusion modes.
 
     With ``results_out`` the calibration events are also decided with the new thresholds
@@ -129,7 +148,7 @@ def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
     """
     chosen = pipeline.config.fusion
     kept: list = []
-    data = collect_scores(pipeline, events_dir, progress, limit, kept)
+    data = collect_scores(pipeline, events_dir, progress, limit, kept, partners)
     pipeline.config = replace(pipeline.config, fusion=chosen)
     comparison = {}
     result = None
