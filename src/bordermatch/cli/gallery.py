@@ -21,7 +21,8 @@ def build(
     min_quality: float = typer.Option(
         30.0, help="Unified quality below which a photo is enrolled but flagged."),
     same_face_fmr: float = typer.Option(
-        1e-4, help="Target FMR of the strict threshold that flags one face under two ids."),
+        1e-5, help="Target FMR of the strict threshold that flags one face under two ids "
+        "(the strictest calibrated one, as the service uses for alias alerts)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Enrol every photo; problems go to the report, never into a crash."""
