@@ -45,3 +45,14 @@ def test_embedding_is_deterministic_and_batch_consistent(pipeline, publicdomain)
     one = emb.embed(img, faces[1:])
     np.testing.assert_allclose(both[1], one[0], atol=1e-6)
     assert float(both[0] @ both[1]) < 0.4  # two different people in one photo
+
+
+def test_opencv_and_onnxruntime_runtimes_agree(publicdomain):
+    from bordermatch.detect.yunet import YuNetDetector
+    from bordermatch.embed.sface import SFaceEmbedder
+
+    img = load_image(publicdomain / "two_people.jpg")
+    faces = YuNetDetector().detect(img)
+    a = SFaceEmbedder(runtime="opencv").embed(img, faces)
+    b = SFaceEmbedder(runtime="onnxruntime").embed(img, faces)
+    np.testing.assert_allclose(a, b, atol=1e-4)
