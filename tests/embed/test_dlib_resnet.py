@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from tests.embed.recognizer_contract import genuine_and_impostor_scores
 from tests.fakes import make_face
 
 from bordermatch.embed.dlib_resnet import dlib_box
@@ -23,24 +24,8 @@ def pipeline():
     return YuNetDetector(), DlibResNetEmbedder()
 
 
-def _embed(pipeline, image):
-    det, emb = pipeline
-    faces = det.detect(image)
-    assert faces, "no face"
-    v = emb.embed(image, faces[:1])
-    assert v.shape == (1, 128) and v.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(v), 1.0, rtol=1e-5)
-    return v[0]
-
-
 def test_genuine_above_impostor(pipeline, publicdomain, astronaut):
-    obama = _embed(pipeline, load_image(publicdomain / "obama.jpg"))
-    obama2 = _embed(pipeline, load_image(publicdomain / "obama2.jpg"))
-    biden = _embed(pipeline, load_image(publicdomain / "biden.jpg"))
-    biden2 = _embed(pipeline, load_image(publicdomain / "biden2.jpg"))
-    collins = _embed(pipeline, np.ascontiguousarray(astronaut))
-    genuine = [obama @ obama2, biden @ biden2]
-    impostor = [obama @ biden, obama @ biden2, obama2 @ biden, biden @ collins, obama @ collins]
+    genuine, impostor = genuine_and_impostor_scores(*pipeline, publicdomain, astronaut)
     # dlib's own rule: same person when the Euclidean distance < 0.6, i.e. cosine > 0.82
     # for unit vectors; the margin between the groups is what matters here.
     assert min(genuine) > max(impostor) + 0.1
