@@ -54,3 +54,15 @@ def test_nms_keeps_best_of_overlapping_boxes():
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
     scores = np.array([0.7, 0.9, 0.8], np.float32)
     assert nms(boxes, scores, 0.3).tolist() == [1, 2]
+
+
+def test_reused_input_buffer_leaves_no_stale_pixels(yunet, publicdomain):
+    img = load_image(publicdomain / "two_people.jpg")
+    frame = np.full((720, 1280, 3), 70, np.uint8)
+    frame[:img.shape[0], :img.shape[1]] = img
+    blank = np.full((700, 1270, 3), 70, np.uint8)  # same padded size, smaller content
+    assert len(yunet.detect(frame)) == 2
+    assert yunet.detect(blank) == []  # the faces from the previous frame must not linger
+    first = yunet.detect(frame)
+    again = yunet.detect(frame)
+    np.testing.assert_array_equal(first[0].box, again[0].box)
