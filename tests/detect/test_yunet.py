@@ -60,7 +60,7 @@ def test_reused_input_buffer_leaves_no_stale_pixels(yunet, publicdomain):
     img = load_image(publicdomain / "two_people.jpg")
     frame = np.full((720, 1280, 3), 70, np.uint8)
     frame[:img.shape[0], :img.shape[1]] = img
-    blank = np.full((700, 1270, 3), 70, np.uint8)  # same padded size, smaller content
+    blank = np.full((710, 1270, 3), 70, np.uint8)  # same padded size (736x1280), less content
     assert len(yunet.detect(frame)) == 2
     assert yunet.detect(blank) == []  # the faces from the previous frame must not linger
     first = yunet.detect(frame)
