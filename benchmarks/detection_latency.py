@@ -12,15 +12,13 @@ a busy machine.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from _timing import timed
+from _timing import machine_line, timed
 from bordermatch.detect.centerface import CenterFaceDetector
 from bordermatch.detect.yunet import YuNetDetector
 from bordermatch.eval.detection import Rescaled, pairwise_iou
@@ -66,8 +64,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all)")
     args = ap.parse_args()
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(machine_line())
     frame, small = lane_frame()
     t = args.threads
     detectors = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from _timing import timed
+from _timing import machine_line, timed
 from bordermatch.detect.yunet import YuNetDetector
 from bordermatch.embed.align import align
 from bordermatch.embed.sface import SFaceEmbedder
@@ -47,8 +46,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all)")
     args = ap.parse_args()
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, python {sys.version.split()[0]}, opencv {cv2.__version__}")
+    print(machine_line(f"opencv {cv2.__version__}"))
 
     frame = frame_1280x720()
     ours_det = YuNetDetector(threads=args.threads)
