@@ -66,8 +66,10 @@ def main() -> None:
     print(f"gallery {len(pipeline.search)} travellers; {len(folders)} vehicles, "
           f"{np.mean(frames):.1f} frames each (1280x720)")
     pipeline.process(folders[0])  # warm-up: sessions, scipy import, allocator
-    configs = {"default": pipeline.config,
-               "reference (one shot per tracklet, the default before 2026-11-22)":
+    configs = {"default (adaptive shots)": pipeline.config,
+               "reference: every frame embedded (same decisions)":
+                   replace(pipeline.config, adaptive_shots=False),
+               "reference: one shot per tracklet":
                    replace(LaneConfig(), shots_per_tracklet=1, fuse_top_k=4)}
     for name, cfg in configs.items():
         pipeline.config = cfg

@@ -93,3 +93,41 @@ def test_thresholds_for_another_recognizer_are_refused():
     with pytest.raises(ConfigError):
         LanePipeline(FakeDetector(), FakeEmbedder(), FakeQuality(), GallerySearch(
             ["a"], np.ones((1, 8), np.float32)), th)
+
+
+class CountingEmbedder:
+    def __init__(self) -> None:
+        self.inner = FakeEmbedder()
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.faces = 0
+
+    def embed(self, image, faces):
+        self.faces += len(faces)
+        return self.inner.embed(image, faces)
+
+
+def _counting(gallery_ids, gallery_vecs, **cfg):
+    pipe = _pipeline(gallery_ids, gallery_vecs, **cfg)
+    pipe.embedder = CountingEmbedder()
+    return pipe
+
+
+def test_adaptive_shots_stop_embedding_decided_tracks(tmp_path):
+    t = _templates()
+    folder = _event(tmp_path)
+    adaptive = _counting(["RED", "BLUE"], t, first_shots=1)
+    full = _counting(["RED", "BLUE"], t, adaptive_shots=False)
+    a, f = adaptive.process(folder), full.process(folder)
+    # 2 people x 2 cameras: one shot per tracklet decides both; every frame is 12 shots.
+    assert (adaptive.embedder.faces, full.embedder.faces) == (4, 12)
+    assert [(o.traveler_id, o.decision) for o in a.occupants] == \
+        [(o.traveler_id, o.decision) for o in f.occupants]
+
+
+def test_adaptive_shots_embed_every_frame_of_an_undecided_track(tmp_path):
+    t = _templates()
+    pipe = _counting(["RED"], t[:1], first_shots=1)  # BLUE is not in the gallery
+    result = pipe.process(_event(tmp_path))
+    # RED: decided after one shot per camera (2); BLUE: all 3 frames of 2 cameras (6).
+    assert pipe.embedder.faces == 2 + 6
+    assert sorted(o.decision.value for o in result.occupants) == ["match", "no_match"]

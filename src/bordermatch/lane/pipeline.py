@@ -49,6 +49,10 @@ class LaneConfig:
     # Shots embedded per tracklet, best quality first. 4 = every frame of a 3-4 frame pass:
     # the quality score often ranks a glared or blurred frame first (docs/lane.md).
     shots_per_tracklet: int = 4
+    # Shots per tracklet embedded before the cross-camera linking; the rest are embedded
+    # only for tracks whose decision is still open (``adaptive_shots``), best quality first.
+    first_shots: int = 2
+    adaptive_shots: bool = True
     fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.40  # cosine needed to join tracklets across cameras
@@ -138,12 +142,17 @@ class LanePipeline:
             timings["tracking"] += _ms(t)
         if unreadable and unreadable == sum(len(f) for f in frames_by_cam.values()):
             raise LaneEventError("unreadable_frames", f"none of {unreadable} frames decodes")
+        cfg = self.config
+        first = cfg.first_shots if cfg.adaptive_shots else cfg.shots_per_tracklet
         t = time.perf_counter()
-        self._embed_best_shots(tracklets, images)
+        self._embed_shots(tracklets, images, min(first, cfg.shots_per_tracklet))
         timings["embedding"] += _ms(t)
         t = time.perf_counter()
-        tracks = cluster_tracklets(tracklets, self.config.link_threshold)
+        tracks = cluster_tracklets(tracklets, cfg.link_threshold)
         timings["tracking"] += _ms(t)
+        t = time.perf_counter()
+        self._embed_open_tracks(tracks, images)
+        timings["embedding"] += _ms(t)
         return Observation(event, tracks, dict(timings), unreadable)
 
     def detect(self, image: Image, view: str) -> list[Face]:
@@ -170,11 +179,14 @@ class LanePipeline:
             faces = [faces[int(i)] for i in keep]
         return faces
 
-    def _embed_best_shots(self, tracklets, images) -> None:
+    def _embed_shots(self, tracklets, images, per_tracklet: int) -> None:
+        """Embed each tracklet's best-quality shots until it has ``per_tracklet`` of them."""
         by_frame: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
         for ti, t in enumerate(tracklets):
             order = sorted(range(len(t.shots)), key=lambda i: -t.shots[i].quality)
-            for si in order[: self.config.shots_per_tracklet]:
+            done = sum(t.shots[i].vector is not None for i in order)
+            todo = [i for i in order if t.shots[i].vector is None][: max(per_tracklet - done, 0)]
+            for si in todo:
                 by_frame[(t.camera, t.shots[si].frame)].append((ti, si))
         for key, refs in by_frame.items():
             faces = [tracklets[ti].shots[si].face for ti, si in refs]
@@ -182,6 +194,33 @@ class LanePipeline:
             for (ti, si), v in zip(refs, vectors, strict=True):
                 s = tracklets[ti].shots[si]
                 tracklets[ti].shots[si] = Shot(s.camera, s.frame, s.face, s.quality, v)
+
+    def _embed_open_tracks(self, tracks: list[Track], images) -> None:
+        """Embed more shots, one per tracklet per round, of the tracks still undecided.
+
+        A track is decided when its rank-1 candidate is at or above the match threshold and
+        no other traveller reaches the review threshold: with max-score fusion, more shots
+        could only raise scores that already decide it. Every other track (non-mated,
+        review band, ambiguous) gets all its shots, so its decision is the same as if every
+        frame had been embedded; only the cost differs (docs/lane.md).
+        """
+        cfg = self.config
+        for n in range(cfg.first_shots + 1, cfg.shots_per_tracklet + 1):
+            open_tracks = [t for t in tracks if not self._decided(t)]
+            pending = [tl for t in open_tracks for tl in t.tracklets
+                       if any(s.vector is None for s in tl.shots)]
+            if not pending:
+                return
+            self._embed_shots(pending, images, n)
+
+    def _decided(self, track: Track) -> bool:
+        if not self.config.adaptive_shots or track.best_quality < self.config.min_capture_quality:
+            return True
+        row = self.track_scores([track])[0]
+        if row.size < 2:
+            return bool(row.size and row.max() >= self.thresholds.match)
+        top2 = np.partition(row, -2)[-2:]
+        return bool(top2[1] >= self.thresholds.match and top2[0] < self.thresholds.review)
 
     # -- decisions --------------------------------------------------------------------------
     def track_scores(self, tracks: list[Track]) -> NDArray[np.float32]:

@@ -100,6 +100,9 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     :func:`same_face_partners`) are left out of the non-mated searches with their mates.
     """
     out = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
+    # Every shot is embedded: the adaptive stop looks at the whole gallery, mates included,
+    # so it would lower the non-mated maxima of mated tracks and flatter the thresholds.
+    pipeline.config = replace(pipeline.config, adaptive_shots=False)
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
     for n, folder in enumerate(event_folders(events_dir)[:limit], start=1):
