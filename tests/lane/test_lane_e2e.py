@@ -112,3 +112,36 @@ def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rep" / "report.md").is_file()
     assert (tmp_path / "rep" / "match_rate_by_seat.png").stat().st_size > 0
+
+
+def test_cli_lane_calibrate_pools_sets(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    runner = CliRunner()
+    g, ev = str(lane / "g.npz"), str(lane / "events")
+    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
+                              "--out", str(tmp_path / "one.json")])
+    assert res.exit_code == 0, res.output
+    one = json.loads((tmp_path / "one.json").read_text())
+    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
+                              "--gallery", g, "--events", ev, "--out", str(tmp_path / "two.json")])
+    assert res.exit_code == 0, res.output
+    two = json.loads((tmp_path / "two.json").read_text())
+    assert one["model"] == "sface" and one["nonmated_searches"] > 0
+    assert two["nonmated_searches"] == 2 * one["nonmated_searches"]
+    assert two["mated_searches"] == 2 * one["mated_searches"]
+
+
+def test_cli_lane_calibrate_needs_one_gallery_per_events_dir(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    res = CliRunner().invoke(app, ["lane", "calibrate", "--gallery", str(lane / "g.npz"),
+                                   "--events", str(lane / "events"), "--events",
+                                   str(lane / "events"), "--out", str(tmp_path / "t.json")])
+    assert res.exit_code != 0
+    assert "one gallery per events directory" in res.output
+    assert not (tmp_path / "t.json").exists()

@@ -108,8 +108,11 @@ def simulate(
 
 @app.command("calibrate")
 def calibrate(
-    gallery: Path = typer.Option(..., help="Gallery template file."),
-    events: Path = typer.Option(..., help="Truth-labelled events (simulated development set)."),
+    gallery: list[Path] = typer.Option(
+        ..., help="Gallery template file (repeat: one per --events)."),
+    events: list[Path] = typer.Option(
+        ..., help="Truth-labelled events simulated for the gallery at the same position "
+        "(repeat to pool several development sets)."),
     out: Path = typer.Option(..., help="Thresholds JSON to write."),
     target_fpir: float = typer.Option(1e-3, help="FPIR at the match threshold."),
     review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
@@ -118,27 +121,34 @@ def calibrate(
     roi_upscale: float | None = typer.Option(None),
     link_threshold: float | None = typer.Option(None),
     shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
-    limit: int | None = typer.Option(None, help="Use only the first N events."),
+    limit: int | None = typer.Option(None, help="Use only the first N events of each set."),
     results_out: Path | None = typer.Option(
-        None, help="Also write results lines for these events, decided with the new thresholds."),
+        None, help="Also write results lines for these events, decided with the new thresholds "
+        "(one set only)."),
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
+    from bordermatch.errors import ConfigError
     from bordermatch.gallery.store import load as load_gallery
-    from bordermatch.lane.runner import build_pipeline, same_face_partners
+    from bordermatch.lane.runner import CalibrationSet, build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
     from bordermatch.match.search import OpenSetThresholds
 
     try:
-        placeholder = OpenSetThresholds("sface", 1.0, 1.0, target_fpir, review_fpir, 0)
-        config = _config(fusion, roi_upscale, link_threshold, shots=shots)
-        pipeline = build_pipeline(gallery, None, config, detector, thresholds=placeholder)
-        placeholder = OpenSetThresholds(pipeline.embedder.name, 1.0, 1.0, target_fpir,
-                                        review_fpir, 0)
-        pipeline.thresholds = placeholder
-        partners = same_face_partners(load_gallery(gallery).report)
-        th, comparison = run_cal(pipeline, events, target_fpir=target_fpir,
-                                 review_fpir=review_fpir, fusion=fusion, source=str(events),
-                                 limit=limit, results_out=results_out, partners=partners)
+        if len(gallery) != len(events):
+            raise ConfigError(f"{len(gallery)} --gallery for {len(events)} --events: "
+                              "give one gallery per events directory")
+        sets = []
+        for g, e in zip(gallery, events, strict=True):
+            templates = load_gallery(g)
+            # Thresholds are what is being fitted: until then nothing may be a match.
+            placeholder = OpenSetThresholds(templates.model, 1.0, 1.0, target_fpir,
+                                            review_fpir, 0)
+            config = _config(fusion, roi_upscale, link_threshold, shots=shots)
+            pipeline = build_pipeline(g, None, config, detector, thresholds=placeholder)
+            sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
+        th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
+                                 fusion=fusion, source=", ".join(map(str, events)),
+                                 limit=limit, results_out=results_out)
     except BordermatchError as exc:
         fail(exc)
     th.save(out)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
             pipeline.config = replace(pipeline.config, fusion=fusion)
             s = pipeline.track_scores(tracks)
             others = np.delete(s, excluded, axis=1) if excluded else s
-            out[fusion]["nonmated"] += others.max(1).tolist()
+            if others.shape[1]:  # empty when the vehicle holds every gallery traveller
+                out[fusion]["nonmated"] += others.max(1).tolist()
             for m in mates:
                 best = int(s[:, m].argmax())
                 out[fusion]["mated"].append(float(s[best, m]))
@@ -138,26 +139,50 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     return out
 
 
-def calibrate(pipeline: LanePipeline, events_dir: Path, *, target_fpir: float,
-              review_fpir: float, fusion: str, source: str,
-              progress: Callable[[int], None] | None = None, limit: int | None = None,
-              results_out: Path | None = None, partners: dict[str, set[str]] | None = None,
+@dataclass(frozen=True, slots=True)
+class CalibrationSet:
+    """Truth-labelled events with the pipeline (and so the gallery) they were simulated for."""
+
+    pipeline: LanePipeline
+    events: Path
+    partners: dict[str, set[str]] = field(default_factory=dict)
+
+
+def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir: float,
+              fusion: str, source: str, progress: Callable[[int], None] | None = None,
+              limit: int | None = None, results_out: Path | None = None,
               ) -> tuple[OpenSetThresholds, dict[str, Any]]:
     """Thresholds for the chosen fusion, and a comparison of all fusion modes.
 
-    With ``results_out`` the calibration events are also decided with the new thresholds
-    (from the observations already made) and written as results lines, so the development
-    set can be evaluated without a second pass.
+    Several sets (each a gallery with its own events) pool their searches: an FPIR of 1e-3
+    can only be shown with thousands of non-mated searches, more than one simulated set
+    of 200 vehicles gives. With ``results_out`` (one set only) the calibration events are
+    also decided with the new thresholds, from the observations already made, and written
+    as results lines, so the development set can be evaluated without a second pass.
     """
-    chosen = pipeline.config.fusion
+    if not sets:
+        raise ConfigError("no calibration sets")
+    if results_out is not None and len(sets) > 1:
+        raise ConfigError("--results-out needs a single calibration set (event ids repeat)")
+    models = {cs.pipeline.embedder.name for cs in sets}
+    if len(models) > 1:
+        raise ConfigError(f"calibration sets use different recognizers: {sorted(models)}")
     kept: list = []
-    data = collect_scores(pipeline, events_dir, progress, limit, kept, partners)
-    pipeline.config = replace(pipeline.config, fusion=chosen)
+    data = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
+    for cs in sets:
+        chosen = cs.pipeline.config
+        part = collect_scores(cs.pipeline, cs.events, progress, limit,
+                              kept if results_out is not None else None, cs.partners)
+        cs.pipeline.config = chosen
+        for f in FUSIONS:
+            for k in data[f]:
+                data[f][k] += part[f][k]
+    pipeline = sets[0].pipeline
     comparison = {}
     result = None
     for f, d in data.items():
         if not d["nonmated"] or not d["mated"]:
-            raise ConfigError(f"{events_dir}: need mated and non-mated searches to calibrate")
+            raise ConfigError(f"{source}: need mated and non-mated searches to calibrate")
         th = calibrate_open_set(pipeline.embedder.name, np.array(d["nonmated"]),
                                 np.array(d["mated"]), target_fpir=target_fpir,
                                 review_fpir=review_fpir, source=source)
