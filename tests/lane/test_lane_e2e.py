@@ -87,10 +87,14 @@ def test_lane_run_and_evaluate(lane: Path):
     assert matched == ["T-BIDEN", "T-OBAMA"]
     assert sum(o["decision"] == "no_match" for o in three) >= 1  # the astronaut
     assert rows["b-driver"]["occupants"][0]["traveler_id"] == "T-BIDEN"
+    seat = {o["traveler_id"]: o.get("seat") for o in three if o["decision"] == "match"}
+    assert seat == {"T-OBAMA": "r1-left", "T-BIDEN": "r1-right"}
+    assert rows["b-driver"]["occupants"][0]["seat"] == "r1-left"
     assert all(r["latency_ms"] > 0 for k, r in rows.items() if k < "c")
     metrics, _, _ = evaluate(lane / "events", out)
     assert metrics["vehicles"] == 2
     assert metrics["vehicle_validation_rate"] == 1.0 and metrics["false_matches"] == 0
+    assert metrics["seat_accuracy"] == 1.0 and metrics["seats_checked"] == 3
 
 
 def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path):

@@ -41,6 +41,9 @@ class VehicleOutcome:
     false_matches: int
     error: str | None
     tracks: int = 0  # tracks that passed quality: the system's occupant count
+    # Seat estimates checked: mated occupants whose track names them and carries a seat.
+    seats_checked: int = 0
+    seats_correct: int = 0
 
 
 def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
@@ -51,12 +54,15 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     claimed: set[int] = set()
     seen: set[int] = set()
     matched = []
+    seat_checks = []
     for occ in truth:
         ok = False
         if occ.traveler_id is not None:
             for i, t in enumerate(tracks):
                 if i not in claimed and t.get("traveler_id") == occ.traveler_id:
                     seen.add(i)
+                    if t.get("seat") is not None:
+                        seat_checks.append(t["seat"] == occ.seat)
                     if t.get("decision") == "match":
                         claimed.add(i)
                         ok = True
@@ -77,7 +83,8 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     validated = all(matched) and false_matches == 0
     return VehicleOutcome(event_id, truth, tuple(matched), bool(captured), validated,
                           false_matches, error,
-                          sum(t.get("decision") != "no_capture" for t in tracks))
+                          sum(t.get("decision") != "no_capture" for t in tracks),
+                          len(seat_checks), sum(seat_checks))
 
 
 def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list[VehicleOutcome],
@@ -132,6 +139,8 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
             ok_seat[occ.seat] += ok
     false_matches = sum(v.false_matches for v in outcomes)
     lat = np.asarray(latencies, dtype=float)
+    checked = sum(v.seats_checked for v in outcomes)
+    seats_ok = sum(v.seats_correct for v in outcomes)
     return {
         "vehicles": n,
         "occupants": mated + nonmated,
@@ -147,6 +156,8 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         # Occupant count: captured tracks vs truth (more tracks = one person split in two).
         "occupant_count_exact_rate": sum(v.tracks == len(v.occupants) for v in outcomes) / n,
         "tracks_per_occupant": sum(v.tracks for v in outcomes) / max(1, mated + nonmated),
+        "seat_accuracy": seats_ok / checked if checked else None,
+        "seats_checked": checked,
         "fnir": 1 - mated_ok / mated if mated else None,
         # Upper bound: a false match is charged to the non-mated searches even when it came
         # from a mated occupant who was misidentified (results carry no seat to tell).

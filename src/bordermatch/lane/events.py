@@ -170,7 +170,8 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
             {"track_id": o.track_id, "traveler_id": o.traveler_id,
              "score": None if o.score is None else round(o.score, 5),
              "decision": o.decision.value,
-             "quality": None if o.quality is None else round(o.quality, 2)}
+             "quality": None if o.quality is None else round(o.quality, 2),
+             **({"seat": o.seat} if o.seat is not None else {})}
             for o in result.occupants
         ],
         "latency_ms": round(result.latency_ms, 2),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from bordermatch.detect.nms import nms
 from bordermatch.errors import BordermatchError, ConfigError
 from bordermatch.io.images import load_image
 from bordermatch.lane.events import LaneEvent, LaneEventError, read_event
+from bordermatch.lane.seats import LaneLayout, estimate_seats
 from bordermatch.lane.track import (
     Shot,
     Track,
@@ -60,6 +61,7 @@ class LaneConfig:
     # Baselines and degraded modes: use only these camera ids / the last N frames of each.
     only_cameras: tuple[str, ...] | None = None
     last_frames: int | None = None
+    layout: LaneLayout = field(default_factory=LaneLayout)  # seat zones of this installation
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -72,6 +74,7 @@ class Observation:
     tracks: list[Track]
     timings: dict[str, float]
     unreadable: int
+    seats: dict[int, str] = field(default_factory=dict)  # track_id -> estimated seat
 
 
 class LanePipeline:
@@ -97,7 +100,7 @@ class LanePipeline:
             obs = self.observe(Path(folder))
         except LaneEventError as exc:
             return LaneResult(event_id, (), _ms(start), error=exc.reason)
-        occupants, search_ms = self.decide(obs.tracks)
+        occupants, search_ms = self.decide(obs.tracks, obs.seats)
         obs.timings["search"] = search_ms
         error = None
         if obs.unreadable:
@@ -153,7 +156,12 @@ class LanePipeline:
         t = time.perf_counter()
         self._embed_open_tracks(tracks, images)
         timings["embedding"] += _ms(t)
-        return Observation(event, tracks, dict(timings), unreadable)
+        t = time.perf_counter()
+        h, w = next(iter(images.values())).shape[:2]
+        seats = estimate_seats(tracks, views, {c: len(f) for c, f in frames_by_cam.items()},
+                               (w, h), cfg.layout)
+        timings["tracking"] += _ms(t)
+        return Observation(event, tracks, dict(timings), unreadable, seats)
 
     def detect(self, image: Image, view: str) -> list[Face]:
         """Full frame, plus an upscaled central region on the views that need it."""
@@ -241,8 +249,10 @@ class LanePipeline:
                 out[i] = self.search.scores(vecs).max(0)
         return out
 
-    def decide(self, tracks: list[Track]) -> tuple[list[Occupant], float]:
+    def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
+               ) -> tuple[list[Occupant], float]:
         t0 = time.perf_counter()
+        seats = seats or {}
         th = self.thresholds
         captured = [t for t in tracks if t.best_quality >= self.config.min_capture_quality]
         captured = self._merge_same_identity(captured)
@@ -261,11 +271,12 @@ class LanePipeline:
                 decision = th.decide(score)
                 tid = self.search.ids[col] if decision is not Outcome.NO_MATCH else None
             occupants.append(Occupant(tr.track_id, tid, score, decision, tr.best_quality,
-                                      len(tr.shots), tr.cameras))
+                                      len(tr.shots), tr.cameras, seats.get(tr.track_id)))
         for tr in tracks:
             if tr.best_quality < self.config.min_capture_quality:
                 occupants.append(Occupant(tr.track_id, None, None, Outcome.NO_CAPTURE,
-                                          tr.best_quality, len(tr.shots), tr.cameras))
+                                          tr.best_quality, len(tr.shots), tr.cameras,
+                                          seats.get(tr.track_id)))
         occupants.sort(key=lambda o: o.track_id)
         return occupants, _ms(t0)
 

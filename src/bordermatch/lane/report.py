@@ -29,6 +29,7 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
         f"| false matches | {m['false_matches']} |",
         f"| occupant count exact | {_pct(m['occupant_count_exact_rate'])} "
         f"({m['tracks_per_occupant']:.2f} tracks per occupant) |",
+        f"| seat estimate correct | {_pct(m['seat_accuracy'])} ({m['seats_checked']} checked) |",
         f"| FNIR | {_pct(m['fnir'])} |",
         f"| FPIR (upper bound) | {_pct(m['fpir'])} |",
         f"| non-mated occupants answered no_match | {_pct(m['nonmated_correct_rate'])} |",

@@ -204,7 +204,7 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
         pipeline.thresholds = result
         with open(results_out, "w", encoding="utf-8") as fh:
             for obs, observe_ms in kept:
-                occupants, search_ms = pipeline.decide(obs.tracks)
+                occupants, search_ms = pipeline.decide(obs.tracks, obs.seats)
                 res = LaneResult(obs.event.event_id, tuple(occupants), observe_ms + search_ms)
                 fh.write(json.dumps(result_to_json(res)) + "\n")
     return result, comparison

@@ -34,20 +34,20 @@ from bordermatch.lane.render import (
     through_glass,
 )
 from bordermatch.lane.scenario import OccupantPlan, SimParams, sample_seats, uniform
+from bordermatch.lane.seats import LaneLayout
 
 log = logging.getLogger(__name__)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 MANIFEST_COLUMNS = ("traveler_id", "given_names", "surname", "document_type", "document_number",
                     "nationality", "citizen", "photo")
 NATIONALITIES = ("USA", "CAN", "MEX", "GBR", "FRA", "DEU", "IND", "CHN", "BRA", "NGA")
-# Windshield camera, last frame, 1280x720: face centres by seat (fractions of the frame).
-FRONT_SEATS = {"r1-left": (0.36, 0.65), "r1-right": (0.64, 0.65), "r2-left": (0.42, 0.55),
-               "r2-middle": (0.5, 0.535), "r2-right": (0.58, 0.55), "r3-left": (0.46, 0.48),
-               "r3-right": (0.54, 0.48)}
-FRONT_VANISHING = (0.5, 0.42)
-SIDE_ROW_X = {1: 0.69, 2: 0.48, 3: 0.29}  # left camera; the right camera is mirrored
+# The reference installation: seat zones shared with the pipeline's seat estimator.
+REFERENCE = LaneLayout()
+FRONT_SEATS = REFERENCE.front_seats
+FRONT_VANISHING = REFERENCE.front_vanishing
+SIDE_ROW_X = dict(enumerate(REFERENCE.side_row_x, start=1))  # left camera; right is mirrored
 SIDE_Y = 0.55
-SIDE_DRIFT_PX = 45  # the car moves this far across a side frame between frames
+SIDE_DRIFT_PX = REFERENCE.side_drift_px
 CABIN = (0.2, 0.3, 0.8, 0.8)  # glass region, fractions (x1, y1, x2, y2)
 
 

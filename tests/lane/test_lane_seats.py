@@ -1,0 +1,64 @@
+"""Seat estimation from the reference layout: windshield zones, approach, side rows."""
+
+from __future__ import annotations
+
+from tests.fakes import make_face
+
+from bordermatch.lane.seats import LaneLayout, estimate_seats
+from bordermatch.lane.track import Shot, Track, Tracklet
+
+W, H = 1280, 720
+VIEWS = {"front": "windshield", "left": "side-left", "right": "side-right"}
+LAYOUT = LaneLayout()
+
+
+def _shot(camera: str, frame: int, cx: float, cy: float, width: float = 60.0) -> Shot:
+    return Shot(camera, frame, make_face(cx - width / 2, cy - width / 2, width), 60.0)
+
+
+def _track(track_id: int, *shots: Shot) -> Track:
+    return Track(track_id, tuple(Tracklet(s.camera, [s]) for s in shots))
+
+
+def _front_at(seat: str, frame: int, frames: int, start: float) -> Shot:
+    """Where the simulator puts a seat's face in windshield frame ``frame``."""
+    sx, sy = LAYOUT.front_seats[seat]
+    vx, vy = LAYOUT.front_vanishing
+    s = start + (1 - start) * frame / (frames - 1)
+    return _shot("front", frame, (vx + (sx - vx) * s) * W, (vy + (sy - vy) * s) * H)
+
+
+def test_every_seat_from_the_last_windshield_frame():
+    seats = list(LAYOUT.front_seats)
+    tracks = [_track(i + 1, _front_at(seat, 3, 4, 0.8)) for i, seat in enumerate(seats)]
+    got = estimate_seats(tracks, VIEWS, {"front": 4}, (W, H))
+    assert got == {i + 1: seat for i, seat in enumerate(seats)}
+
+
+def test_an_early_frame_is_projected_along_the_approach():
+    # First frame of a car at 0.70 of its final size: nearer r2-left than r1-left unprojected.
+    tracks = [_track(1, _front_at("r1-left", 0, 4, 0.70)),
+              _track(2, _front_at("r3-right", 1, 4, 0.85))]
+    assert estimate_seats(tracks, VIEWS, {"front": 4}, (W, H)) == {1: "r1-left", 2: "r3-right"}
+
+
+def test_two_people_never_share_a_seat():
+    a = _track(1, _front_at("r2-middle", 3, 4, 0.8))
+    b = _track(2, _shot("front", 3, 0.49 * W, 0.54 * H))  # also closest to r2-middle
+    got = estimate_seats([a, b], VIEWS, {"front": 4}, (W, H))
+    assert len(set(got.values())) == 2 and got[1] == "r2-middle"
+
+
+def test_side_only_tracks_get_their_row_and_prefer_the_near_side():
+    drift = LAYOUT.side_drift_px
+    # Left camera, frame 1 of 4: the face has still to drift 2 frames to its row-2 spot.
+    left = _track(1, _shot("left", 1, LAYOUT.side_row_x[1] * W - 2 * drift, 0.55 * H))
+    right = _track(2, _shot("right", 3, (1 - LAYOUT.side_row_x[0]) * W, 0.55 * H))
+    got = estimate_seats([left, right], VIEWS, {"left": 4, "right": 4}, (W, H))
+    assert got == {1: "r2-left", 2: "r1-right"}
+
+
+def test_a_face_far_from_every_seat_gets_none():
+    stray = _track(1, _shot("front", 3, 0.05 * W, 0.05 * H))
+    assert estimate_seats([stray], VIEWS, {"front": 4}, (W, H)) == {}
+    assert estimate_seats([], VIEWS, {}, (W, H)) == {}
