@@ -131,3 +131,11 @@ def test_adaptive_shots_embed_every_frame_of_an_undecided_track(tmp_path):
     # RED: decided after one shot per camera (2); BLUE: all 3 frames of 2 cameras (6).
     assert pipe.embedder.faces == 2 + 6
     assert sorted(o.decision.value for o in result.occupants) == ["match", "no_match"]
+
+
+def test_a_match_to_a_flagged_alias_goes_to_review(tmp_path):
+    t = _templates()
+    pipe = _pipeline(["RED", "BLUE", "RED-ALIAS"], np.vstack([t, t[:1] * 0.5]))
+    pipe.aliases = {"RED": {"RED-ALIAS"}, "RED-ALIAS": {"RED"}}
+    got = {o.traveler_id: o.decision for o in pipe.process(_event(tmp_path)).occupants}
+    assert got == {"RED": Outcome.REVIEW, "BLUE": Outcome.MATCH}

@@ -80,7 +80,8 @@ class Observation:
 class LanePipeline:
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
                  search: GallerySearch, thresholds: OpenSetThresholds,
-                 config: LaneConfig | None = None, limits: ImageLimits | None = None) -> None:
+                 config: LaneConfig | None = None, limits: ImageLimits | None = None,
+                 aliases: dict[str, set[str]] | None = None) -> None:
         if thresholds.model != embedder.name:
             raise ConfigError(f"thresholds are for {thresholds.model!r}, embedder is "
                               f"{embedder.name!r}: calibrate for this recognizer")
@@ -91,6 +92,9 @@ class LanePipeline:
         self.thresholds = thresholds
         self.config = config or LaneConfig()
         self.limits = limits or ImageLimits()
+        # Travellers the enrolment flagged as possibly one face under two identities: a
+        # match to either is ambiguous, so it goes to an officer as ``review``.
+        self.aliases = aliases or {}
 
     # -- one event ----------------------------------------------------------------------
     def process(self, folder: Path) -> LaneResult:
@@ -270,6 +274,8 @@ class LanePipeline:
                 score = float(row[col])
                 decision = th.decide(score)
                 tid = self.search.ids[col] if decision is not Outcome.NO_MATCH else None
+                if decision is Outcome.MATCH and self.aliases.get(tid):
+                    decision = Outcome.REVIEW
             occupants.append(Occupant(tr.track_id, tid, score, decision, tr.best_quality,
                                       len(tr.shots), tr.cameras, seats.get(tr.track_id)))
         for tr in tracks:

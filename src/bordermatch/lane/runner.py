@@ -49,7 +49,8 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
         thresholds = OpenSetThresholds.load(path)
     det = registry.create("detector", detector, score_threshold=detector_score)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
-                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config)
+                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config,
+                        aliases=same_face_partners(gallery.report))
 
 
 def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
