@@ -1,13 +1,14 @@
 """Lane evaluation against truth.json (ISO/IEC 19795 terms; definitions in docs/lane.md).
 
-Results lines carry no seat, so occupants and tracks are paired by identity: a mated
-occupant (``traveler_id`` not null) is correctly handled when some track ``match``-es its
-traveller. Non-mated occupants (not in the gallery) are then covered by the remaining
-tracks: the vehicle needs at least as many unclaimed ``no_match`` tracks as it has
-non-mated occupants. A *false match* is a ``match`` track naming a traveller who is not
-in the vehicle. A vehicle is *validated* when every occupant is correctly handled and it
-has no false match (DESIGN.md). It is *captured* when every occupant is covered by a track
-that passed quality (decision other than ``no_capture``), counting tracks the same way.
+Occupants and tracks are paired by identity (a results line's ``seat`` is an estimate,
+scored separately as seat accuracy): a mated occupant (``traveler_id`` not null) is
+correctly handled when some track ``match``-es its traveller. Non-mated occupants (not in
+the gallery) are then covered by the remaining tracks: the vehicle needs at least as many
+unclaimed ``no_match`` tracks as it has non-mated occupants. A *false match* is a
+``match`` track naming a traveller who is not in the vehicle. A vehicle is *validated*
+when every occupant is correctly handled and it has no false match (DESIGN.md). It is
+*captured* when every occupant is covered by a track that passed quality (decision other
+than ``no_capture``), counting tracks the same way.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "seats_checked": checked,
         "fnir": 1 - mated_ok / mated if mated else None,
         # Upper bound: a false match is charged to the non-mated searches even when it came
-        # from a mated occupant who was misidentified (results carry no seat to tell).
+        # from a mated occupant who was misidentified (pairing is by identity only).
         "fpir": false_matches / nonmated if nonmated else None,
         "nonmated_correct_rate": nonmated_ok / nonmated if nonmated else None,
         "events_with_error": sum(v.error is not None for v in outcomes),
