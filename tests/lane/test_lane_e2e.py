@@ -149,3 +149,24 @@ def test_cli_lane_calibrate_needs_one_gallery_per_events_dir(lane: Path, tmp_pat
     assert res.exit_code != 0
     assert "one gallery per events directory" in res.output
     assert not (tmp_path / "t.json").exists()
+
+
+def test_cli_lane_run_with_a_site_layout(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    runner = CliRunner()
+    base = ["lane", "run", "--gallery", str(lane / "g.npz"), "--events", str(lane / "events")]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"front_seats": {"r9-roof": [0.5, 0.5]}}')
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "r0.jsonl"), "--layout", str(bad)])
+    assert res.exit_code != 0 and "r9-roof" in res.output
+    # A site whose windshield camera sees only the front row: rear occupants get no seat.
+    front = tmp_path / "front.json"
+    front.write_text('{"front_seats": {"r1-left": [0.36, 0.65], "r1-right": [0.64, 0.65]}}')
+    res = runner.invoke(app, [*base, "--out", str(tmp_path / "r.jsonl"), "--layout", str(front)])
+    assert res.exit_code == 0, res.output
+    rows = {r["event_id"]: r for r in read_results(tmp_path / "r.jsonl")}
+    seats = sorted(o.get("seat") or "-" for o in rows["a-three"]["occupants"])
+    assert seats[-2:] == ["r1-left", "r1-right"] and "r2-middle" not in seats

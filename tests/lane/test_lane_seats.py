@@ -62,3 +62,37 @@ def test_a_face_far_from_every_seat_gets_none():
     stray = _track(1, _shot("front", 3, 0.05 * W, 0.05 * H))
     assert estimate_seats([stray], VIEWS, {"front": 4}, (W, H)) == {}
     assert estimate_seats([], VIEWS, {}, (W, H)) == {}
+
+
+def test_a_site_layout_from_json(tmp_path):
+    import json
+
+    from bordermatch.lane.seats import load_layout
+
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps({"front_seats": {"r1-left": [0.3, 0.7], "r1-right": [0.7, 0.7]},
+                                "side_row_x": [0.7, 0.5, 0.3], "gate": 0.1}))
+    layout = load_layout(path)
+    assert dict(layout.front_seats) == {"r1-left": (0.3, 0.7), "r1-right": (0.7, 0.7)}
+    assert layout.side_row_x == (0.7, 0.5, 0.3) and layout.gate == 0.1
+    assert layout.front_vanishing == LAYOUT.front_vanishing  # unspecified: the default
+    track = _track(1, _shot("front", 3, 0.3 * W, 0.7 * H))
+    assert estimate_seats([track], VIEWS, {"front": 4}, (W, H), layout) == {1: "r1-left"}
+
+
+def test_bad_layouts_are_refused(tmp_path):
+    import pytest
+
+    from bordermatch.errors import ConfigError
+    from bordermatch.lane.seats import load_layout
+
+    cases = ["{oops", "[1, 2]", '{"lenses": 2}', '{"front_seats": {"r9-roof": [0.5, 0.5]}}',
+             '{"front_seats": {"r1-left": [1.5, 0.5]}}', '{"side_row_x": [0.5]}',
+             '{"gate": "wide"}']
+    for i, text in enumerate(cases):
+        path = tmp_path / f"bad{i}.json"
+        path.write_text(text)
+        with pytest.raises(ConfigError):
+            load_layout(path)
+    with pytest.raises(ConfigError):
+        load_layout(tmp_path / "missing.json")

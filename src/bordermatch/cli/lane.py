@@ -15,14 +15,17 @@ app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simu
 
 def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None,
             cameras: str | None = None, last_frames: int | None = None,
-            shots: int | None = None):
+            shots: int | None = None, layout: Path | None = None):
     from bordermatch.lane.pipeline import LaneConfig
+    from bordermatch.lane.seats import load_layout
 
     only = tuple(c for c in cameras.split(",") if c) if cameras else None
     overrides = {k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
                                    ("link_threshold", link_threshold), ("only_cameras", only),
                                    ("last_frames", last_frames),
-                                   ("shots_per_tracklet", shots)) if v is not None}
+                                   ("shots_per_tracklet", shots),
+                                   ("layout", load_layout(layout) if layout else None))
+                 if v is not None}
     return LaneConfig(**overrides)
 
 
@@ -39,12 +42,15 @@ def run(
     cameras: str | None = typer.Option(None, help="Baselines: only these camera ids (a,b)."),
     last_frames: int | None = typer.Option(None, help="Baselines: only the last N frames."),
     shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
+    layout: Path | None = typer.Option(
+        None, help="This lane's seat zones (JSON, docs/lane.md; default: the reference)."),
 ) -> None:
     """Process every event: one results line each, never aborting on a bad event."""
     from bordermatch.lane.runner import build_pipeline, run_events
 
     try:
-        config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots)
+        config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
+                         layout)
         pipeline = build_pipeline(gallery, thresholds, config, detector)
         errors = 0
 

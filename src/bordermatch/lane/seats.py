@@ -17,12 +17,16 @@ driver") and for per-row figures in the service's metrics.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
+from bordermatch.errors import ConfigError
+from bordermatch.lane.events import SEATS
 from bordermatch.lane.track import Shot, Track
 
 # Windshield camera, last frame: face centres by seat (fractions of the frame).
@@ -43,6 +47,47 @@ class LaneLayout:
     side_row_x: tuple[float, float, float] = (0.69, 0.48, 0.29)  # left camera, rows 1-3
     side_drift_px: float = 45.0  # the car moves this far across a side frame per frame
     gate: float = 0.12  # farthest a track may be from its seat (fraction of frame width)
+
+
+def load_layout(path: Path) -> LaneLayout:
+    """A site's layout from JSON: any of the :class:`LaneLayout` fields; the rest default.
+
+    ``front_seats`` maps seat names (``r1-left`` ... ``r3-right``) to [x, y] fractions.
+    """
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read lane layout ({exc})") from None
+    known = {f.name for f in fields(LaneLayout)}
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise ConfigError(f"{path}: a layout is an object with keys from {sorted(known)}")
+    try:
+        if "front_seats" in raw:
+            bad = set(raw["front_seats"]) - set(SEATS)
+            if bad:
+                raise ConfigError(f"{path}: unknown seats {sorted(bad)}; use {list(SEATS)}")
+            raw["front_seats"] = MappingProxyType(
+                {k: _pair(v) for k, v in raw["front_seats"].items()})
+        if "front_vanishing" in raw:
+            raw["front_vanishing"] = _pair(raw["front_vanishing"])
+        if "side_row_x" in raw:
+            rows = tuple(float(x) for x in raw["side_row_x"])
+            if len(rows) != 3:
+                raise ValueError("side_row_x needs rows 1-3")
+            raw["side_row_x"] = rows
+        for k in ("approach_start_scale", "side_drift_px", "gate"):
+            if k in raw:
+                raw[k] = float(raw[k])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: bad lane layout ({exc})") from None
+    return LaneLayout(**raw)
+
+
+def _pair(v) -> tuple[float, float]:
+    x, y = (float(c) for c in v)
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise ValueError(f"{v} is not a pair of frame fractions")
+    return x, y
 
 
 def estimate_seats(tracks: Sequence[Track], views: Mapping[str, str],
