@@ -10,7 +10,10 @@ the gallery and another, never the same, is the "lane" probe, exactly as the sim
 picks them, but with no rendering at all: no glass, blur, noise, occlusion or small faces.
 The gallery is padded with ``--distractors`` one-photo people, as in the lane acceptance
 runs (about 2,000 travellers). Every probe is a mated search; the same probe searched
-against the gallery without its mate is a non-mated search. For each bundled recognizer
+against the gallery without its mate is a non-mated search; as in ``lane calibrate``, it
+also leaves out the gallery entries that ``gallery build`` would flag as the same face as
+the mate (SFace, FMR 1e-5), since LFW files some people under two names. For each bundled
+recognizer
 (and the SFace+dlib fusion of ``data/calibration.json``) it prints rank-1, FNIR at the
 thresholds that give FPIR 1e-3 (the lane's match threshold) and 1e-2 (review) on these
 searches, and the vehicle validation rate those FNIRs would allow at the simulator's
@@ -31,7 +34,7 @@ from _timing import machine_line
 from bordermatch import registry
 from bordermatch.config import Settings
 from bordermatch.errors import BordermatchError
-from bordermatch.gallery.build import subject_face
+from bordermatch.gallery.build import strict_cosine_threshold, subject_face
 from bordermatch.io.images import load_image
 from bordermatch.lane.scenario import params_for
 from bordermatch.match.fusion import load_matcher
@@ -69,14 +72,13 @@ def validation_ceiling(miss: float) -> float:
     return total
 
 
-def report(name: str, scores: np.ndarray) -> None:
+def report(name: str, scores: np.ndarray, excluded: np.ndarray) -> None:
+    """``excluded[i, j]``: gallery entry j is probe i's mate or flagged as the same face."""
     n = scores.shape[0]
     idx = np.arange(n)
     mated = scores[idx, idx]
     rank1 = scores.argmax(1) == idx
-    others = scores.copy()
-    others[idx, idx] = -np.inf
-    nonmated = others.max(1)
+    nonmated = np.where(excluded, -np.inf, scores).max(1)
     parts = [f"{name:7s} rank-1 {rank1.mean():.3f}"]
     for target in (1e-3, 1e-2):
         th = threshold_for_fpir(nonmated, target)
@@ -117,14 +119,20 @@ def main() -> None:
     print(machine_line())
     print(f"{len(probes)} mated probes (lane photo != gallery photo, no rendering), "
           f"gallery of {len(gallery)} (seed {args.seed})")
+    mates_sface = np.stack([t[0] for t in mates])
+    flagged = mates_sface @ np.stack([t[0] for t in gallery]).T >= strict_cosine_threshold(
+        "sface", 1e-5)
+    flagged[np.arange(len(mates)), np.arange(len(mates))] = True
+    print(f"{int(flagged.sum()) - len(mates)} gallery entries flagged as a mate's face under "
+          "another name, left out of those non-mated searches")
     raw = {}
     for k, m in enumerate(names):
         q = np.stack([p[k] for p in probes])
         g = np.stack([t[k] for t in gallery])
         raw[m] = q @ g.T
-        report(m, raw[m])
+        report(m, raw[m], flagged)
     fused = load_matcher("fusion").primary
-    report("fusion", fused.bias + sum(w * raw[m] for m, w in fused.weights))
+    report("fusion", fused.bias + sum(w * raw[m] for m, w in fused.weights), flagged)
 
 
 if __name__ == "__main__":
