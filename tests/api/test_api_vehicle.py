@@ -75,3 +75,18 @@ def test_bad_vehicle_events_are_422(client, tokens, gallery, photos):
                     data={"gallery_id": gallery, "event": "{not json"},
                     files=good and [("frames", (good[0][0], good[0][1], "image/jpeg"))])
     assert r.status_code == 422
+
+
+def test_a_vehicle_match_to_an_open_alias_alert_is_review(client, tokens, gallery, photos):
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
+    _enrol(client, tokens, gallery, "T-OBAMA-2", photos["obama"])  # same face, second name
+    items = client.get("/v1/review", headers=auth(tokens["officer"]), params={"kind": "alias"})
+    assert items.status_code == 200 and len(items.json()) >= 1
+    frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
+    r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-alias"}, frames)
+    assert r.status_code == 201, r.text
+    got = {o["traveler_id"]: o["decision"] for o in r.json()["occupants"]}
+    assert got.get("T-BIDEN") == "match"
+    obama = [d for t, d in got.items() if t in ("T-OBAMA", "T-OBAMA-2")]
+    assert obama == ["review"]

@@ -272,6 +272,23 @@ def add_alias_alert(s: Session, now: datetime, gallery_id: str, traveler_id: str
     return item
 
 
+def open_alias_pairs(s: Session, gallery_id: str) -> dict[str, set[str]]:
+    """Traveller -> travellers it may be an alias of, from the open alias alerts.
+
+    Read by the system itself to decide (a match to either is ambiguous); not a person's
+    access, so not audited here: the decision it feeds is.
+    """
+    out: dict[str, set[str]] = {}
+    stmt = select(ReviewItem.traveler_id, ReviewItem.other_traveler_id).where(
+        ReviewItem.kind == "alias", ReviewItem.status == "open",
+        ReviewItem.gallery_id == gallery_id)
+    for a, b in s.execute(stmt):
+        if a and b:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return out
+
+
 def review_queue(s: Session, who: Principal, now: datetime, status: str = "open",
                  kind: str | None = None, limit: int = 100) -> list[ReviewItem]:
     stmt = select(ReviewItem).where(ReviewItem.status == status)
