@@ -135,7 +135,18 @@ def test_adaptive_shots_embed_every_frame_of_an_undecided_track(tmp_path):
 
 def test_a_match_to_a_flagged_alias_goes_to_review(tmp_path):
     t = _templates()
-    pipe = _pipeline(["RED", "BLUE", "RED-ALIAS"], np.vstack([t, t[:1] * 0.5]))
+    # RED-ALIAS holds RED's face (the track reaches it too): which one crossed is in doubt.
+    pipe = _pipeline(["RED", "BLUE", "RED-ALIAS"], np.vstack([t, t[:1]]))
     pipe.aliases = {"RED": {"RED-ALIAS"}, "RED-ALIAS": {"RED"}}
+    got = {o.decision for o in pipe.process(_event(tmp_path)).occupants
+           if o.traveler_id in ("RED", "RED-ALIAS")}
+    assert got == {Outcome.REVIEW}
+
+
+def test_a_flagged_look_alike_the_track_tells_apart_stays_a_match(tmp_path):
+    t = _templates()
+    other = np.eye(8, dtype=np.float32)[:1]  # far below review against the RED track
+    pipe = _pipeline(["RED", "BLUE", "LOOKALIKE"], np.vstack([t, other]))
+    pipe.aliases = {"RED": {"LOOKALIKE"}, "LOOKALIKE": {"RED"}}
     got = {o.traveler_id: o.decision for o in pipe.process(_event(tmp_path)).occupants}
-    assert got == {"RED": Outcome.REVIEW, "BLUE": Outcome.MATCH}
+    assert got == {"RED": Outcome.MATCH, "BLUE": Outcome.MATCH}

@@ -66,6 +66,10 @@ class GallerySearch:
     def row_of(self, traveler_id: str) -> int:
         return self._row[traveler_id]
 
+    def find_row(self, traveler_id: str) -> int | None:
+        """The traveller's row, or None when the gallery does not hold them."""
+        return self._row.get(traveler_id)
+
 
 def assign_one_to_one(scores: NDArray[np.float32], floor: float) -> list[int | None]:
     """Gallery column for each track (row), no column used twice, maximising the total score.
