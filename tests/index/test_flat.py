@@ -27,7 +27,9 @@ def test_matches_brute_force_and_chunking_is_invisible(monkeypatch) -> None:
     assert whole[1] == [[ids[j] for j in row] for row in order]
     monkeypatch.setattr(flat, "_SCORE_BUDGET", 40 * 100)  # 100-row chunks
     chunked = index.search(q, 7)
-    np.testing.assert_array_equal(chunked[0], whole[0])
+    # float32 GEMM rounds differently with the block size (last-bit differences, seen with
+    # OpenBLAS under load); the candidates and their order must not change.
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-6, atol=1e-7)
     assert chunked[1] == whole[1]
 
 
