@@ -17,12 +17,13 @@ impostors = st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=1, ma
 def test_threshold_meets_target_and_is_smallest(imp, target):
     assume(target >= 1 / len(imp))
     t = threshold_for_fmr(imp, target)
-    assert empirical_fmr(imp, t) <= target
+    tolerated = target * (1 + 1e-9)  # the documented reading of the target
+    assert empirical_fmr(imp, t) <= tolerated
     # Any threshold at or below the next lower observed score would exceed the target
     # (unless every impostor is allowed to match).
     below = [s for s in imp if s < t]
-    if below and target < 1.0:
-        assert empirical_fmr(imp, max(below)) > target
+    if below and tolerated < 1.0:
+        assert empirical_fmr(imp, max(below)) > tolerated
 
 
 def test_ties_are_accepted_or_rejected_together():

@@ -45,6 +45,10 @@ def threshold_for_fmr(impostor_scores: ArrayLike, target_fmr: float) -> float:
     or entirely rejected, and the returned threshold's FMR may be below the target when
     ties straddle it.
 
+    The target is read with a relative tolerance of 1e-9: ``k/n`` within it counts as the
+    target (1e-3 of 1,000 impostors allows exactly one error although ``1e-3 * 1000`` may
+    round below 1), so the returned FMR is at most ``target_fmr * (1 + 1e-9)``.
+
     Raises MetricError for empty/NaN input, a target outside (0, 1], or a target below
     ``1 / n`` -- such a target cannot be measured on that many impostors (calibrate on
     more impostor comparisons instead).
