@@ -89,9 +89,16 @@ def test_alias_alert_and_review_adjudication(client, tokens, gallery, photos):
     item = next(i for i in queue if i["id"] == alias["alias_alerts"][0])
     assert (item["kind"], item["traveler_id"], item["other_traveler_id"]) == ("alias", "T-3",
                                                                               "T-1")
+    # While the alert is open, a face that reaches both identities is for an officer.
+    held = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
+    assert [(o["traveler_id"], o["decision"]) for o in held] == [("T-1", "review")]
+    assert [o["decision"] for o in _gate(client, tokens, gallery, photos["biden2"]).json()[
+        "occupants"]] == ["match"]  # an unflagged traveller is unaffected
     r = client.post(f"/v1/review/{item['id']}/decision", headers=auth(tokens["supervisor"]),
                     json={"decision": "reject", "reason": "same person, second passport"})
     assert r.status_code == 200
+    after = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
+    assert [(o["traveler_id"], o["decision"]) for o in after] == [("T-1", "match")]
     assert r.json()["decided_by"] == "test supervisor" and r.json()["status"] == "rejected"
     twice = client.post(f"/v1/review/{item['id']}/decision", headers=auth(tokens["officer"]),
                         json={"decision": "accept", "reason": "x"})

@@ -148,16 +148,23 @@ class BorderService:
         return vehicle_encounter(self, who, gallery_id, event, frames, idempotency_key,
                                  request_hash)
 
-    def _search(self, gallery_id: str, samples: Sequence[FaceSample]) -> list[FaceMatch]:
-        """Decide every face; one traveller is matched to at most one face (best first)."""
+    def _search(self, gallery_id: str, samples: Sequence[FaceSample],
+                aliases: dict[str, set[str]] | None = None) -> list[FaceMatch]:
+        """Decide every face; one traveller is matched to at most one face (best first).
+
+        A match to a traveller with an open alias alert is ``review`` when the face also
+        reaches the review threshold against the flagged partner (as in vehicle lanes).
+        """
         if not samples:
             return []
+        aliases = aliases or {}
         index = self._index(gallery_id)
         n = len(index) if hasattr(index, "__len__") else 0
         if n == 0:
             return [FaceMatch(smp, None, None, "no_match") for smp in samples]
         queries = np.stack([smp.template(self.model).vector for smp in samples])
-        scores, ids = index.search(queries.astype(np.float32), min(n, len(samples) + 1))
+        # A few spare candidates, so a flagged alias partner is seen when it scores.
+        scores, ids = index.search(queries.astype(np.float32), min(n, len(samples) + 3))
         cands = [[(self._calibrated(float(c)), t) for c, t in zip(row_s, row_i, strict=True)]
                  for row_s, row_i in zip(scores, ids, strict=True)]
         order = sorted(range(len(samples)), key=lambda i: -cands[i][0][0])
@@ -169,6 +176,9 @@ class BorderService:
                        self.settings.target_fmr, self.review_threshold)
             decision = "no_match" if best is None else d.outcome.value
             tid = best[1] if best and decision in ("match", "review") else None
+            if decision == "match" and any(t in aliases.get(tid, ()) and sc >= self.review_threshold
+                                           for sc, t in cands[i]):
+                decision = "review"
             if decision == "match" and tid:
                 taken.add(tid)
             out[i] = FaceMatch(samples[i], tid, best[0] if best else None, decision)
@@ -287,9 +297,10 @@ class BorderService:
     def _gate_matches(self, gallery_id: str, photo: bytes) -> tuple[Image, list[FaceMatch]]:
         with self.sessions() as s:
             repo.usable_gallery(s, gallery_id, self.clock.now())
+            aliases = repo.open_alias_pairs(s, gallery_id)
         image = self._decode(photo, "photo")
         samples = self.engine.samples(image, models=[self.model])
-        return image, self._search(gallery_id, samples)
+        return image, self._search(gallery_id, samples, aliases)
 
     def board(self, who: Principal, gallery_id: str, lane: str, photo: bytes,
               idempotency_key: str | None, request_hash: str) -> EncounterResult:
