@@ -36,6 +36,8 @@ def run(
     out: Path = typer.Option(..., help="Results JSON Lines file to write."),
     thresholds: Path | None = typer.Option(None, help="Open-set thresholds (default: bundled)."),
     detector: str = typer.Option("yunet", help="Face detector (registry name)."),
+    detector_score: float | None = typer.Option(
+        None, help="Detector score threshold (default: the detector's own operating point)."),
     fusion: str | None = typer.Option(None, help="template | best_shot | max_score"),
     roi_upscale: float | None = typer.Option(None, help="Upscale of the windshield ROI pass."),
     link_threshold: float | None = typer.Option(None, help="Cosine to join camera tracklets."),
@@ -51,7 +53,7 @@ def run(
     try:
         config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
                          layout)
-        pipeline = build_pipeline(gallery, thresholds, config, detector)
+        pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score)
         errors = 0
 
         def show(result) -> None:

@@ -25,8 +25,6 @@ from bordermatch.quality.measures import FaceQualityAssessor
 from bordermatch.types import LaneResult
 
 log = logging.getLogger(__name__)
-# The detector threshold for lane frames; chosen on simulated lanes (docs/lane.md).
-LANE_DETECTOR_SCORE = 0.6
 
 
 def default_thresholds_path(model: str) -> Path:
@@ -35,7 +33,7 @@ def default_thresholds_path(model: str) -> Path:
 
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
-                   detector_score: float = LANE_DETECTOR_SCORE,
+                   detector_score: float | None = None,
                    thresholds: OpenSetThresholds | None = None) -> LanePipeline:
     gallery = load_gallery(gallery_path)
     if gallery.detector != detector:
@@ -47,7 +45,9 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
             raise ConfigError(f"no open-set thresholds for {gallery.model!r} at {path}; "
                               "run `bordermatch lane calibrate`")
         thresholds = OpenSetThresholds.load(path)
-    det = registry.create("detector", detector, score_threshold=detector_score)
+    # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
+    options = {} if detector_score is None else {"score_threshold": detector_score}
+    det = registry.create("detector", detector, **options)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
                         GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config,
                         aliases=same_face_partners(gallery.report))
