@@ -170,3 +170,12 @@ def test_cli_lane_run_with_a_site_layout(lane: Path, tmp_path):
     rows = {r["event_id"]: r for r in read_results(tmp_path / "r.jsonl")}
     seats = sorted(o.get("seat") or "-" for o in rows["a-three"]["occupants"])
     assert seats[-2:] == ["r1-left", "r1-right"] and "r2-middle" not in seats
+
+
+def test_each_lane_detector_keeps_its_own_operating_point(lane: Path):
+    from bordermatch.lane.runner import build_pipeline
+
+    assert build_pipeline(lane / "g.npz").detector.score_threshold == 0.6  # YuNet
+    assert build_pipeline(lane / "g.npz", detector="centerface").detector.score_threshold == 0.35
+    chosen = build_pipeline(lane / "g.npz", detector="centerface", detector_score=0.5)
+    assert chosen.detector.score_threshold == 0.5
