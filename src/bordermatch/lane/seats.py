@@ -18,6 +18,7 @@ driver") and for per-row figures in the service's metrics.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -49,6 +50,16 @@ class LaneLayout:
     gate: float = 0.12  # farthest a track may be from its seat (fraction of frame width)
 
 
+@dataclass(frozen=True, slots=True)
+class CameraGeometry:
+    """What the seat estimator needs to know about one camera of an event."""
+
+    view: str  # "windshield", "side-left", "side-right" (event.json)
+    frame_size: tuple[int, int]  # width, height in pixels
+    frames: int  # frames the camera took during the event
+    first: int = 0  # index of the first of them the pipeline used (baselines drop some)
+
+
 def load_layout(path: Path) -> LaneLayout:
     """A site's layout from JSON: any of the :class:`LaneLayout` fields; the rest default.
 
@@ -62,36 +73,46 @@ def load_layout(path: Path) -> LaneLayout:
     if not isinstance(raw, dict) or set(raw) - known:
         raise ConfigError(f"{path}: a layout is an object with keys from {sorted(known)}")
     try:
+        out = {}
         if "front_seats" in raw:
-            bad = set(raw["front_seats"]) - set(SEATS)
+            seats = raw["front_seats"]
+            if not isinstance(seats, dict) or not seats:
+                raise ValueError("front_seats must map seat names to [x, y]")
+            bad = set(seats) - set(SEATS)
             if bad:
-                raise ConfigError(f"{path}: unknown seats {sorted(bad)}; use {list(SEATS)}")
-            raw["front_seats"] = MappingProxyType(
-                {k: _pair(v) for k, v in raw["front_seats"].items()})
+                raise ValueError(f"unknown seats {sorted(bad)}; use {list(SEATS)}")
+            out["front_seats"] = MappingProxyType({k: _pair(v) for k, v in seats.items()})
         if "front_vanishing" in raw:
-            raw["front_vanishing"] = _pair(raw["front_vanishing"])
+            out["front_vanishing"] = _pair(raw["front_vanishing"])
         if "side_row_x" in raw:
-            rows = tuple(float(x) for x in raw["side_row_x"])
+            rows = tuple(_number(x, 0.0, 1.0) for x in raw["side_row_x"])
             if len(rows) != 3:
                 raise ValueError("side_row_x needs rows 1-3")
-            raw["side_row_x"] = rows
-        for k in ("approach_start_scale", "side_drift_px", "gate"):
-            if k in raw:
-                raw[k] = float(raw[k])
+            out["side_row_x"] = rows
+        if "approach_start_scale" in raw:
+            out["approach_start_scale"] = _number(raw["approach_start_scale"], 0.05, 1.0)
+        if "side_drift_px" in raw:
+            out["side_drift_px"] = _number(raw["side_drift_px"], 0.0, 1e4)
+        if "gate" in raw:
+            out["gate"] = _number(raw["gate"], 1e-3, 1.0)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: bad lane layout ({exc})") from None
-    return LaneLayout(**raw)
+    return LaneLayout(**out)
+
+
+def _number(v, lo: float, hi: float) -> float:
+    x = float(v)
+    if not (math.isfinite(x) and lo <= x <= hi):
+        raise ValueError(f"{v!r} is not in [{lo:g}, {hi:g}]")
+    return x
 
 
 def _pair(v) -> tuple[float, float]:
-    x, y = (float(c) for c in v)
-    if not (0 <= x <= 1 and 0 <= y <= 1):
-        raise ValueError(f"{v} is not a pair of frame fractions")
+    x, y = (_number(c, 0.0, 1.0) for c in v)
     return x, y
 
 
-def estimate_seats(tracks: Sequence[Track], views: Mapping[str, str],
-                   frames_per_camera: Mapping[str, int], frame_size: tuple[int, int],
+def estimate_seats(tracks: Sequence[Track], cameras: Mapping[str, CameraGeometry],
                    layout: LaneLayout | None = None) -> dict[int, str]:
     """track_id -> seat for the tracks that can be placed (see the module docstring)."""
     from scipy.optimize import linear_sum_assignment
@@ -102,9 +123,9 @@ def estimate_seats(tracks: Sequence[Track], views: Mapping[str, str],
         return {}
     cost = np.full((len(tracks), len(seats)), np.inf)
     for i, tr in enumerate(tracks):
-        c = _front_cost(tr, views, frames_per_camera, frame_size, layout, seats)
+        c = _front_cost(tr, cameras, layout, seats)
         if c is None:
-            c = _side_cost(tr, views, frames_per_camera, frame_size, layout, seats)
+            c = _side_cost(tr, cameras, layout, seats)
         if c is not None:
             cost[i] = np.where(c <= layout.gate, c, np.inf)
     finite = np.where(np.isfinite(cost), cost, 1e6)
@@ -115,19 +136,20 @@ def estimate_seats(tracks: Sequence[Track], views: Mapping[str, str],
     return out
 
 
-def _latest(tr: Track, views: Mapping[str, str], prefix: str) -> Shot | None:
-    shots = [s for s in tr.shots if views.get(s.camera, "").startswith(prefix)]
+def _latest(tr: Track, cameras: Mapping[str, CameraGeometry], prefix: str) -> Shot | None:
+    shots = [s for s in tr.shots
+             if s.camera in cameras and cameras[s.camera].view.startswith(prefix)]
     return max(shots, key=lambda s: (s.frame, s.face.width)) if shots else None
 
 
-def _front_cost(tr, views, frames_per_camera, frame_size, layout, seats):
-    shot = _latest(tr, views, "windshield")
+def _front_cost(tr, cameras, layout, seats):
+    shot = _latest(tr, cameras, "windshield")
     if shot is None:
         return None
-    w, h = frame_size
-    n = max(1, frames_per_camera.get(shot.camera, 1) - 1)
+    cam = cameras[shot.camera]
+    w, h = cam.frame_size
     a = layout.approach_start_scale
-    s = a + (1 - a) * min(shot.frame / n, 1.0)
+    s = a + (1 - a) * min((cam.first + shot.frame) / max(1, cam.frames - 1), 1.0)
     vx, vy = layout.front_vanishing
     cx, cy = shot.centre / np.array([w, h], np.float32)
     x, y = vx + (cx - vx) / s, vy + (cy - vy) / s
@@ -136,14 +158,14 @@ def _front_cost(tr, views, frames_per_camera, frame_size, layout, seats):
                      for sx, sy in (layout.front_seats[k] for k in seats)])
 
 
-def _side_cost(tr, views, frames_per_camera, frame_size, layout, seats):
-    shot = _latest(tr, views, "side")
+def _side_cost(tr, cameras, layout, seats):
+    shot = _latest(tr, cameras, "side")
     if shot is None:
         return None
-    w = frame_size[0]
-    right = views[shot.camera].endswith("right")
-    n = frames_per_camera.get(shot.camera, 1)
-    drift = layout.side_drift_px * (n - 1 - shot.frame)
+    cam = cameras[shot.camera]
+    w = cam.frame_size[0]
+    right = cam.view.endswith("right")
+    drift = layout.side_drift_px * (cam.frames - 1 - (cam.first + shot.frame))
     cx = float(shot.centre[0])
     x = (cx - drift if right else cx + drift) / w
     if right:
