@@ -95,3 +95,15 @@ def test_fnir_counts_wrong_rank1_as_a_miss():
     assert rate == pytest.approx(2 / 3)
     with pytest.raises(MetricError):
         fnir(np.array([0.9]), np.array([True, False]), 0.5)
+
+
+def test_alias_in_doubt_needs_the_partner_to_score_too():
+    from bordermatch.match.search import alias_in_doubt
+
+    aliases = {"A": {"B", "GONE"}, "B": {"A"}}
+    scores = {"A": 0.9, "B": 0.55}
+    assert alias_in_doubt("A", aliases, scores.get, 0.5)  # B reaches the floor
+    assert alias_in_doubt("A", aliases, scores.get, 0.55)  # ties count
+    assert not alias_in_doubt("A", aliases, scores.get, 0.6)  # a look-alike told apart
+    assert not alias_in_doubt("C", aliases, scores.get, 0.0)  # not flagged
+    assert not alias_in_doubt("A", {"A": {"GONE"}}, scores.get, 0.0)  # partner unknown

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,6 +69,23 @@ class GallerySearch:
     def find_row(self, traveler_id: str) -> int | None:
         """The traveller's row, or None when the gallery does not hold them."""
         return self._row.get(traveler_id)
+
+
+def alias_in_doubt(traveler_id: str, aliases: Mapping[str, Collection[str]],
+                   score_of: Callable[[str], float | None], floor: float) -> bool:
+    """True when a face matched to ``traveler_id`` also scores ``floor`` or more against a
+    traveller flagged as possibly the same face: which identity it is is for an officer.
+
+    A flag alone is not enough: at a strict FMR a 2,000-traveller gallery still flags about
+    20 look-alike pairs, and a clear face tells them apart (docs/lane.md). ``score_of``
+    gives the face's score against a traveller, or None when it is not known (not in the
+    gallery, or outside a candidate list that is known to hold every higher score).
+    """
+    for other in aliases.get(traveler_id, ()):
+        score = score_of(other)
+        if score is not None and score >= floor:
+            return True
+    return False
 
 
 def assign_one_to_one(scores: NDArray[np.float32], floor: float) -> list[int | None]:

@@ -32,6 +32,7 @@ from bordermatch.errors import ConfigError, InputError, RecordStateError
 from bordermatch.io.images import decode_image, encode_png
 from bordermatch.match.decide import decide
 from bordermatch.match.fusion import Matcher, load_matcher
+from bordermatch.match.search import alias_in_doubt
 from bordermatch.store import audit, repo, retention
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
@@ -158,13 +159,14 @@ class BorderService:
         if not samples:
             return []
         aliases = aliases or {}
+        alias_floor = (self.review_threshold if self.review_threshold is not None
+                       else self.match_threshold)
         index = self._index(gallery_id)
         n = len(index) if hasattr(index, "__len__") else 0
         if n == 0:
             return [FaceMatch(smp, None, None, "no_match") for smp in samples]
         queries = np.stack([smp.template(self.model).vector for smp in samples])
-        # A few spare candidates, so a flagged alias partner is seen when it scores.
-        scores, ids = index.search(queries.astype(np.float32), min(n, len(samples) + 3))
+        scores, ids = index.search(queries.astype(np.float32), min(n, len(samples) + 1))
         cands = [[(self._calibrated(float(c)), t) for c, t in zip(row_s, row_i, strict=True)]
                  for row_s, row_i in zip(scores, ids, strict=True)]
         order = sorted(range(len(samples)), key=lambda i: -cands[i][0][0])
@@ -176,13 +178,24 @@ class BorderService:
                        self.settings.target_fmr, self.review_threshold)
             decision = "no_match" if best is None else d.outcome.value
             tid = best[1] if best and decision in ("match", "review") else None
-            if decision == "match" and any(t in aliases.get(tid, ()) and sc >= self.review_threshold
-                                           for sc, t in cands[i]):
+            if decision == "match" and alias_in_doubt(
+                    tid, aliases, self._scorer_for(gallery_id, queries[i]), alias_floor):
                 decision = "review"
             if decision == "match" and tid:
                 taken.add(tid)
             out[i] = FaceMatch(samples[i], tid, best[0] if best else None, decision)
         return [m for m in out if m is not None]
+
+    def _scorer_for(self, gallery_id: str, query: np.ndarray):
+        """Calibrated score of one face against any enrolled traveller (None if absent)."""
+        def score_of(traveler_id: str) -> float | None:
+            ids, vectors = self.gallery_matrix(gallery_id)
+            try:
+                row = ids.index(traveler_id)
+            except ValueError:
+                return None
+            return self._calibrated(float(vectors[row] @ query))
+        return score_of
 
     # -- blobs with rollback ---------------------------------------------------------------
     @contextlib.contextmanager
