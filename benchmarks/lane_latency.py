@@ -4,11 +4,12 @@ Usage (the events and gallery come from ``bordermatch lane simulate`` / ``galler
 
     python benchmarks/lane_latency.py --gallery G.npz --events EVENTS_DIR [--limit 40]
 
-Runs the default configuration and a reference configuration (one embedded shot per
-camera tracklet, the previous default) over the same events in this process, after a
-warm-up event, and prints p50/p95/max latency, throughput and the mean time per stage
-(detection, quality, embedding, tracking, search, decode). Frames are read from disk
-each time, as in a lane.
+Runs the default configuration (adaptive shots) and two references, every frame embedded
+and one shot per camera tracklet, over the same events in this process, after a warm-up
+event, and prints p50/p95/max latency, throughput, the mean time per stage (detection,
+quality, embedding, tracking, search, decode), and for each reference the number of
+vehicles whose decisions differ from the default's. Frames are read from disk each time,
+as in a lane.
 Record results in docs/benchmarks.md with the machine, the command and the date.
 """
 
@@ -29,11 +30,16 @@ from bordermatch.lane.pipeline import LaneConfig
 from bordermatch.lane.runner import build_pipeline
 
 
+def decisions(result) -> list[tuple[str, str]]:
+    return sorted((o.traveler_id or "-", o.decision.value) for o in result.occupants)
+
+
 def run(pipeline, folders) -> dict:
-    lat, stages = [], {}
+    lat, stages, decided = [], {}, []
     start = time.perf_counter()
     for f in folders:
         r = pipeline.process(f)
+        decided.append(decisions(r))
         lat.append(r.latency_ms)
         for k, v in r.timings_ms:
             stages.setdefault(k, []).append(v)
@@ -41,7 +47,7 @@ def run(pipeline, folders) -> dict:
     a = np.asarray(lat)
     return {"vehicles": len(a), "p50_ms": float(np.percentile(a, 50)),
             "p95_ms": float(np.percentile(a, 95)), "max_ms": float(a.max()),
-            "vehicles_per_s": len(a) / wall,
+            "vehicles_per_s": len(a) / wall, "decisions": decided,
             "stage_mean_ms": {k: float(np.mean(v)) for k, v in sorted(stages.items())}}
 
 
@@ -67,15 +73,21 @@ def main() -> None:
           f"{np.mean(frames):.1f} frames each (1280x720)")
     pipeline.process(folders[0])  # warm-up: sessions, scipy import, allocator
     configs = {"default (adaptive shots)": pipeline.config,
-               "reference: every frame embedded (same decisions)":
+               "reference: every frame embedded":
                    replace(pipeline.config, adaptive_shots=False),
                "reference: one shot per tracklet":
                    replace(LaneConfig(), shots_per_tracklet=1, fuse_top_k=4)}
+    baseline = None
     for name, cfg in configs.items():
         pipeline.config = cfg
         res = run(pipeline, folders)
         print(f"\n[{name}] p50 {res['p50_ms']:.0f} ms, p95 {res['p95_ms']:.0f} ms, "
               f"max {res['max_ms']:.0f} ms, {res['vehicles_per_s']:.2f} vehicles/s")
+        if baseline is None:
+            baseline = res["decisions"]
+        else:
+            differ = sum(a != b for a, b in zip(baseline, res["decisions"], strict=True))
+            print(f"  decisions differ from the default's in {differ} of {len(folders)} vehicles")
         for k, v in res["stage_mean_ms"].items():
             print(f"  {k:10s} {v:8.1f} ms/vehicle")
     print(f"\nload average {os.getloadavg()[0]:.1f} at end")

@@ -126,6 +126,8 @@ def calibrate(
     review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
     fusion: str = typer.Option("max_score", help="Fusion the thresholds are for."),
     detector: str = typer.Option("yunet"),
+    detector_score: float | None = typer.Option(
+        None, help="Detector score threshold (default: the detector's own operating point)."),
     roi_upscale: float | None = typer.Option(None),
     link_threshold: float | None = typer.Option(None),
     shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
@@ -152,7 +154,8 @@ def calibrate(
             placeholder = OpenSetThresholds(templates.model, 1.0, 1.0, target_fpir,
                                             review_fpir, 0)
             config = _config(fusion, roi_upscale, link_threshold, shots=shots)
-            pipeline = build_pipeline(g, None, config, detector, thresholds=placeholder)
+            pipeline = build_pipeline(g, None, config, detector, detector_score,
+                                      thresholds=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
         th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
                                  fusion=fusion, source=", ".join(map(str, events)),

@@ -172,9 +172,11 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
     data = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
     for cs in sets:
         chosen = cs.pipeline.config
-        part = collect_scores(cs.pipeline, cs.events, progress, limit,
-                              kept if results_out is not None else None, cs.partners)
-        cs.pipeline.config = chosen
+        try:
+            part = collect_scores(cs.pipeline, cs.events, progress, limit,
+                                  kept if results_out is not None else None, cs.partners)
+        finally:
+            cs.pipeline.config = chosen
         for f in FUSIONS:
             for k in data[f]:
                 data[f][k] += part[f][k]
