@@ -115,7 +115,7 @@ def _counting(gallery_ids, gallery_vecs, **cfg):
 def test_adaptive_shots_stop_embedding_decided_tracks(tmp_path):
     t = _templates()
     folder = _event(tmp_path)
-    adaptive = _counting(["RED", "BLUE"], t, first_shots=1)
+    adaptive = _counting(["RED", "BLUE"], t, first_shots=1, adaptive_shots=True)
     full = _counting(["RED", "BLUE"], t, adaptive_shots=False)
     a, f = adaptive.process(folder), full.process(folder)
     # 2 people x 2 cameras: one shot per tracklet decides both; every frame is 12 shots.
@@ -126,7 +126,7 @@ def test_adaptive_shots_stop_embedding_decided_tracks(tmp_path):
 
 def test_adaptive_shots_embed_every_frame_of_an_undecided_track(tmp_path):
     t = _templates()
-    pipe = _counting(["RED"], t[:1], first_shots=1)  # BLUE is not in the gallery
+    pipe = _counting(["RED"], t[:1], first_shots=1, adaptive_shots=True)  # BLUE not enrolled
     result = pipe.process(_event(tmp_path))
     # RED: decided after one shot per camera (2); BLUE: all 3 frames of 2 cameras (6).
     assert pipe.embedder.faces == 2 + 6
