@@ -62,7 +62,7 @@ class LaneConfig:
     adaptive_shots: bool = False
     fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
-    link_threshold: float = 0.40  # cosine needed to join tracklets across cameras
+    link_threshold: float = 0.30  # cosine to join tracklets across cameras (docs/lane.md)
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
     # Baselines and degraded modes: use only these camera ids / the last N frames of each.
     only_cameras: tuple[str, ...] | None = None
