@@ -49,8 +49,7 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
-                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config,
-                        aliases=same_face_partners(gallery.report))
+                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config)
 
 
 def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,

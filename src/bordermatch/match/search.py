@@ -66,10 +66,6 @@ class GallerySearch:
     def row_of(self, traveler_id: str) -> int:
         return self._row[traveler_id]
 
-    def find_row(self, traveler_id: str) -> int | None:
-        """The traveller's row, or None when the gallery does not hold them."""
-        return self._row.get(traveler_id)
-
 
 def alias_in_doubt(traveler_id: str, aliases: Mapping[str, Collection[str]],
                    score_of: Callable[[str], float | None], floor: float) -> bool:

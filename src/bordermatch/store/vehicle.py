@@ -87,14 +87,13 @@ def vehicle_encounter(svc, who: Principal, gallery_id: str, event: str,
         return replay
     with svc.sessions() as s:
         repo.usable_gallery(s, gallery_id, svc.clock.now())
-        aliases = repo.open_alias_pairs(s, gallery_id)
     engine = svc.engine
     ids, vectors = svc.gallery_matrix(gallery_id)
     if not ids:
         raise RecordStateError(f"gallery {gallery_id} has no enrolled templates")
     pipeline = LanePipeline(engine.detector, engine.embedder(svc.model), engine.quality,
                             GallerySearch(ids, vectors), _thresholds(svc),
-                            limits=svc.settings.limits, aliases=aliases)
+                            limits=svc.settings.limits)
     with tempfile.TemporaryDirectory(prefix="bm-event-") as tmp:
         folder = _layout(Path(tmp), event, frames)
         result = pipeline.process(folder)
