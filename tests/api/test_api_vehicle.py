@@ -77,7 +77,7 @@ def test_bad_vehicle_events_are_422(client, tokens, gallery, photos):
     assert r.status_code == 422
 
 
-def test_a_vehicle_match_to_an_open_alias_alert_is_review(client, tokens, gallery, photos):
+def test_a_vehicle_occupant_whom_two_identities_fit_is_review(client, tokens, gallery, photos):
     _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
     _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
     _enrol(client, tokens, gallery, "T-OBAMA-2", photos["obama"])  # same face, second name
