@@ -33,11 +33,7 @@ from bordermatch.lane.track import (
     fuse_vectors,
     link_frames,
 )
-from bordermatch.match.search import (
-    GallerySearch,
-    OpenSetThresholds,
-    assign_one_to_one,
-)
+from bordermatch.match.search import GallerySearch, OpenSetThresholds, assign_one_to_one
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import Face, Image, LaneResult, Occupant, Outcome
 
@@ -90,8 +86,7 @@ class Observation:
 class LanePipeline:
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
                  search: GallerySearch, thresholds: OpenSetThresholds,
-                 config: LaneConfig | None = None, limits: ImageLimits | None = None,
-                 ) -> None:
+                 config: LaneConfig | None = None, limits: ImageLimits | None = None) -> None:
         if thresholds.model != embedder.name:
             raise ConfigError(f"thresholds are for {thresholds.model!r}, embedder is "
                               f"{embedder.name!r}: calibrate for this recognizer")
@@ -247,10 +242,12 @@ class LanePipeline:
         if not self.adaptive or track.best_quality < cfg.min_capture_quality:
             return True
         row = self.track_scores([track])[0]
-        if row.size < 2:
-            return bool(row.size and row.max() >= self.thresholds.match)
-        top2 = np.partition(row, -2)[-2:]
-        return bool(top2[1] >= self.thresholds.match and top2[0] < self.thresholds.review)
+        if not row.size:
+            return False
+        top = int(row.argmax())
+        # The decision rule of :meth:`decide`: a match with no runner-up at review.
+        return bool(row[top] >= self.thresholds.match
+                    and _runner_up(row, top) < self.thresholds.review)
 
     # -- decisions --------------------------------------------------------------------------
     def track_scores(self, tracks: list[Track]) -> NDArray[np.float32]:

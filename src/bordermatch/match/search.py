@@ -74,8 +74,7 @@ def alias_in_doubt(traveler_id: str, aliases: Mapping[str, Collection[str]],
 
     A flag alone is not enough: at a strict FMR a 2,000-traveller gallery still flags about
     20 look-alike pairs, and a clear face tells them apart (docs/lane.md). ``score_of``
-    gives the face's score against a traveller, or None when it is not known (not in the
-    gallery, or outside a candidate list that is known to hold every higher score).
+    gives the face's score against a traveller, or None when the gallery does not hold them.
     """
     for other in aliases.get(traveler_id, ()):
         score = score_of(other)

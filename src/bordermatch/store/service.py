@@ -154,7 +154,8 @@ class BorderService:
         """Decide every face; one traveller is matched to at most one face (best first).
 
         A match to a traveller with an open alias alert is ``review`` when the face also
-        reaches the review threshold against the flagged partner (as in vehicle lanes).
+        reaches the review threshold against the flagged partner (vehicle lanes use the
+        broader runner-up rule of ``lane.pipeline``).
         """
         if not samples:
             return []
