@@ -13,7 +13,7 @@ from tests.store.service_fixtures import *  # noqa: F403  (shared fixtures)
 def face_engine():
     """The real YuNet + SFace engine, loaded once (the 1:1 matcher is SFace alone)."""
     from bordermatch.config import Settings
-    from bordermatch.engine import FaceEngine
+    from bordermatch.match.engine import FaceEngine
 
     return FaceEngine.from_settings(Settings(matcher="sface"))
 

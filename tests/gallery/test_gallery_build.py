@@ -11,7 +11,7 @@ from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
 from bordermatch.errors import ManifestError
 from bordermatch.gallery.build import COLUMNS, enrol, read_manifest, same_face_pairs, subject_face
-from bordermatch.gallery.store import GalleryTemplates, load, paths, save
+from bordermatch.gallery.file import GalleryTemplates, load, paths, save
 
 
 def _gallery(tmp_path, rows):

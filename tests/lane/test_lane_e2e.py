@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def lane(pd_faces: Path, tmp_path_factory):
     from bordermatch import registry
     from bordermatch.gallery.build import enrol
-    from bordermatch.gallery.store import save
+    from bordermatch.gallery.file import save
     from bordermatch.lane.scenario import OccupantPlan, params_for
     from bordermatch.lane.simulate import MANIFEST_COLUMNS, _Sources, render_vehicle
     from bordermatch.quality.measures import FaceQualityAssessor

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_small_lfw_lane(lfw_dir, tmp_path):
     from bordermatch import registry
     from bordermatch.gallery.build import enrol
-    from bordermatch.gallery.store import save
+    from bordermatch.gallery.file import save
     from bordermatch.lane.evaluate import evaluate
     from bordermatch.lane.runner import build_pipeline, run_events
     from bordermatch.lane.scenario import params_for

@@ -56,7 +56,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         blobs = BlobStore(settings.blob_dir, ring)
     if engine_factory is None:
         def engine_factory():
-            from bordermatch.engine import FaceEngine
+            from bordermatch.match.engine import FaceEngine
 
             return FaceEngine.from_settings(settings)
 

@@ -19,8 +19,8 @@ def verify(
     target_fmr: float | None = typer.Option(None, help="Operating point (false match rate)."),
 ) -> None:
     """Compare two face images 1:1, or every pair in a TSV file."""
-    from bordermatch.engine import FaceEngine
-    from bordermatch.verify_batch import PairVerifier
+    from bordermatch.match.engine import FaceEngine
+    from bordermatch.match.pairs import PairVerifier
 
     if (pairs is None) == (image_a is None or image_b is None):
         raise typer.BadParameter("give either two images or --pairs FILE")
@@ -66,7 +66,7 @@ def detect(
 ) -> None:
     """Find every face: box, five landmarks, score and quality."""
     from bordermatch import registry
-    from bordermatch.annotate import draw_faces
+    from bordermatch.io.annotate import draw_faces
     from bordermatch.io.images import load_image
     from bordermatch.quality.measures import FaceQualityAssessor
 

@@ -28,7 +28,7 @@ def build(
     """Enrol every photo; problems go to the report, never into a crash."""
     from bordermatch import registry
     from bordermatch.gallery.build import enrol, strict_cosine_threshold
-    from bordermatch.gallery.store import save
+    from bordermatch.gallery.file import save
     from bordermatch.quality.measures import FaceQualityAssessor
 
     cfg = settings(detector=detector)

@@ -138,7 +138,7 @@ def calibrate(
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
     from bordermatch.errors import ConfigError
-    from bordermatch.gallery.store import load as load_gallery
+    from bordermatch.gallery.file import load as load_gallery
     from bordermatch.lane.runner import CalibrationSet, build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
     from bordermatch.match.search import OpenSetThresholds

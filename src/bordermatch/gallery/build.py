@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bordermatch.errors import BordermatchError, ConfigError, ManifestError
-from bordermatch.gallery.store import GalleryTemplates
+from bordermatch.gallery.file import GalleryTemplates
 from bordermatch.io.images import load_image
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import Face

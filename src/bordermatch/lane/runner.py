@@ -17,7 +17,7 @@ import numpy as np
 
 from bordermatch import registry
 from bordermatch.errors import BordermatchError, ConfigError
-from bordermatch.gallery.store import load as load_gallery
+from bordermatch.gallery.file import load as load_gallery
 from bordermatch.lane.events import LaneEventError, event_folders, read_truth, result_to_json
 from bordermatch.lane.pipeline import FUSIONS, LaneConfig, LanePipeline
 from bordermatch.match.search import GallerySearch, OpenSetThresholds, calibrate_open_set

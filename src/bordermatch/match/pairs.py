@@ -14,7 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bordermatch.engine import FaceEngine
+from bordermatch.match.engine import FaceEngine
 from bordermatch.errors import BordermatchError, ManifestError
 from bordermatch.io.images import load_image
 from bordermatch.match.decide import decide
