@@ -34,11 +34,12 @@ from _timing import machine_line
 from bordermatch import registry
 from bordermatch.config import Settings
 from bordermatch.errors import BordermatchError
+from bordermatch.eval.metrics import fnir
 from bordermatch.gallery.build import strict_cosine_threshold, subject_face
 from bordermatch.io.images import load_image
 from bordermatch.lane.scenario import params_for
+from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.fusion import load_matcher
-from bordermatch.match.search import fnir, threshold_for_fpir
 
 
 def people_of(lfw: Path) -> dict[str, list[Path]]:
@@ -81,8 +82,8 @@ def report(name: str, scores: np.ndarray, excluded: np.ndarray) -> None:
     nonmated = np.where(excluded, -np.inf, scores).max(1)
     parts = [f"{name:7s} rank-1 {rank1.mean():.3f}"]
     for target in (1e-3, 1e-2):
-        th = threshold_for_fpir(nonmated, target)
-        miss = fnir(mated, rank1, th)
+        th = threshold_for_rate(nonmated, target)
+        miss = fnir(mated, np.where(rank1, 1, 2), th)
         parts.append(f"FPIR {target:g}: threshold {th:.3f}, FNIR {miss:.3f}, "
                      f"vehicle ceiling {validation_ceiling(miss):.3f}")
     print(" | ".join(parts))

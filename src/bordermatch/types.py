@@ -104,14 +104,34 @@ class Outcome(StrEnum):
     NO_CAPTURE = "no_capture"
 
 
+class Reason(StrEnum):
+    """Why a decision came out as it did: one vocabulary for 1:1, gates, lanes and booths,
+    shown to the officer who reviews it (``bordermatch.match.decide``)."""
+
+    ABOVE_THRESHOLD = "above_threshold"  # match: the score reached the match threshold
+    BELOW_THRESHOLD = "below_threshold"  # no match: below the review (or match) threshold
+    REVIEW_BAND = "review_band"  # between the review and the match threshold
+    RUNNER_UP = "runner_up"  # a match, but a second identity also reaches review
+    ALIAS = "alias"  # as RUNNER_UP, and the two identities are flagged as one face
+    NO_CAPTURE = "no_capture"  # no face of usable quality
+    OPTED_OUT = "opted_out"  # the traveller opted out: manual inspection, no face matching
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A match decision with the operating point it was taken at."""
+    """A decision, its reason, and the operating point it was taken at.
+
+    ``rate`` names what ``target`` is: ``"FMR"`` for 1:1 comparisons, ``"FPIR"`` for 1:N
+    searches. ``runner_up`` is the score of the best other identity, where one exists.
+    """
 
     outcome: Outcome
+    reason: Reason
     score: float | None
     threshold: float
-    target_fmr: float
+    rate: str
+    target: float
+    runner_up: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +155,7 @@ class Occupant:
     shots: int = 0
     cameras: tuple[str, ...] = ()
     seat: str | None = None
+    reason: str | None = None  # the decision's Reason (bordermatch.match.decide)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,14 +91,18 @@ def test_alias_alert_and_review_adjudication(client, tokens, gallery, photos):
                                                                               "T-1")
     # While the alert is open, a face that reaches both identities is for an officer.
     held = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
-    assert [(o["traveler_id"], o["decision"]) for o in held] == [("T-1", "review")]
+    assert [(o["traveler_id"], o["decision"], o["reason"]) for o in held] == [
+        ("T-1", "review", "alias")]
     assert [o["decision"] for o in _gate(client, tokens, gallery, photos["biden2"]).json()[
         "occupants"]] == ["match"]  # an unflagged traveller is unaffected
     r = client.post(f"/v1/review/{item['id']}/decision", headers=auth(tokens["supervisor"]),
                     json={"decision": "reject", "reason": "same person, second passport"})
     assert r.status_code == 200
+    # Closing the alert does not let a face that fits two identities through: the runner-up
+    # rule holds it, flagged or not (one decision rule for gates and lanes).
     after = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
-    assert [(o["traveler_id"], o["decision"]) for o in after] == [("T-1", "match")]
+    assert [(o["traveler_id"], o["decision"], o["reason"]) for o in after] == [
+        ("T-1", "review", "runner_up")]
     assert r.json()["decided_by"] == "test supervisor" and r.json()["status"] == "rejected"
     twice = client.post(f"/v1/review/{item['id']}/decision", headers=auth(tokens["officer"]),
                         json={"decision": "accept", "reason": "x"})

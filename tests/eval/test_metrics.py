@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bordermatch.errors import MetricError
 from bordermatch.eval import metrics
+from bordermatch.match.calibrate import threshold_for_rate
 
 scores = st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=1, max_size=60)
 thresholds = st.floats(-1.5, 1.5, allow_nan=False)
@@ -59,10 +60,25 @@ def test_eer_of_separated_and_of_identical_scores():
 
 
 @given(scores, scores, st.floats(0.01, 1.0))
-def test_tar_at_fmr_respects_the_target(gen, imp, target):
+def test_tar_at_fmr_is_the_tar_at_the_calibrated_threshold(gen, imp, target):
     assume(target >= 1 / len(imp))
     tar = metrics.tar_at_fmr(gen, imp, target)
-    assert 0.0 <= tar <= 1.0
+    t = threshold_for_rate(imp, target)
+    assert metrics.fmr(imp, t) <= target * (1 + 1e-9)
+    assert tar == pytest.approx(sum(g >= t for g in gen) / len(gen))
+    # No lower observed impostor score also meets the target, so no threshold meeting it
+    # accepts more genuine scores.
+    lower = [s for s in imp if s < t]
+    if lower and target * (1 + 1e-9) < 1.0:
+        assert metrics.fmr(imp, max(lower)) > target * (1 + 1e-9)
+
+
+def test_tar_at_fmr_on_known_scores():
+    imp = np.arange(1000) / 1000.0  # FMR 1e-2 lets 10 impostors through: threshold 0.990
+    gen = np.array([0.5, 0.989, 0.990, 0.995])
+    assert metrics.tar_at_fmr(gen, imp, 1e-2) == 0.5
+    with pytest.raises(MetricError, match="cannot calibrate"):
+        metrics.tar_at_fmr(gen, imp, 1e-4)
 
 
 @given(scores, scores)
@@ -74,8 +90,14 @@ def test_best_accuracy_threshold_is_optimal(gen, imp):
 
 
 @given(scores, thresholds)
-def test_fpir_bounds_and_definition(top, t):
-    assert metrics.fpir(top, t) == metrics.fmr(top, t)
+def test_fpir_is_the_fraction_of_top_scores_at_or_above_threshold(top, t):
+    assert metrics.fpir(top, t) == sum(s >= t for s in top) / len(top)
+
+
+def test_fpir_counts_searches_not_comparisons():
+    # Three non-mated searches; only the best candidate of each counts, ties match.
+    assert metrics.fpir([0.2, 0.7, 0.5], 0.5) == pytest.approx(2 / 3)
+    assert metrics.fpir([0.2, 0.7, 0.5], 0.71) == 0.0
 
 
 @given(st.lists(st.integers(1, 20), min_size=1, max_size=50), st.integers(1, 25))

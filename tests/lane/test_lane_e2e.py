@@ -125,17 +125,31 @@ def test_cli_lane_calibrate_pools_sets(lane: Path, tmp_path):
 
     runner = CliRunner()
     g, ev = str(lane / "g.npz"), str(lane / "events")
-    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
+    rates = ["--target-fpir", "1", "--review-fpir", "1"]  # one non-mated search shows no less
+    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev, *rates,
                               "--out", str(tmp_path / "one.json")])
     assert res.exit_code == 0, res.output
     one = json.loads((tmp_path / "one.json").read_text())
     res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
-                              "--gallery", g, "--events", ev, "--out", str(tmp_path / "two.json")])
+                              "--gallery", g, "--events", ev, *rates,
+                              "--out", str(tmp_path / "two.json")])
     assert res.exit_code == 0, res.output
     two = json.loads((tmp_path / "two.json").read_text())
-    assert one["model"] == "sface" and one["nonmated_searches"] > 0
-    assert two["nonmated_searches"] == 2 * one["nonmated_searches"]
-    assert two["mated_searches"] == 2 * one["mated_searches"]
+    assert one["model"] == "sface" and one["rate"] == "FPIR" and one["samples"] > 0
+    assert two["samples"] == 2 * one["samples"]
+    assert "mated searches" in two["provenance"]
+
+
+def test_cli_lane_calibrate_refuses_a_target_its_searches_cannot_show(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    res = CliRunner().invoke(app, ["lane", "calibrate", "--gallery", str(lane / "g.npz"),
+                                   "--events", str(lane / "events"),
+                                   "--out", str(tmp_path / "t.json")])
+    assert res.exit_code != 0 and "cannot calibrate" in res.output
+    assert not (tmp_path / "t.json").exists()
 
 
 def test_cli_lane_calibrate_needs_one_gallery_per_events_dir(lane: Path, tmp_path):

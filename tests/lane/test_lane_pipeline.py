@@ -10,8 +10,14 @@ from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 from bordermatch.errors import ConfigError
 from bordermatch.lane.events import frame_path, write_event
 from bordermatch.lane.pipeline import LaneConfig, LanePipeline
-from bordermatch.match.search import GallerySearch, OpenSetThresholds
+from bordermatch.lane.runner import load_event
+from bordermatch.match.decide import OperatingPoint
+from bordermatch.match.fusion import LogisticScore
+from bordermatch.match.search import GallerySearch
 from bordermatch.types import Outcome
+
+# Scores stay raw cosines in these tests: the fake recognizer's calibration is the identity.
+IDENTITY = LogisticScore((("fake", 1.0),), 0.0)
 
 FACES = [make_face(100, 100, 80), make_face(400, 100, 80)]
 COLOURS = [(200, 30, 30), (30, 30, 200)]
@@ -40,11 +46,14 @@ def _event(tmp_path, corrupt_one=False):
 
 def _pipeline(gallery_ids, gallery_vecs, **cfg):
     emb = FakeEmbedder()
-    th = OpenSetThresholds("fake", match=0.99, review=0.9, target_fpir=1e-3, review_fpir=1e-2,
-                           nonmated_searches=0)
+    point = OperatingPoint("fake", "FPIR", 1e-3, match=0.99, review=0.9, review_target=1e-2)
     return LanePipeline(FakeDetector(FACES), emb, FakeQuality(60.0),
-                        GallerySearch(gallery_ids, gallery_vecs), th,
+                        GallerySearch(gallery_ids, gallery_vecs), point, IDENTITY,
                         LaneConfig(roi_upscale=1.0, **cfg))
+
+
+def _run(pipe, folder):
+    return pipe.process(*load_event(folder, pipe))
 
 
 def _templates():
@@ -56,7 +65,7 @@ def test_two_occupants_two_cameras_two_matches(tmp_path):
     t = _templates()
     other = np.eye(8, dtype=np.float32)[:1]
     pipe = _pipeline(["RED", "BLUE", "OTHER"], np.vstack([t, other]))
-    result = pipe.process(_event(tmp_path))
+    result = _run(pipe, _event(tmp_path))
     assert result.error is None
     got = sorted((o.traveler_id, o.decision) for o in result.occupants)
     assert got == [("BLUE", Outcome.MATCH), ("RED", Outcome.MATCH)]
@@ -67,7 +76,7 @@ def test_two_occupants_two_cameras_two_matches(tmp_path):
 def test_one_to_one_when_the_gallery_holds_only_one_of_them(tmp_path):
     t = _templates()
     pipe = _pipeline(["RED"], t[:1])
-    result = pipe.process(_event(tmp_path))
+    result = _run(pipe, _event(tmp_path))
     decisions = sorted(o.decision.value for o in result.occupants)
     assert decisions == ["match", "no_match"]
     assert [o.traveler_id for o in result.occupants if o.decision is Outcome.MATCH] == ["RED"]
@@ -75,7 +84,7 @@ def test_one_to_one_when_the_gallery_holds_only_one_of_them(tmp_path):
 
 def test_partial_unreadable_frames_are_reported_with_the_occupants(tmp_path):
     t = _templates()
-    result = _pipeline(["RED", "BLUE"], t).process(_event(tmp_path, corrupt_one=True))
+    result = _run(_pipeline(["RED", "BLUE"], t), _event(tmp_path, corrupt_one=True))
     assert result.error == "unreadable_frames:1"
     assert len(result.occupants) == 2
 
@@ -83,16 +92,20 @@ def test_partial_unreadable_frames_are_reported_with_the_occupants(tmp_path):
 def test_low_quality_tracks_are_no_capture(tmp_path):
     t = _templates()
     pipe = _pipeline(["RED", "BLUE"], t, min_capture_quality=70.0)
-    result = pipe.process(_event(tmp_path))
+    result = _run(pipe, _event(tmp_path))
     assert {o.decision for o in result.occupants} == {Outcome.NO_CAPTURE}
     assert all(o.traveler_id is None and o.score is None for o in result.occupants)
 
 
 def test_thresholds_for_another_recognizer_are_refused():
-    th = OpenSetThresholds("sface", 0.5, 0.4, 1e-3, 1e-2, 10)
+    point = OperatingPoint("sface", "FPIR", 1e-3, 0.5, 0.4, 1e-2, 10)
+    gallery = GallerySearch(["a"], np.ones((1, 8), np.float32))
     with pytest.raises(ConfigError):
-        LanePipeline(FakeDetector(), FakeEmbedder(), FakeQuality(), GallerySearch(
-            ["a"], np.ones((1, 8), np.float32)), th)
+        LanePipeline(FakeDetector(), FakeEmbedder(), FakeQuality(), gallery, point, IDENTITY)
+    one_to_one = OperatingPoint("fake", "FMR", 1e-4, 0.5)
+    with pytest.raises(ConfigError, match="FPIR"):
+        LanePipeline(FakeDetector(), FakeEmbedder(), FakeQuality(), gallery, one_to_one,
+                     IDENTITY)
 
 
 class CountingEmbedder:
@@ -117,7 +130,7 @@ def test_adaptive_shots_stop_embedding_decided_tracks(tmp_path):
     folder = _event(tmp_path)
     adaptive = _counting(["RED", "BLUE"], t, first_shots=1, adaptive_shots=True)
     full = _counting(["RED", "BLUE"], t, adaptive_shots=False)
-    a, f = adaptive.process(folder), full.process(folder)
+    a, f = _run(adaptive, folder), _run(full, folder)
     # 2 people x 2 cameras: one shot per tracklet decides both; every frame is 12 shots.
     assert (adaptive.embedder.faces, full.embedder.faces) == (4, 12)
     assert [(o.traveler_id, o.decision) for o in a.occupants] == \
@@ -127,7 +140,7 @@ def test_adaptive_shots_stop_embedding_decided_tracks(tmp_path):
 def test_adaptive_shots_embed_every_frame_of_an_undecided_track(tmp_path):
     t = _templates()
     pipe = _counting(["RED"], t[:1], first_shots=1, adaptive_shots=True)  # BLUE not enrolled
-    result = pipe.process(_event(tmp_path))
+    result = _run(pipe, _event(tmp_path))
     # RED: decided after one shot per camera (2); BLUE: all 3 frames of 2 cameras (6).
     assert pipe.embedder.faces == 2 + 6
     assert sorted(o.decision.value for o in result.occupants) == ["match", "no_match"]
@@ -137,7 +150,7 @@ def test_a_match_another_traveller_also_fits_goes_to_review(tmp_path):
     t = _templates()
     # RED-TWIN holds RED's face: the RED track reaches both, so which one crossed is open.
     pipe = _pipeline(["RED", "BLUE", "RED-TWIN"], np.vstack([t, t[:1]]))
-    got = {o.traveler_id: o.decision for o in pipe.process(_event(tmp_path)).occupants}
+    got = {o.traveler_id: o.decision for o in _run(pipe, _event(tmp_path)).occupants}
     assert got.pop("BLUE") is Outcome.MATCH
     assert list(got.values()) == [Outcome.REVIEW] and set(got) <= {"RED", "RED-TWIN"}
 
@@ -146,5 +159,5 @@ def test_a_look_alike_below_review_leaves_the_match(tmp_path):
     t = _templates()
     other = np.eye(8, dtype=np.float32)[:1]  # far below review against the RED track
     pipe = _pipeline(["RED", "BLUE", "LOOKALIKE"], np.vstack([t, other]))
-    got = {o.traveler_id: o.decision for o in pipe.process(_event(tmp_path)).occupants}
+    got = {o.traveler_id: o.decision for o in _run(pipe, _event(tmp_path)).occupants}
     assert got == {"RED": Outcome.MATCH, "BLUE": Outcome.MATCH}

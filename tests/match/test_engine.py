@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
-from bordermatch.match.engine import FaceEngine
 from bordermatch.errors import ConfigError, NoFaceError
+from bordermatch.match.engine import FaceEngine
 from bordermatch.match.fusion import LogisticScore, Matcher
 from bordermatch.types import Outcome
 

@@ -36,17 +36,16 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         travelers,
         verify,
     )
+    from bordermatch.service import BorderService, check_index_backend
+    from bordermatch.service.thresholds import build_thresholds
     from bordermatch.store.blobs import BlobStore, KeyRing
     from bordermatch.store.db import make_engine, sessionmaker_for, upgrade
     from bordermatch.store.retention import PurgeScheduler
-    from bordermatch.store.service import BorderService, check_index_backend
 
+    # Fail at start-up, not on the first request, if an operating point is not calibrated
+    # or the index backend is unknown (a deployment error, not a client's).
     check_index_backend(settings.index_backend)
-    # Fail at start-up, not on the first enrolment, if the matcher or its operating point
-    # is not calibrated (a ConfigError here is a deployment error, not a client's).
-    from bordermatch.match.fusion import load_matcher
-
-    load_matcher(settings.matcher).threshold(settings.target_fmr)
+    thresholds = build_thresholds(settings)
     db = make_engine(settings.database_url)
     if settings.run_migrations:
         upgrade(db)
@@ -61,7 +60,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
             return FaceEngine.from_settings(settings)
 
     service = BorderService(settings, sessionmaker_for(db), blobs, clock or SystemClock(),
-                            engine_factory)
+                            engine_factory, thresholds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, UploadFile
 
 from bordermatch.api.problems import ApiProblem
 from bordermatch.errors import ImageTooLargeError
-from bordermatch.store.service import BorderService
+from bordermatch.service import BorderService
 
 
 def get_service(request: Request) -> BorderService:

@@ -72,6 +72,9 @@ class OccupantOut(BaseModel):
     traveler_id: str | None
     score: float | None
     decision: Decision
+    # Why (bordermatch.types.Reason): above_threshold, below_threshold, review_band,
+    # runner_up, alias, no_capture, opted_out.
+    reason: str | None = None
     quality: float | None
     row: int | None = None
     seat: str | None = None
@@ -97,6 +100,7 @@ class OptOutIn(Strict):
 
 class VerifyOut(BaseModel):
     decision: Decision
+    reason: str
     score: float
     threshold: float
     target_fmr: float

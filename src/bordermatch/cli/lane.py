@@ -141,7 +141,7 @@ def calibrate(
     from bordermatch.gallery.file import load as load_gallery
     from bordermatch.lane.runner import CalibrationSet, build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
-    from bordermatch.match.search import OpenSetThresholds
+    from bordermatch.match.decide import OperatingPoint
 
     try:
         if len(gallery) != len(events):
@@ -151,11 +151,11 @@ def calibrate(
         for g, e in zip(gallery, events, strict=True):
             templates = load_gallery(g)
             # Thresholds are what is being fitted: until then nothing may be a match.
-            placeholder = OpenSetThresholds(templates.model, 1.0, 1.0, target_fpir,
-                                            review_fpir, 0)
+            placeholder = OperatingPoint(templates.model, "FPIR", target_fpir, 1e30, 1e30,
+                                         review_fpir, 0, "placeholder while calibrating")
             config = _config(fusion, roi_upscale, link_threshold, shots=shots)
             pipeline = build_pipeline(g, None, config, detector, detector_score,
-                                      thresholds=placeholder)
+                                      point=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
         th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
                                  fusion=fusion, source=", ".join(map(str, events)),

@@ -105,12 +105,10 @@ def keys_revoke(key_id: str, database_url: str | None = DbUrl) -> None:
 def audit_verify(database_url: str | None = DbUrl) -> None:
     """Recompute the hash chain; exit 1 and name the first bad entry if it was tampered with."""
     from bordermatch.store import audit
-    from bordermatch.store.db import HEAD
+    from bordermatch.store.db import current_revision, head_revision
 
     sessions = _sessions(database_url, migrate=False)
-    from bordermatch.store.db import current_revision
-
-    if current_revision(sessions.kw["bind"]) != HEAD:
+    if current_revision(sessions.kw["bind"]) != head_revision():
         typer.echo("error: no bordermatch database at this URL (or not migrated)", err=True)
         raise typer.Exit(2)
     with sessions() as s:

@@ -24,7 +24,7 @@ from bordermatch.eval.lfw import (
     widen_band,
 )
 from bordermatch.eval.lfw_embed import STATUS_FTE, Embeddings
-from bordermatch.match.calibrate import threshold_for_fmr
+from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.fusion import Matcher
 
 
@@ -43,7 +43,7 @@ def build_calibration(pairs: Sequence[Pair], emb: Embeddings, margin: float,
     for name, m in fitted.as_dict().items():
         s_big, _ = score_pairs(m, big)
         s_pairs, second = score_pairs(m, scores.raw)
-        thresholds = tuple((f, threshold_for_fmr(s_big, f)) for f in LARGE_FMRS)
+        thresholds = tuple((f, threshold_for_rate(s_big, f)) for f in LARGE_FMRS)
         spec = matcher_spec(Matcher(m.name, m.primary, m.fused, m.band, thresholds))
         gen = s_pairs[scores.genuine]
         spec["meaning"] = {

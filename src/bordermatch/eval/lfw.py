@@ -25,7 +25,7 @@ from bordermatch.errors import ManifestError
 from bordermatch.eval import metrics
 from bordermatch.eval.fit import apply, fit_matchers, score_pairs
 from bordermatch.eval.lfw_embed import STATUS_FTE, STATUS_RETRY, Embeddings
-from bordermatch.match.calibrate import threshold_for_fmr
+from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.fusion import Matcher
 
 MATCHERS = ("sface", "dlib", "fusion", "cascade")
@@ -212,7 +212,7 @@ def operating_thresholds(fused_train_gen: NDArray, fused_train_imp: NDArray,
     accuracy threshold and the fusion's thresholds at ``band_fmrs``."""
     ts = [metrics.best_accuracy_threshold(fused_train_gen, fused_train_imp)]
     if large_fused is not None:
-        ts += [threshold_for_fmr(large_fused, f) for f in band_fmrs
+        ts += [threshold_for_rate(large_fused, f) for f in band_fmrs
                if f >= 1.0 / large_fused.size]
     return ts
 
@@ -278,5 +278,5 @@ def _evaluate_fold(res: MatcherResult, matcher: Matcher, raw_tr: dict, gen_tr: N
         res.large_count.append(int(s_big.size))
         for f in LARGE_FMRS:
             if f >= 1.0 / s_big.size:
-                tf = threshold_for_fmr(s_big, f)
+                tf = threshold_for_rate(s_big, f)
                 res.large_tar.setdefault(f, []).append(1.0 - metrics.fnmr(s_te[gen_te], tf))

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bordermatch.errors import MetricError
-from bordermatch.match.calibrate import as_scores, threshold_for_fmr
+from bordermatch.match.calibrate import as_scores, threshold_for_rate
 
 __all__ = [
     "ErrorCurve",
@@ -103,9 +103,9 @@ def eer(genuine_scores: ArrayLike, impostor_scores: ArrayLike) -> tuple[float, f
 def tar_at_fmr(genuine_scores: ArrayLike, impostor_scores: ArrayLike,
                target_fmr: float) -> float:
     """True accept rate (1 - FNMR) at the threshold calibrated for ``target_fmr`` on these
-    impostors (see :func:`bordermatch.match.calibrate.threshold_for_fmr`; raises when the
+    impostors (see :func:`bordermatch.match.calibrate.threshold_for_rate`; raises when the
     target is below ``1 / len(impostor_scores)``)."""
-    t = threshold_for_fmr(impostor_scores, target_fmr)
+    t = threshold_for_rate(impostor_scores, target_fmr)
     return 1.0 - fnmr(genuine_scores, t)
 
 

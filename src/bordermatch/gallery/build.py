@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bordermatch.errors import BordermatchError, ConfigError, ManifestError
+from bordermatch.errors import BordermatchError, ManifestError
 from bordermatch.gallery.file import GalleryTemplates
 from bordermatch.io.images import load_image
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
@@ -163,7 +163,4 @@ def strict_cosine_threshold(model: str, target_fmr: float) -> float:
     from bordermatch.match.fusion import load_matcher
 
     matcher = load_matcher(model)
-    weights = dict(matcher.primary.weights)
-    if set(weights) != {model} or weights[model] <= 0:
-        raise ConfigError(f"matcher {model!r} is not a single-model logistic score")
-    return (matcher.threshold(target_fmr) - matcher.primary.bias) / weights[model]
+    return matcher.primary.cosine_at(matcher.threshold(target_fmr))

@@ -1,23 +1,26 @@
 """Read and write the lane interchange formats of DESIGN.md (events directory, results JSONL).
 
 An event folder holds ``event.json``, ``frames/<camera_id>/<seq:04d>_<t_ms>.jpg`` and,
-for evaluation only, ``truth.json``. Every problem with one event raises
-:class:`~bordermatch.errors.EventError` with a stable ``reason`` so the run can record it in
-that event's result and go on with the next event.
+for evaluation only, ``truth.json``. The service receives the same event as JSON plus named
+frame uploads; both become one :class:`LaneEvent` through :func:`parse_event`, and frames
+are decoded here (:func:`decode_frames`) so that the pipeline only sees arrays. Every
+problem with one event raises :class:`LaneEventError` with a stable ``reason`` so the run
+can record it in that event's result and go on with the next event.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bordermatch.errors import EventError
-from bordermatch.types import LaneResult
+from bordermatch.errors import BordermatchError, EventError
+from bordermatch.types import Image, LaneResult
 
 DIRECTIONS = ("exit", "entry")
 SEATS = ("r1-left", "r1-right", "r2-left", "r2-middle", "r2-right", "r3-left", "r3-right")
@@ -43,7 +46,11 @@ class FrameRef:
     camera: str
     seq: int
     t_ms: int
-    path: Path
+    path: Path | None  # None for an uploaded frame (its bytes travel beside the event)
+
+    @property
+    def name(self) -> str:
+        return f"{self.camera}/{self.seq:04d}_{self.t_ms}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +61,16 @@ class LaneEvent:
     started_at: str
     cameras: tuple[Camera, ...]
     frames: tuple[FrameRef, ...]
-    folder: Path
+    folder: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodedFrames:
+    """The decoded frames of one event by (camera, seq), and those that failed, with why."""
+
+    images: Mapping[tuple[str, int], Image]
+    failed: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    decode_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,34 @@ def read_event(folder: Path) -> LaneEvent:
     """Parse and check one event folder; frames are listed, not decoded."""
     folder = Path(folder)
     meta = _read_json(folder / "event.json", "event_json")
+    cameras = _check_meta(meta)
+    return _event(meta, cameras, _list_frames(folder / "frames", {c.id for c in cameras}),
+                  folder)
+
+
+def parse_event(meta: object, frames: Sequence[FrameRef], folder: Path | None = None,
+                ) -> LaneEvent:
+    """Check an event.json object and its frames (DESIGN.md), whatever they came from."""
+    cameras = _check_meta(meta)
+    known = {c.id for c in cameras}
+    for fr in frames:
+        if fr.camera not in known:
+            raise LaneEventError("unknown_camera",
+                                 f"frames for camera {fr.camera!r} not listed in event.json")
+    return _event(meta, cameras, frames, folder)
+
+
+def _event(meta: dict, cameras: list[Camera], frames: Sequence[FrameRef],
+           folder: Path | None) -> LaneEvent:
+    if not frames:
+        raise LaneEventError("empty_event", "no frames")
+    return LaneEvent(meta["event_id"], meta["lane"], meta["direction"], meta["started_at"],
+                     tuple(cameras), tuple(sorted(frames, key=lambda f: (f.camera, f.seq))),
+                     folder)
+
+
+def _check_meta(meta: object) -> list[Camera]:
+    """The cameras of a valid event.json object; LaneEventError naming the first problem."""
     if not isinstance(meta, dict):
         raise LaneEventError("bad_event_json", "event.json is not an object")
     for key, kind in (("event_id", str), ("lane", str), ("direction", str),
@@ -100,11 +144,30 @@ def read_event(folder: Path) -> LaneEvent:
         cameras.append(Camera(cam["id"], cam["view"]))
     if len({c.id for c in cameras}) != len(cameras):
         raise LaneEventError("bad_event_json", "duplicate camera id")
-    frames = _list_frames(folder / "frames", {c.id for c in cameras})
-    if not frames:
-        raise LaneEventError("empty_event", "no frames")
-    return LaneEvent(meta["event_id"], meta["lane"], meta["direction"], meta["started_at"],
-                     tuple(cameras), tuple(frames), folder)
+    return cameras
+
+
+def frame_ref(name: str, path: Path | None = None) -> FrameRef:
+    """``<camera_id>/<seq:04d>_<t_ms>.jpg`` as a FrameRef (LaneEventError if misnamed)."""
+    camera, sep, fname = name.partition("/")
+    m = FRAME_NAME.match(fname)
+    if not sep or not camera or m is None:
+        raise LaneEventError("bad_frame_name",
+                             f"{name!r} is not <camera_id>/<seq:04d>_<t_ms>.jpg")
+    return FrameRef(camera, int(m.group(1)), int(m.group(2)), path)
+
+
+def decode_frames(refs: Sequence[FrameRef], decode: Callable[[FrameRef], Image]) -> DecodedFrames:
+    """Decode each frame with ``decode``; a frame that fails is recorded with its reason."""
+    start = time.perf_counter()
+    images: dict[tuple[str, int], Image] = {}
+    failed: dict[tuple[str, int], str] = {}
+    for fr in refs:
+        try:
+            images[(fr.camera, fr.seq)] = decode(fr)
+        except BordermatchError as exc:
+            failed[(fr.camera, fr.seq)] = f"{fr.name}: {exc}"
+    return DecodedFrames(images, failed, (time.perf_counter() - start) * 1000.0)
 
 
 def _list_frames(frames_dir: Path, camera_ids: set[str]) -> list[FrameRef]:
@@ -117,12 +180,8 @@ def _list_frames(frames_dir: Path, camera_ids: set[str]) -> list[FrameRef]:
         if cam_dir.name not in camera_ids:
             raise LaneEventError("unknown_camera",
                                  f"frames for camera {cam_dir.name!r} not listed in event.json")
-        for f in sorted(cam_dir.iterdir()):
-            m = FRAME_NAME.match(f.name)
-            if m is None:
-                raise LaneEventError("bad_frame_name", f"{f.name} is not <seq:04d>_<t_ms>.jpg")
-            frames.append(FrameRef(cam_dir.name, int(m.group(1)), int(m.group(2)), f))
-    return sorted(frames, key=lambda fr: (fr.camera, fr.seq))
+        frames += [frame_ref(f"{cam_dir.name}/{f.name}", f) for f in sorted(cam_dir.iterdir())]
+    return frames
 
 
 def read_truth(folder: Path) -> tuple[TruthOccupant, ...]:
@@ -171,6 +230,7 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
              "score": None if o.score is None else round(o.score, 5),
              "decision": o.decision.value,
              "quality": None if o.quality is None else round(o.quality, 2),
+             **({"reason": o.reason} if o.reason is not None else {}),
              **({"seat": o.seat} if o.seat is not None else {})}
             for o in result.occupants
         ],

@@ -1,29 +1,30 @@
-"""The vehicle-lane pipeline: one event folder in, one LaneResult out.
+"""The vehicle-lane pipeline: one event and its decoded frames in, one LaneResult out.
 
 detect (full frame + an upscaled region of interest on windshield views, where row-2/3
 faces are small) -> quality of every face -> per-camera tracklets (geometry) -> embed the
 best shots of each tracklet -> join tracklets across cameras (appearance) -> fuse each
-track's best shots into one template -> 1:N scores -> one-to-one assignment in the vehicle
--> open-set decision. Every default in :class:`LaneConfig` was chosen by measurement on
-simulated development lanes; docs/lane.md gives the figures.
+track's best shots into one score per traveller -> the one decision rule
+(``match.decide.identify``: one-to-one assignment in the vehicle, runner-up). Every default
+in :class:`LaneConfig` was chosen by measurement on simulated development lanes;
+docs/lane.md gives the figures.
+
+The core is pure: frames arrive decoded (``lane.events.decode_frames`` for a folder, the
+service for an upload), and nothing here reads a file.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.config import ImageLimits
 from bordermatch.detect.nms import nms
-from bordermatch.errors import BordermatchError, ConfigError
-from bordermatch.io.images import load_image
-from bordermatch.lane.events import LaneEvent, LaneEventError, read_event
+from bordermatch.errors import ConfigError
+from bordermatch.lane.events import DecodedFrames, FrameRef, LaneEvent, LaneEventError
 from bordermatch.lane.seats import CameraGeometry, LaneLayout, estimate_seats
 from bordermatch.lane.track import (
     Shot,
@@ -33,12 +34,30 @@ from bordermatch.lane.track import (
     fuse_vectors,
     link_frames,
 )
-from bordermatch.match.search import GallerySearch, OpenSetThresholds, assign_one_to_one
+from bordermatch.match.decide import OperatingPoint, decide, identify
+from bordermatch.match.fusion import LogisticScore
+from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import Face, Image, LaneResult, Occupant, Outcome
 
-log = logging.getLogger(__name__)
-FUSIONS = ("template", "best_shot", "max_score")
+# How a track's shots (best quality first) become one cosine per traveller.
+ShotFusion = Callable[[GallerySearch, Sequence[Shot], int], NDArray[np.float32]]
+
+
+def _fuse_template(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
+    return search.scores(fuse_vectors(shots, k))[0]
+
+
+def _best_shot(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
+    return search.scores(shots[0].vector)[0]
+
+
+def _max_score(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
+    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)
+
+
+FUSIONS: dict[str, ShotFusion] = {
+    "template": _fuse_template, "best_shot": _best_shot, "max_score": _max_score}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +85,7 @@ class LaneConfig:
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
-            raise ConfigError(f"fusion must be one of {FUSIONS}")
+            raise ConfigError(f"fusion must be one of {sorted(FUSIONS)}")
         for name in ("shots_per_tracklet", "first_shots", "fuse_top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -84,66 +103,84 @@ class Observation:
 
 
 class LanePipeline:
+    """Decides vehicle events against one gallery at one operating point.
+
+    ``scale`` is the recognizer's calibration (``match.fusion``): track scores are put on
+    the calibrated scale shared by every decision before ``point`` applies. ``aliases``
+    names the travellers flagged as possibly one face under two identities (only the
+    reason of a runner-up review changes).
+    """
+
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
-                 search: GallerySearch, thresholds: OpenSetThresholds,
-                 config: LaneConfig | None = None, limits: ImageLimits | None = None) -> None:
-        if thresholds.model != embedder.name:
-            raise ConfigError(f"thresholds are for {thresholds.model!r}, embedder is "
-                              f"{embedder.name!r}: calibrate for this recognizer")
+                 search: GallerySearch, point: OperatingPoint, scale: LogisticScore,
+                 config: LaneConfig | None = None,
+                 aliases: Mapping[str, Collection[str]] | None = None) -> None:
+        if point.model != embedder.name or scale.models != (embedder.name,):
+            raise ConfigError(f"operating point is for {point.model!r} and scale for "
+                              f"{scale.models}, embedder is {embedder.name!r}: calibrate "
+                              "for this recognizer")
+        if point.rate != "FPIR":
+            raise ConfigError(f"a lane needs an open-set (FPIR) operating point, not {point.rate}")
         self.detector = detector
         self.embedder = embedder
         self.assessor = assessor
         self.search = search
-        self.thresholds = thresholds
+        self.point = point
+        self.scale = scale
         self.config = config or LaneConfig()
-        self.limits = limits or ImageLimits()
+        self.aliases = aliases or {}
 
     # -- one event ----------------------------------------------------------------------
-    def process(self, folder: Path) -> LaneResult:
+    def frames_needed(self, event: LaneEvent) -> list[FrameRef]:
+        """The frames this configuration looks at (cameras and last frames), in order."""
+        cfg = self.config
+        by_cam: dict[str, list[FrameRef]] = defaultdict(list)
+        for fr in event.frames:
+            if cfg.only_cameras is None or fr.camera in cfg.only_cameras:
+                by_cam[fr.camera].append(fr)
+        if cfg.last_frames is not None:
+            by_cam = {c: f[-cfg.last_frames:] for c, f in by_cam.items()}
+        return [fr for frames in by_cam.values() for fr in frames]
+
+    def process(self, event: LaneEvent, frames: DecodedFrames) -> LaneResult:
         start = time.perf_counter()
-        event_id = Path(folder).name
         try:
-            obs = self.observe(Path(folder))
+            obs = self.observe(event, frames)
         except LaneEventError as exc:
-            return LaneResult(event_id, (), _ms(start), error=exc.reason)
+            return LaneResult(event.event_id, (), _ms(start), error=exc.reason)
         occupants, search_ms = self.decide(obs.tracks, obs.seats)
         obs.timings["search"] = search_ms
         error = None
-        if obs.unreadable:
-            error = f"unreadable_frames:{obs.unreadable}"
-        return LaneResult(obs.event.event_id, tuple(occupants), _ms(start), error=error,
+        if frames.failed:
+            error = f"unreadable_frames:{len(frames.failed)}"
+        return LaneResult(event.event_id, tuple(occupants),
+                          _ms(start) + obs.timings.get("decode", 0.0), error=error,
                           timings_ms=tuple(obs.timings.items()))
 
-    def observe(self, folder: Path) -> Observation:
-        event = read_event(folder)
+    def observe(self, event: LaneEvent, frames: DecodedFrames) -> Observation:
         views = {c.id: c.view for c in event.cameras}
-        timings = defaultdict(float)
-        frames_by_cam: dict[str, list] = defaultdict(list)
+        timings: dict[str, float] = defaultdict(float)
+        timings["decode"] = frames.decode_ms
+        by_cam: dict[str, list[FrameRef]] = defaultdict(list)
+        for fr in self.frames_needed(event):
+            by_cam[fr.camera].append(fr)
+        taken = defaultdict(int)
         for fr in event.frames:
-            if self.config.only_cameras is None or fr.camera in self.config.only_cameras:
-                frames_by_cam[fr.camera].append(fr)
-        taken = {c: len(f) for c, f in frames_by_cam.items()}
-        if self.config.last_frames is not None:
-            frames_by_cam = {c: f[-self.config.last_frames:] for c, f in frames_by_cam.items()}
+            taken[fr.camera] += 1
         images: dict[tuple[str, int], Image] = {}
         geometry: dict[str, CameraGeometry] = {}
-        tracklets, unreadable = [], 0
-        for cam, frames in frames_by_cam.items():
+        tracklets = []
+        for cam, refs in by_cam.items():
             shots_by_frame = []
-            for k, fr in enumerate(frames):
-                t = time.perf_counter()
-                try:
-                    image = load_image(fr.path, self.limits)
-                except BordermatchError as exc:
-                    log.warning("%s: %s", event.event_id, exc)
-                    unreadable += 1
+            for k, fr in enumerate(refs):
+                image = frames.images.get((fr.camera, fr.seq))
+                if image is None:
                     shots_by_frame.append([])
                     continue
                 images[(cam, k)] = image
                 if cam not in geometry:
                     geometry[cam] = CameraGeometry(views[cam], (image.shape[1], image.shape[0]),
-                                                   taken[cam], taken[cam] - len(frames))
-                timings["decode"] += _ms(t)
+                                                   taken[cam], taken[cam] - len(refs))
                 t = time.perf_counter()
                 faces = self.detect(image, views[cam])
                 timings["detection"] += _ms(t)
@@ -154,8 +191,9 @@ class LanePipeline:
             t = time.perf_counter()
             tracklets += link_frames(shots_by_frame, cam)
             timings["tracking"] += _ms(t)
-        if unreadable and unreadable == sum(len(f) for f in frames_by_cam.values()):
-            raise LaneEventError("unreadable_frames", f"none of {unreadable} frames decodes")
+        if frames.failed and not images:
+            raise LaneEventError("unreadable_frames",
+                                 f"none of {len(frames.failed)} frames decodes")
         cfg = self.config
         first = cfg.first_shots if self.adaptive else cfg.shots_per_tracklet
         t = time.perf_counter()
@@ -170,7 +208,7 @@ class LanePipeline:
         t = time.perf_counter()
         seats = estimate_seats(tracks, geometry, cfg.layout)
         timings["tracking"] += _ms(t)
-        return Observation(event, tracks, dict(timings), unreadable, seats)
+        return Observation(event, tracks, dict(timings), len(frames.failed), seats)
 
     def detect(self, image: Image, view: str) -> list[Face]:
         """Full frame, plus an upscaled central region on the views that need it."""
@@ -244,60 +282,41 @@ class LanePipeline:
         row = self.track_scores([track])[0]
         if not row.size:
             return False
-        top = int(row.argmax())
-        # The decision rule of :meth:`decide`: a match with no runner-up at review.
-        return bool(row[top] >= self.thresholds.match
-                    and _runner_up(row, top) < self.thresholds.review)
+        return identify(row[None, :], self.search.ids, self.point)[0].decision.outcome \
+            is Outcome.MATCH
 
     # -- decisions --------------------------------------------------------------------------
     def track_scores(self, tracks: list[Track]) -> NDArray[np.float32]:
-        """(n_tracks, gallery) similarity of each track by the configured fusion."""
+        """(n_tracks, travellers) calibrated score of each track by the configured fusion."""
         cfg = self.config
-        out = np.zeros((len(tracks), len(self.search)), np.float32)
+        fuse = FUSIONS[cfg.fusion]
+        out = np.full((len(tracks), len(self.search)), -1.0, np.float32)  # lowest cosine
         for i, tr in enumerate(tracks):
             shots = sorted((s for s in tr.shots if s.vector is not None),
                            key=lambda s: -s.quality)
-            if not shots:
-                out[i] = -1.0
-            elif cfg.fusion == "template":
-                out[i] = self.search.scores(fuse_vectors(shots, cfg.fuse_top_k))[0]
-            elif cfg.fusion == "best_shot":
-                out[i] = self.search.scores(shots[0].vector)[0]
-            else:
-                vecs = np.stack([s.vector for s in shots[: cfg.fuse_top_k]])
-                out[i] = self.search.scores(vecs).max(0)
-        return out
+            if shots:
+                out[i] = fuse(self.search, shots, cfg.fuse_top_k)
+        return self.scale.of_cosine(out)
 
     def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
                ) -> tuple[list[Occupant], float]:
         t0 = time.perf_counter()
         seats = seats or {}
-        th = self.thresholds
         captured = [t for t in tracks if t.best_quality >= self.config.min_capture_quality]
         captured = self._merge_same_identity(captured)
         scores = self.track_scores(captured)
-        cols = assign_one_to_one(scores, th.review)
-        taken = {c for c in cols if c is not None}
-        occupants = []
-        for tr, row, col in zip(captured, scores, cols, strict=True):
-            if col is None:
-                free = np.delete(row, list(taken)) if taken else row
-                score = float(free.max()) if free.size else None
-                decision = Outcome.NO_MATCH  # best free candidate is below the review floor
-                tid = None
-            else:
-                score = float(row[col])
-                decision = th.decide(score)
-                tid = self.search.ids[col] if decision is not Outcome.NO_MATCH else None
-                if decision is Outcome.MATCH and _runner_up(row, col) >= th.review:
-                    decision = Outcome.REVIEW
-            occupants.append(Occupant(tr.track_id, tid, score, decision, tr.best_quality,
-                                      len(tr.shots), tr.cameras, seats.get(tr.track_id)))
+        found = identify(scores, self.search.ids, self.point, self.aliases)
+        occupants = [
+            Occupant(tr.track_id, f.traveler_id, f.decision.score, f.decision.outcome,
+                     tr.best_quality, len(tr.shots), tr.cameras, seats.get(tr.track_id),
+                     reason=f.decision.reason.value)
+            for tr, f in zip(captured, found, strict=True)]
         for tr in tracks:
             if tr.best_quality < self.config.min_capture_quality:
-                occupants.append(Occupant(tr.track_id, None, None, Outcome.NO_CAPTURE,
-                                          tr.best_quality, len(tr.shots), tr.cameras,
-                                          seats.get(tr.track_id)))
+                d = decide(None, self.point)
+                occupants.append(Occupant(tr.track_id, None, None, d.outcome, tr.best_quality,
+                                          len(tr.shots), tr.cameras, seats.get(tr.track_id),
+                                          reason=d.reason.value))
         occupants.sort(key=lambda o: o.track_id)
         return occupants, _ms(t0)
 
@@ -317,27 +336,13 @@ class LanePipeline:
             for j in range(i + 1, len(tracks)):
                 if j in used or top[j] != top[i]:
                     continue
-                if min(scores[i, top[i]], scores[j, top[j]]) < self.thresholds.review:
+                if min(scores[i, top[i]], scores[j, top[j]]) < self.point.floor:
                     continue
                 if can_merge(group, tracks[j]):
                     group = Track(group.track_id, group.tracklets + tracks[j].tracklets)
                     used.add(j)
             merged.append(group)
         return merged
-
-
-def _runner_up(row: NDArray[np.float32], col: int) -> float:
-    """The best score of any traveller but the chosen one.
-
-    A match needs its rank-1 candidate at the match threshold *and* no other traveller at
-    the review threshold: when two enrolled identities both fit the face (twins, one person
-    enrolled under two names, a close look-alike) which one crossed is for an officer.
-    Measured on the pooled development sets: 10 of 597 correct matches go to review, and
-    all 5 wrong ones are stopped (docs/lane.md).
-    """
-    if row.size < 2:
-        return -np.inf
-    return float(np.max(np.delete(row, col)))
 
 
 def _ms(start: float) -> float:

@@ -1,5 +1,8 @@
 """Assemble a lane pipeline from files, run it over an events directory, and calibrate the
-open-set thresholds on simulated (or any truth-labelled) events.
+open-set operating point on simulated (or any truth-labelled) events.
+
+This is the folder edge of the lane: it reads event folders, decodes their frames and
+hands both to the pure pipeline (``lane.pipeline``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,27 @@ from typing import Any
 import numpy as np
 
 from bordermatch import registry
+from bordermatch.config import ImageLimits
 from bordermatch.errors import BordermatchError, ConfigError
+from bordermatch.eval.metrics import fnir
 from bordermatch.gallery.file import load as load_gallery
-from bordermatch.lane.events import LaneEventError, event_folders, read_truth, result_to_json
+from bordermatch.io.images import load_image
+from bordermatch.lane.events import (
+    DecodedFrames,
+    FrameRef,
+    LaneEvent,
+    LaneEventError,
+    decode_frames,
+    event_folders,
+    read_event,
+    read_truth,
+    result_to_json,
+)
 from bordermatch.lane.pipeline import FUSIONS, LaneConfig, LanePipeline
-from bordermatch.match.search import GallerySearch, OpenSetThresholds, calibrate_open_set
+from bordermatch.match.calibrate import threshold_for_rate
+from bordermatch.match.decide import OperatingPoint
+from bordermatch.match.fusion import load_matcher
+from bordermatch.match.search import GallerySearch
 from bordermatch.quality.measures import FaceQualityAssessor
 from bordermatch.types import LaneResult
 
@@ -31,46 +50,82 @@ def default_thresholds_path(model: str) -> Path:
     return Path(str(resources.files("bordermatch.lane").joinpath(f"open_set_{model}.json")))
 
 
+def load_operating_point(model: str, path: Path | None = None) -> OperatingPoint:
+    """The lane's open-set operating point for ``model``; ConfigError when there is none
+    (an uncalibrated recognizer must not decide anything)."""
+    path = Path(path or default_thresholds_path(model))
+    if not path.is_file():
+        raise ConfigError(f"no open-set operating point for {model!r} at {path}; "
+                          "run `bordermatch lane calibrate`")
+    point = OperatingPoint.load(path)
+    if point.model != model or point.rate != "FPIR":
+        raise ConfigError(f"{path}: an {point.rate} operating point for {point.model!r}, "
+                          f"not an FPIR one for {model!r}")
+    return point
+
+
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
                    detector_score: float | None = None,
-                   thresholds: OpenSetThresholds | None = None) -> LanePipeline:
+                   point: OperatingPoint | None = None) -> LanePipeline:
     gallery = load_gallery(gallery_path)
     if gallery.detector != detector:
         log.warning("gallery enrolled with detector %s, lane uses %s", gallery.detector, detector)
+    scale = load_matcher(gallery.model).primary
     embedder = registry.create("embedder", gallery.model)
-    if thresholds is None:
-        path = thresholds_path or default_thresholds_path(gallery.model)
-        if not Path(path).is_file():
-            raise ConfigError(f"no open-set thresholds for {gallery.model!r} at {path}; "
-                              "run `bordermatch lane calibrate`")
-        thresholds = OpenSetThresholds.load(path)
+    if point is None:
+        point = load_operating_point(gallery.model, thresholds_path)
     # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
-                        GallerySearch(gallery.traveler_ids, gallery.vectors), thresholds, config)
+                        GallerySearch(gallery.traveler_ids, gallery.vectors), point, scale,
+                        config, aliases=same_face_partners(gallery.report))
+
+
+def load_event(folder: Path, pipeline: LanePipeline,
+               limits: ImageLimits | None = None) -> tuple[LaneEvent, DecodedFrames]:
+    """Read one event folder and decode the frames the pipeline will look at."""
+    event = read_event(folder)
+
+    def decode(fr: FrameRef):
+        if fr.path is None:
+            raise ConfigError(f"{fr.name}: a folder event's frame has no path")
+        return load_image(fr.path, limits)
+
+    return event, decode_frames(pipeline.frames_needed(event), decode)
 
 
 def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
-               progress: Callable[[LaneResult], None] | None = None) -> int:
+               progress: Callable[[LaneResult], None] | None = None,
+               limits: ImageLimits | None = None) -> int:
     """Process every event folder; one JSON line each, written as soon as it is done."""
     folders = event_folders(events_dir)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
         for folder in folders:
+            start = time.perf_counter()
             try:
-                result = pipeline.process(folder)
+                event, frames = load_event(folder, pipeline, limits)
+                for why in frames.failed.values():
+                    log.warning("%s: %s", event.event_id, why)
+                result = pipeline.process(event, frames)
+            except LaneEventError as exc:
+                result = LaneResult(folder.name, (), _ms(start), error=exc.reason)
             except BordermatchError as exc:
-                result = LaneResult(folder.name, (), 0.0, error=exc.code)
+                result = LaneResult(folder.name, (), _ms(start), error=exc.code)
             except Exception:  # one bad event must not end a night's run; it is logged
                 log.exception("%s: internal error", folder.name)
-                result = LaneResult(folder.name, (), 0.0, error="internal_error")
+                result = LaneResult(folder.name, (), _ms(start), error="internal_error")
             fh.write(json.dumps(result_to_json(result)) + "\n")
             fh.flush()
             if progress:
                 progress(result)
     return len(folders)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
 
 
 def same_face_partners(report: dict[str, Any]) -> dict[str, set[str]]:
@@ -109,7 +164,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
         try:
             truth = read_truth(folder)
             start = time.perf_counter()
-            obs = pipeline.observe(folder)
+            event, frames = load_event(folder, pipeline)
+            obs = pipeline.observe(event, frames)
         except LaneEventError:
             continue
         if keep is not None:
@@ -120,8 +176,9 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
         tracks = [t for t in obs.tracks
                   if t.best_quality >= pipeline.config.min_capture_quality]
         if not tracks:
+            lowest = float(pipeline.scale.of_cosine(np.float32(-1.0)))
             for f in FUSIONS:
-                out[f]["mated"] += [-1.0] * len(mates)
+                out[f]["mated"] += [lowest] * len(mates)
                 out[f]["rank1"] += [False] * len(mates)
             continue
         for fusion in FUSIONS:
@@ -151,19 +208,21 @@ class CalibrationSet:
 def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir: float,
               fusion: str, source: str, progress: Callable[[int], None] | None = None,
               limit: int | None = None, results_out: Path | None = None,
-              ) -> tuple[OpenSetThresholds, dict[str, Any]]:
-    """Thresholds for the chosen fusion, and a comparison of all fusion modes.
+              ) -> tuple[OperatingPoint, dict[str, Any]]:
+    """The operating point for the chosen fusion, and a comparison of all fusion modes.
 
     Several sets (each a gallery with its own events) pool their searches: an FPIR of 1e-3
     can only be shown with thousands of non-mated searches, more than one simulated set
     of 200 vehicles gives. With ``results_out`` (one set only) the calibration events are
-    also decided with the new thresholds, from the observations already made, and written
-    as results lines, so the development set can be evaluated without a second pass.
+    also decided at the new operating point, from the observations already made, and
+    written as results lines, so the development set can be evaluated without a second pass.
     """
     if not sets:
         raise ConfigError("no calibration sets")
     if results_out is not None and len(sets) > 1:
         raise ConfigError("--results-out needs a single calibration set (event ids repeat)")
+    if review_fpir < target_fpir:
+        raise ConfigError("review FPIR must be at least the match FPIR")
     models = {cs.pipeline.embedder.name for cs in sets}
     if len(models) > 1:
         raise ConfigError(f"calibration sets use different recognizers: {sorted(models)}")
@@ -185,25 +244,28 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
     for f, d in data.items():
         if not d["nonmated"] or not d["mated"]:
             raise ConfigError(f"{source}: need mated and non-mated searches to calibrate")
-        th = calibrate_open_set(pipeline.embedder.name, np.array(d["nonmated"]),
-                                np.array(d["mated"]), target_fpir=target_fpir,
-                                review_fpir=review_fpir, source=source)
-        mated, rank1 = np.array(d["mated"]), np.array(d["rank1"])
+        nonmated, mated = np.array(d["nonmated"]), np.array(d["mated"])
+        point = OperatingPoint(
+            pipeline.embedder.name, "FPIR", target_fpir, threshold_for_rate(nonmated, target_fpir),
+            threshold_for_rate(nonmated, review_fpir), review_fpir, int(nonmated.size),
+            f"bordermatch lane calibrate, fusion {f}, {nonmated.size} non-mated and "
+            f"{mated.size} mated searches: {source}")
+        ranks = np.where(np.array(d["rank1"]), 1, 2)
         comparison[f] = {
-            "match_threshold": th.match, "review_threshold": th.review,
-            "nonmated_searches": th.nonmated_searches, "mated_searches": th.mated_searches,
-            "fnir_at_match": float(1 - (rank1 & (mated >= th.match)).mean()),
-            "fnir_at_review": float(1 - (rank1 & (mated >= th.review)).mean()),
-            "max_nonmated": float(np.max(d["nonmated"])),
-            "rank1_rate": float(rank1.mean()),
+            "match_threshold": point.match, "review_threshold": point.review,
+            "nonmated_searches": point.samples, "mated_searches": int(mated.size),
+            "fnir_at_match": fnir(mated, ranks, point.match),
+            "fnir_at_review": fnir(mated, ranks, point.floor),
+            "max_nonmated": float(np.max(nonmated)),
+            "rank1_rate": float(np.mean(ranks == 1)),
         }
         if f == fusion:
-            result = th
+            result = point
     if result is None:
-        raise ConfigError(f"fusion {fusion!r} not in {FUSIONS}")
+        raise ConfigError(f"fusion {fusion!r} not in {sorted(FUSIONS)}")
     if results_out is not None:
         pipeline.config = replace(pipeline.config, fusion=fusion)
-        pipeline.thresholds = result
+        pipeline.point = result
         with open(results_out, "w", encoding="utf-8") as fh:
             for obs, observe_ms in kept:
                 occupants, search_ms = pipeline.decide(obs.tracks, obs.seats)

@@ -44,8 +44,7 @@ class FaceEngine:
         self._embedders: dict[str, Embedder] = {}
         self.matcher = matcher
         self.quality = quality or FaceQualityAssessor()
-        self.target_fmr = target_fmr
-        self.threshold = matcher.threshold(target_fmr)
+        self.point = matcher.operating_point(target_fmr)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceEngine:
@@ -119,8 +118,7 @@ class FaceEngine:
             a = self.add_templates(image_a, a, second)
             b = self.add_templates(image_b, b, second)
         comparison = self.compare(a, b)
-        return Verification(comparison, decide(comparison.fused, self.threshold,
-                                               self.target_fmr), a, b)
+        return Verification(comparison, decide(comparison.fused, self.point), a, b)
 
 
 def _lazy(model: str) -> Callable[[], Embedder]:

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from bordermatch.errors import ConfigError
+from bordermatch.match.decide import OperatingPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,23 @@ class LogisticScore:
     def __call__(self, scores: Mapping[str, float]) -> float:
         return self.bias + sum(w * scores[m] for m, w in self.weights)
 
+    @property
+    def single_weight(self) -> float:
+        """The weight of a one-recognizer calibration (ConfigError for a fused one)."""
+        if len(self.weights) != 1 or self.weights[0][1] <= 0:
+            raise ConfigError(f"{self.models}: not a single-recognizer calibration")
+        return self.weights[0][1]
+
+    def of_cosine(self, cosine: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Calibrated scores of raw cosines of the one recognizer (any array shape)."""
+        w = self.single_weight
+        return (np.asarray(cosine, np.float32) * np.float32(w)
+                + np.float32(self.bias)).astype(np.float32)
+
+    def cosine_at(self, score: float) -> float:
+        """The raw cosine whose calibrated score is ``score`` (the inverse of of_cosine)."""
+        return (score - self.bias) / self.single_weight
+
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
@@ -44,6 +65,7 @@ class Matcher:
     fused: LogisticScore | None = None  # used when the primary score is in the band
     band: tuple[float, float] | None = None  # on the primary's calibrated scale
     thresholds: tuple[tuple[float, float], ...] = ()  # (target FMR, threshold), FMR ascending
+    impostor_comparisons: int = 0  # behind the thresholds (from the calibration file)
 
     @property
     def first_models(self) -> tuple[str, ...]:
@@ -70,6 +92,14 @@ class Matcher:
             return self.fused(scores)
         return self.primary(scores)
 
+    def operating_point(self, target_fmr: float, review_fmr: float | None = None,
+                        provenance: str = "") -> OperatingPoint:
+        """The 1:1 operating point at ``target_fmr`` (review band from ``review_fmr``)."""
+        review = self.threshold(review_fmr) if review_fmr is not None else None
+        return OperatingPoint(self.name, "FMR", target_fmr, self.threshold(target_fmr),
+                              review, review_fmr, self.impostor_comparisons,
+                              provenance or f"bundled calibration of {self.name}")
+
     def threshold(self, target_fmr: float) -> float:
         """Threshold for the largest calibrated FMR that does not exceed the target."""
         usable = [(f, t) for f, t in self.thresholds if f <= target_fmr * (1 + 1e-9)]
@@ -92,7 +122,14 @@ def matcher_from_spec(name: str, spec: Mapping) -> Matcher:
         fused=_logistic(spec["fused"]) if spec.get("fused") else None,
         band=tuple(spec["band"]) if spec.get("band") else None,
         thresholds=tuple(sorted((float(f), float(t)) for f, t in spec["thresholds"].items())),
+        impostor_comparisons=_impostors(spec),
     )
+
+
+def _impostors(spec: Mapping) -> int:
+    meaning = spec.get("meaning") or {}
+    counts = [v.get("impostor_comparisons", 0) for v in meaning.values() if isinstance(v, dict)]
+    return int(max(counts, default=0))
 
 
 def load_calibration(path: Path | None = None) -> dict:

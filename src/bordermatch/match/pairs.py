@@ -14,10 +14,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bordermatch.match.engine import FaceEngine
 from bordermatch.errors import BordermatchError, ManifestError
 from bordermatch.io.images import load_image
 from bordermatch.match.decide import decide
+from bordermatch.match.engine import FaceEngine
 from bordermatch.types import FaceSample
 
 
@@ -60,9 +60,10 @@ class PairVerifier:
                 row["error"], row["detail"] = s.code, str(s)
                 return row
         comparison = self.engine.compare(sa, sb)
-        decision = decide(comparison.fused, self.engine.threshold, self.engine.target_fmr)
+        decision = decide(comparison.fused, self.engine.point)
         row.update(score=round(comparison.fused, 6), decision=decision.outcome.value,
-                   threshold=round(decision.threshold, 6), target_fmr=decision.target_fmr,
+                   reason=decision.reason.value,
+                   threshold=round(decision.threshold, 6), target_fmr=decision.target,
                    matcher=self.engine.matcher.name,
                    raw_scores={m: round(v, 6) for m, v in comparison.scores})
         if details:

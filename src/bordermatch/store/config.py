@@ -35,10 +35,13 @@ class ServiceSettings(Settings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_manifest_rows: int = Field(default=5000, gt=0)
-    # 1:N operating points on the calibrated scale (see bordermatch.match.fusion):
-    # review band lower edge and the alias-alert FMR, both read from the calibration file.
-    review_fmr: float = Field(default=1e-3, gt=0.0, lt=1.0)
-    alias_fmr: float | None = None  # None: the strictest calibrated threshold
+    # The 1:N operating point of gates and vehicle lanes (match and review thresholds for
+    # a target FPIR, from `bordermatch lane calibrate`); None: the bundled one of the
+    # search recognizer. Its absence is a start-up error, never a silent fallback.
+    search_operating_point: Path | None = None
+    # Enrolment flags another identity at least this similar (a 1:1 FMR from the bundled
+    # calibration); None: the strictest calibrated threshold.
+    alias_fmr: float | None = Field(default=None, gt=0.0, lt=1.0)
     run_migrations: bool = True
 
     @model_validator(mode="after")

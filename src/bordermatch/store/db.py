@@ -16,9 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
-HEAD = "0001"
-
-
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -50,15 +47,26 @@ def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine | None = None):
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option(
         "script_location", str(resources.files("bordermatch.store").joinpath("migrations"))
     )
-    cfg.attributes["engine"] = engine
+    if engine is not None:
+        cfg.attributes["engine"] = engine
     return cfg
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this code (what `db upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations shipped")
+    return head
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -190,6 +190,7 @@ class OccupantRecord:
     capture_blob: str | None = None
     template_blob: str | None = None
     purge_after: datetime | None = None
+    reason: str | None = None
 
 
 def find_idempotent(s: Session, device_key_id: str, key: str) -> Encounter | None:
@@ -213,7 +214,8 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
     for o in occupants:
         row = Occupant(id=new_id(), encounter_id=enc.id, track_id=o.track_id, row=o.row,
                        seat=o.seat, traveler_id=o.traveler_id, score=o.score,
-                       decision=o.decision, quality=o.quality, capture_blob=o.capture_blob,
+                       decision=o.decision, reason=o.reason, quality=o.quality,
+                       capture_blob=o.capture_blob,
                        template_blob=o.template_blob, purge_after=o.purge_after)
         s.add(row)
         s.flush()

@@ -126,6 +126,8 @@ class Occupant(Base):
     traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     decision: Mapped[str] = mapped_column(String(24))
+    # Why the decision came out so (bordermatch.types.Reason), for the reviewing officer.
+    reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     capture_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
     template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -14,8 +14,8 @@ from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from bordermatch.api.auth import GateDevice, LaneDevice, Officer, OptOutRecorder
 from bordermatch.api.deps import MultipartOnly, Service, read_upload, request_hash
 from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
+from bordermatch.service import EncounterResult
 from bordermatch.store import repo
-from bordermatch.store.service import EncounterResult
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
 
@@ -27,7 +27,8 @@ def encounter_out(enc, occupants) -> EncounterOut:
         id=enc.id, kind=enc.kind, gallery_id=enc.gallery_id, lane=enc.lane,
         direction=enc.direction, created_at=enc.created_at, latency_ms=enc.latency_ms,
         occupants=[OccupantOut(track_id=o.track_id, traveler_id=o.traveler_id, score=o.score,
-                               decision=o.decision, quality=o.quality, row=o.row, seat=o.seat)
+                               decision=o.decision, reason=o.reason, quality=o.quality,
+                               row=o.row, seat=o.seat)
                    for o in occupants])
 
 

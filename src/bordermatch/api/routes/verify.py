@@ -20,6 +20,7 @@ def verify(who: Verifier, svc: Service, _mp: MultipartOnly,
     limit = svc.settings.max_upload_bytes
     r = svc.verify(who, read_upload(live, limit, "live"), read_upload(document, limit,
                                                                       "document"))
-    return VerifyOut(decision=r.decision.outcome.value, score=r.comparison.fused,
-                     threshold=r.decision.threshold, target_fmr=r.decision.target_fmr,
+    return VerifyOut(decision=r.decision.outcome.value, reason=r.decision.reason.value,
+                     score=r.comparison.fused,
+                     threshold=r.decision.threshold, target_fmr=r.decision.target,
                      quality_live=r.a.quality.unified, quality_document=r.b.quality.unified)

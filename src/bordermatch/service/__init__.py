@@ -1,0 +1,55 @@
+"""The application layer: enrolment, 1:1 verification, gate and vehicle encounters.
+
+It composes the pure core (face engine, lane pipeline, the one decision rule) with the
+store (rows, blobs, audit, retention). Routes and commands call :class:`BorderService`;
+the store only persists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bordermatch.match.engine import Verification
+from bordermatch.service import enrol as _enrol
+from bordermatch.service import gate as _gate
+from bordermatch.service import vehicle as _vehicle
+from bordermatch.service import verify as _verify
+from bordermatch.service.core import EncounterResult, ServiceCore, check_index_backend
+from bordermatch.service.enrol import EnrolResult
+from bordermatch.store import repo
+from bordermatch.store.keys import Principal
+
+__all__ = ["BorderService", "EncounterResult", "EnrolResult", "check_index_backend"]
+
+
+class BorderService(ServiceCore):
+    """The workflows, one method each (their code lives in the modules of this package)."""
+
+    def enrol(self, who: Principal, gallery_id: str, bio: repo.Biographics,
+              photo: bytes | None) -> EnrolResult:
+        return _enrol.enrol(self, who, gallery_id, bio, photo)
+
+    def verify(self, who: Principal, live: bytes, document: bytes) -> Verification:
+        return _verify.verify(self, who, live, document)
+
+    def gate_encounter(self, who: Principal, gallery_id: str, lane: str, direction: str,
+                       photo: bytes, idempotency_key: str | None,
+                       request_hash: str) -> EncounterResult:
+        return _gate.gate_encounter(self, who, gallery_id, lane, direction, photo,
+                                    idempotency_key, request_hash)
+
+    def board(self, who: Principal, gallery_id: str, lane: str, photo: bytes,
+              idempotency_key: str | None, request_hash: str) -> EncounterResult:
+        return _gate.board(self, who, gallery_id, lane, photo, idempotency_key, request_hash)
+
+    def opt_out_encounter(self, who: Principal, gallery_id: str, lane: str, direction: str,
+                          traveler_id: str, idempotency_key: str | None,
+                          request_hash: str) -> EncounterResult:
+        return _gate.opt_out_encounter(self, who, gallery_id, lane, direction, traveler_id,
+                                       idempotency_key, request_hash)
+
+    def vehicle_encounter(self, who: Principal, gallery_id: str, event: str,
+                          frames: Sequence[tuple[str, bytes]], idempotency_key: str | None,
+                          request_hash: str) -> EncounterResult:
+        return _vehicle.vehicle_encounter(self, who, gallery_id, event, frames,
+                                          idempotency_key, request_hash)

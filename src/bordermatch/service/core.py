@@ -1,0 +1,203 @@
+"""The application layer's shared state: settings, store, face engine, operating points.
+
+Each workflow (``service.enrol``, ``service.gate``, ``service.vehicle``, ``service.verify``)
+decodes and matches first (pure work on the face engine and the lane core), writes blobs
+second, and commits the referencing rows with their audit entry last, in one transaction.
+If the transaction fails the blobs are deleted; if the process dies in between, the orphan
+sweep (``store.retention.sweep_orphans``) deletes them. So no row ever points at a missing
+blob and no blob outlives its grace period unreferenced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bordermatch import registry
+from bordermatch.errors import ConfigError, RecordStateError
+from bordermatch.io.images import decode_image
+from bordermatch.match.engine import FaceEngine
+from bordermatch.match.search import GallerySearch
+from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
+from bordermatch.store import repo, retention
+from bordermatch.store.blobs import BlobStore
+from bordermatch.store.clock import Clock
+from bordermatch.store.config import ServiceSettings
+from bordermatch.store.keys import Principal
+from bordermatch.store.tables import Encounter, Occupant
+from bordermatch.types import Image
+
+PutBlob = Callable[[bytes, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterResult:
+    encounter: Encounter
+    occupants: tuple[Occupant, ...]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GalleryTemplates:
+    """A gallery's stored templates: the exact search (decisions) and the configured index
+    (the enrolment scan for one face under two identities)."""
+
+    search: GallerySearch
+    index: object
+
+
+class ServiceCore:
+    """State every workflow shares. The face engine loads on first use (a deployment that
+    only purges or reviews never pays for it); the operating points are built now, so an
+    uncalibrated deployment fails at start-up."""
+
+    def __init__(self, settings: ServiceSettings, sessions: sessionmaker[Session],
+                 blobs: BlobStore, clock: Clock,
+                 engine_factory: Callable[[], FaceEngine],
+                 thresholds: ServiceThresholds | None = None) -> None:
+        check_index_backend(settings.index_backend)
+        self.settings = settings
+        self.sessions = sessions
+        self.blobs = blobs
+        self.clock = clock
+        self.thresholds = thresholds or build_thresholds(settings)
+        self._engine_factory = engine_factory
+        self._engine: FaceEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._cache: dict[str, tuple[int, GalleryTemplates]] = {}
+        self._cache_lock = threading.Lock()
+
+    @property
+    def model(self) -> str:
+        return self.thresholds.model
+
+    @property
+    def engine(self) -> FaceEngine:
+        with self._engine_lock:
+            if self._engine is None:
+                engine = self._engine_factory()
+                if self.model not in engine.matcher.first_models:
+                    raise ConfigError(f"engine searches with {engine.matcher.first_models}, "
+                                      f"the operating points are for {self.model!r}")
+                self._engine = engine
+            return self._engine
+
+    def decode(self, data: bytes, name: str) -> Image:
+        return decode_image(data, self.settings.limits, name=name)
+
+    def calibrated(self, cosines: np.ndarray) -> np.ndarray:
+        return self.thresholds.scale.of_cosine(cosines)
+
+    # -- galleries ------------------------------------------------------------------------
+    def gallery(self, gallery_id: str) -> GalleryTemplates:
+        """The gallery's templates, reloaded when its revision moved."""
+        with self.sessions() as s:
+            rev = repo.gallery_revision(s, gallery_id)
+            with self._cache_lock:
+                hit = self._cache.get(gallery_id)
+                if hit is not None and hit[0] == rev:
+                    return hit[1]
+            rows = repo.gallery_templates(s, gallery_id, self.model)
+        dim = self.engine.embedder(self.model).dim
+        index = registry.create("index", self.settings.index_backend, dim=dim)
+        ids = [t for t, _ in rows]
+        vectors = np.zeros((0, dim), np.float32)
+        if rows:
+            vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
+                                for _, b in rows])
+            index.add(ids, vectors)
+        entry = GalleryTemplates(GallerySearch(ids, vectors), index)
+        with self._cache_lock:
+            self._cache[gallery_id] = (rev, entry)
+        return entry
+
+    def forget_galleries(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    # -- blobs with rollback ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def blob_batch(self) -> Iterator[PutBlob]:
+        written: list[str] = []
+
+        def put(data: bytes, kind: str) -> str:
+            blob_id = self.blobs.put(data, kind=kind)
+            written.append(blob_id)
+            return blob_id
+
+        try:
+            yield put
+        except BaseException:
+            for b in written:
+                with contextlib.suppress(Exception):
+                    self.blobs.delete(b)
+            raise
+
+    def retention_until(self, now: datetime, citizen: bool | None) -> datetime:
+        hours = (self.settings.noncitizen_retention_hours if citizen is False
+                 else self.settings.citizen_retention_hours)
+        return now + timedelta(hours=hours)
+
+    # -- encounters ------------------------------------------------------------------------
+    def replay(self, who: Principal, key: str | None, request_hash: str,
+               ) -> EncounterResult | None:
+        if key is None:
+            return None
+        with self.sessions() as s:
+            enc = repo.find_idempotent(s, who.key_id, key)
+            if enc is None:
+                return None
+            if enc.request_hash != request_hash:
+                raise RecordStateError("Idempotency-Key was already used for a different request")
+            _, occ = repo.get_encounter(s, enc.id)
+        return EncounterResult(enc, tuple(occ), True)
+
+    def commit(self, who: Principal, gallery_id: str, lane: str, direction: str, kind: str,
+               records: list[repo.OccupantRecord], idempotency_key: str | None,
+               request_hash: str, write: Callable[[PutBlob], None],
+               event_ref: str | None = None, latency_ms: float = 0.0) -> EncounterResult:
+        t0 = self.clock.now()
+        try:
+            with self.blob_batch() as put:
+                # Blobs first and outside the transaction: fsyncs never hold the DB lock.
+                write(put)
+                with self.sessions.begin() as s:
+                    g = repo.usable_gallery(s, gallery_id, t0)
+                    enc = repo.add_encounter(s, who, t0, kind=kind, gallery=g, lane=lane,
+                                             direction=direction, occupants=records,
+                                             idempotency_key=idempotency_key,
+                                             request_hash=request_hash, event_ref=event_ref,
+                                             latency_ms=latency_ms)
+                    s.flush()
+                    _, occ = repo.get_encounter(s, enc.id)
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race.
+            replay = self.replay(who, idempotency_key, request_hash)
+            if replay is None:
+                raise
+            return replay
+        return EncounterResult(enc, tuple(occ), False)
+
+    def travelers(self, ids: Sequence[str | None]):
+        with self.sessions() as s:
+            return repo.travelers_by_id(s, [t for t in ids if t])
+
+    # -- retention -------------------------------------------------------------------------
+    def purge(self) -> retention.PurgeReport:
+        report = retention.run_once(self.sessions, self.blobs, self.clock,
+                                    timedelta(seconds=self.settings.orphan_grace_s))
+        if report.enrolments:
+            self.forget_galleries()
+        return report
+
+
+def check_index_backend(name: str) -> None:
+    if name not in registry.names("index"):
+        raise ConfigError(f"unknown index backend {name!r}; have {registry.names('index')}")

@@ -1,0 +1,92 @@
+"""Enrolment: one traveller's document photo into a gallery, with the scan for one face
+under two identities (an alias alert for an officer when another traveller scores at the
+alias operating point)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from bordermatch.errors import InputError, RecordStateError
+from bordermatch.service.core import ServiceCore
+from bordermatch.store import audit, repo
+from bordermatch.store.keys import Principal
+from bordermatch.store.tables import Enrolment, Gallery, ReviewItem, Traveler
+from bordermatch.types import FaceSample
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolResult:
+    enrolment: Enrolment
+    alias_alerts: tuple[ReviewItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AliasHit:
+    traveler_id: str
+    score: float
+
+
+def enrol(core: ServiceCore, who: Principal, gallery_id: str, bio: repo.Biographics,
+          photo: bytes | None) -> EnrolResult:
+    now = core.clock.now()
+    with core.sessions() as s:
+        g = repo.get_gallery(s, gallery_id)
+        if g.status != "open":
+            raise RecordStateError(f"gallery {gallery_id} is closed")
+        known = s.get(Traveler, bio.traveler_id)
+        opted_out = bio.opt_out or bool(known and known.opted_out)
+    sample, alias = None, []
+    if not opted_out:
+        if photo is None:
+            raise InputError("a photo is required unless the traveller opts out")
+        image = core.decode(photo, "photo")
+        sample = core.engine.primary_sample(image, [core.model])
+        alias = alias_scan(core, gallery_id, sample, bio.traveler_id)
+    with core.blob_batch() as put:
+        photo_blob = template_blob = None
+        if sample is not None and photo is not None:
+            photo_blob = put(photo, "image")
+            template_blob = put(sample.template(core.model).vector.astype(np.float32)
+                                .tobytes(), "template")
+        with core.sessions.begin() as s:
+            return _rows(core, s, who, now, gallery_id, bio, sample, photo_blob, template_blob,
+                         alias)
+
+
+def _rows(core: ServiceCore, s: Session, who: Principal, now: datetime, gallery_id: str,
+          bio: repo.Biographics, sample: FaceSample | None, photo_blob: str | None,
+          template_blob: str | None, alias: list[AliasHit]) -> EnrolResult:
+    g = s.get(Gallery, gallery_id)
+    if g is None or g.status != "open":  # closed while we were embedding
+        raise RecordStateError(f"gallery {gallery_id} is closed")
+    e = repo.add_enrolment(
+        s, who, now, g, bio, photo_blob, template_blob,
+        core.model if sample is not None else None,
+        sample.quality.unified if sample is not None else None,
+        core.retention_until(now, bio.citizen) if sample is not None else None)
+    items = tuple(repo.add_alias_alert(s, now, gallery_id, bio.traveler_id, m.traveler_id,
+                                       m.score) for m in alias)
+    if items:
+        audit.append(s, now, who, "review.alias", "traveler", bio.traveler_id,
+                     others=[m.traveler_id for m in alias])
+    return EnrolResult(e, items)
+
+
+def alias_scan(core: ServiceCore, gallery_id: str, sample: FaceSample,
+               traveler_id: str) -> list[AliasHit]:
+    """The best-scoring other identity at the alias operating point, if any."""
+    index = core.gallery(gallery_id).index
+    n = len(index)
+    if n == 0:
+        return []
+    cosines, ids = index.search(sample.template(core.model).vector[None, :], min(n, 3))
+    point = core.thresholds.alias
+    hits = []
+    for score, t in zip(core.calibrated(cosines[0]), ids[0], strict=True):
+        if t != traveler_id and score >= point.match:
+            hits.append(AliasHit(t, float(score)))
+    return hits[:1]

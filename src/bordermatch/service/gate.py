@@ -1,0 +1,126 @@
+"""Gate encounters (a photo at a gate or a boarding door) and opt-outs.
+
+Every face of the photo is searched against the whole gallery and decided by the one rule
+(``match.decide.identify``) at the service's 1:N operating point: the same rule, scale and
+thresholds as a vehicle lane, so one face gets one answer wherever it is seen.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bordermatch.io.images import encode_png
+from bordermatch.match.decide import Identification, identify
+from bordermatch.service.core import EncounterResult, PutBlob, ServiceCore
+from bordermatch.store import repo
+from bordermatch.store.keys import Principal
+from bordermatch.types import FaceSample, Image, Reason
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatch:
+    """One face's 1:N outcome before it is stored."""
+
+    sample: FaceSample
+    found: Identification
+
+    @property
+    def traveler_id(self) -> str | None:
+        return self.found.traveler_id
+
+    @property
+    def decision(self) -> str:
+        return self.found.decision.outcome.value
+
+
+def search_faces(core: ServiceCore, gallery_id: str, samples: Sequence[FaceSample],
+                 aliases: dict[str, set[str]]) -> list[FaceMatch]:
+    if not samples:
+        return []
+    search = core.gallery(gallery_id).search
+    queries = np.stack([smp.template(core.model).vector for smp in samples])
+    scores = core.calibrated(search.scores(queries))
+    found = identify(scores, search.ids, core.thresholds.search, aliases)
+    return [FaceMatch(smp, f) for smp, f in zip(samples, found, strict=True)]
+
+
+def gate_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: str,
+                   direction: str, photo: bytes, idempotency_key: str | None,
+                   request_hash: str, kind: str = "gate") -> EncounterResult:
+    replay = core.replay(who, idempotency_key, request_hash)
+    if replay is not None:
+        return replay
+    with core.sessions() as s:
+        repo.usable_gallery(s, gallery_id, core.clock.now())
+        aliases = repo.open_alias_pairs(s, gallery_id)
+    image = core.decode(photo, "photo")
+    samples = core.engine.samples(image, models=[core.model])
+    matches = search_faces(core, gallery_id, samples, aliases)
+    token = None
+    if kind == "board" and any(m.decision == "match" for m in matches):
+        # Opaque to the airline: it names nobody and is only valid for this encounter.
+        token = secrets.token_urlsafe(24)
+    return _store(core, who, gallery_id, lane, direction, kind, image, matches,
+                  idempotency_key, request_hash, event_ref=token)
+
+
+def board(core: ServiceCore, who: Principal, gallery_id: str, lane: str, photo: bytes,
+          idempotency_key: str | None, request_hash: str) -> EncounterResult:
+    """Boarding at a departure gate: an exit encounter whose token proves the match."""
+    return gate_encounter(core, who, gallery_id, lane, "exit", photo, idempotency_key,
+                          request_hash, kind="board")
+
+
+def opt_out_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: str,
+                      direction: str, traveler_id: str, idempotency_key: str | None,
+                      request_hash: str) -> EncounterResult:
+    """No capture at all: the traveller goes to manual inspection (a review item)."""
+    replay = core.replay(who, idempotency_key, request_hash)
+    if replay is not None:
+        return replay
+    with core.sessions() as s:
+        repo.usable_gallery(s, gallery_id, core.clock.now())
+        repo.get_traveler(s, traveler_id)
+    record = repo.OccupantRecord(track_id=0, traveler_id=traveler_id, score=None,
+                                 decision="manual_inspection", quality=None,
+                                 reason=Reason.OPTED_OUT.value)
+    return core.commit(who, gallery_id, lane, direction, "opt_out", [record],
+                       idempotency_key, request_hash, lambda put: None)
+
+
+def _store(core: ServiceCore, who: Principal, gallery_id: str, lane: str, direction: str,
+           kind: str, image: Image, matches: Sequence[FaceMatch], idempotency_key: str | None,
+           request_hash: str, event_ref: str | None = None) -> EncounterResult:
+    now = core.clock.now()
+    travelers = core.travelers([m.traveler_id for m in matches])
+    records: list[repo.OccupantRecord] = []
+
+    def write(put: PutBlob) -> None:
+        if not matches:  # no usable face: a capture failure, recorded as such
+            records.append(repo.OccupantRecord(0, None, None, "no_capture", None,
+                                               reason=Reason.NO_CAPTURE.value))
+        for i, m in enumerate(matches):
+            t = travelers.get(m.traveler_id) if m.traveler_id else None
+            if t is not None and t.opted_out:
+                records.append(repo.OccupantRecord(i, t.id, None, "manual_inspection", None,
+                                                   reason=Reason.OPTED_OUT.value))
+                continue
+            x1, y1, x2, y2 = (int(np.rint(v)) for v in m.sample.face.box)
+            h, w = image.shape[:2]
+            crop = image[max(0, y1):min(h, y2), max(0, x1):min(w, x2)]
+            capture = put(encode_png(np.ascontiguousarray(crop)), "image") \
+                if crop.size else None
+            template = put(m.sample.template(core.model).vector.astype(np.float32)
+                           .tobytes(), "template")
+            records.append(repo.OccupantRecord(
+                i, m.traveler_id, m.found.decision.score, m.decision,
+                m.sample.quality.unified, capture_blob=capture, template_blob=template,
+                purge_after=core.retention_until(now, t.citizen if t else None),
+                reason=m.found.decision.reason.value))
+
+    return core.commit(who, gallery_id, lane, direction, kind, records, idempotency_key,
+                       request_hash, write, event_ref)

@@ -1,0 +1,41 @@
+"""The service's operating points, built once at start-up and frozen.
+
+Every score the service reports or decides on is on the calibrated log-odds scale of its
+search recognizer (``match.fusion``). Gates and vehicles decide 1:N searches at one open-set
+operating point (FPIR), so the same face gets the same answer in a lane and at a gate; the
+1:1 check (``/v1/verify``) decides at the configured FMR; enrolment flags one face under two
+identities at the strictest calibrated FMR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bordermatch.match.decide import OperatingPoint
+from bordermatch.match.fusion import LogisticScore, load_matcher
+from bordermatch.store.config import ServiceSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceThresholds:
+    model: str  # the search recognizer: its templates are stored and searched
+    scale: LogisticScore  # its calibration: raw cosine -> log-odds
+    verify: OperatingPoint  # 1:1, the configured matcher at target_fmr
+    search: OperatingPoint  # 1:N at gates and in vehicle lanes (FPIR)
+    alias: OperatingPoint  # enrolment: another identity this similar is flagged
+
+
+def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
+    """Raises ConfigError, at start-up, for anything uncalibrated: nothing falls back."""
+    from bordermatch.lane.runner import load_operating_point
+
+    matcher = load_matcher(settings.matcher)
+    model = matcher.first_models[0]
+    scorer = load_matcher(model)
+    search = load_operating_point(model, settings.search_operating_point)
+    alias_fmr = settings.alias_fmr or min(f for f, _ in scorer.thresholds)
+    return ServiceThresholds(
+        model=model, scale=scorer.primary,
+        verify=matcher.operating_point(settings.target_fmr),
+        search=search,
+        alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"))

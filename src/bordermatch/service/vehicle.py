@@ -1,0 +1,110 @@
+"""Vehicle encounters: a lane event uploaded as JSON plus named frames, decided by the lane
+core (``bordermatch.lane.pipeline``) against a stored gallery, and recorded.
+
+The upload is checked and decoded in memory (``lane.events``: the same event rules as an
+event folder), never written out. Vehicle captures are not retained: the decision, its
+reason, score, quality and seat are stored, the frames are not, which keeps the retention
+surface to the gate photos and enrolments. The lane decides at the service's 1:N operating
+point, on the same calibrated scale as gates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bordermatch.errors import EventError, RecordStateError
+from bordermatch.lane.events import (
+    FrameRef,
+    LaneEvent,
+    LaneEventError,
+    decode_frames,
+    frame_ref,
+    parse_event,
+)
+from bordermatch.lane.pipeline import LanePipeline
+from bordermatch.service.core import EncounterResult, ServiceCore
+from bordermatch.store import repo
+from bordermatch.store.keys import Principal
+from bordermatch.types import Image, LaneResult, Reason
+
+MAX_FRAMES = 64
+# Event-level problems the device must fix; a vehicle with them is refused, not recorded.
+_EVENT_ERRORS = {"bad_event_json", "unknown_camera", "bad_frame_name", "empty_event",
+                 "unreadable_frames"}
+
+
+def read_upload(event: str, frames: Sequence[tuple[str, bytes]],
+                ) -> tuple[LaneEvent, dict[tuple[str, int], bytes]]:
+    """The uploaded event and its frame bytes by (camera, seq); EventError when malformed."""
+    try:
+        meta = json.loads(event)
+    except json.JSONDecodeError as exc:
+        raise EventError(f"event is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise EventError("event JSON is nested too deeply") from None
+    if not frames:
+        raise EventError("no frames")
+    if len(frames) > MAX_FRAMES:
+        raise EventError(f"more than {MAX_FRAMES} frames")
+    refs: list[FrameRef] = []
+    data: dict[tuple[str, int], bytes] = {}
+    try:
+        for name, blob in frames:
+            ref = frame_ref(name)
+            if (ref.camera, ref.seq) in data:
+                raise EventError(f"frame {name!r} appears twice")
+            refs.append(ref)
+            data[(ref.camera, ref.seq)] = blob
+        parsed = parse_event(meta, refs)
+    except LaneEventError as exc:
+        raise EventError(f"lane event refused: {exc}") from None
+    return parsed, data
+
+
+def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event: str,
+                      frames: Sequence[tuple[str, bytes]], idempotency_key: str | None,
+                      request_hash: str) -> EncounterResult:
+    replay = core.replay(who, idempotency_key, request_hash)
+    if replay is not None:
+        return replay
+    parsed, data = read_upload(event, frames)
+    with core.sessions() as s:
+        repo.usable_gallery(s, gallery_id, core.clock.now())
+        aliases = repo.open_alias_pairs(s, gallery_id)
+    search = core.gallery(gallery_id).search
+    if not len(search):
+        raise RecordStateError(f"gallery {gallery_id} has no enrolled templates")
+    engine = core.engine
+    pipeline = LanePipeline(engine.detector, engine.embedder(core.model), engine.quality,
+                            search, core.thresholds.search, core.thresholds.scale,
+                            aliases=aliases)
+
+    def decode(fr: FrameRef) -> Image:
+        return core.decode(data[(fr.camera, fr.seq)], f"frame {fr.name}")
+
+    result = pipeline.process(parsed, decode_frames(pipeline.frames_needed(parsed), decode))
+    if result.error and result.error.split(":")[0] in _EVENT_ERRORS and not result.occupants:
+        raise EventError(f"lane event refused: {result.error}")
+    return core.commit(who, gallery_id, parsed.lane, parsed.direction, "vehicle",
+                       _records(core, result), idempotency_key, request_hash,
+                       lambda put: None, event_ref=parsed.event_id[:200],
+                       latency_ms=result.latency_ms)
+
+
+def _records(core: ServiceCore, result: LaneResult) -> list[repo.OccupantRecord]:
+    travelers = core.travelers([o.traveler_id for o in result.occupants])
+    records = []
+    for o in result.occupants:
+        t = travelers.get(o.traveler_id) if o.traveler_id else None
+        decision, reason = o.decision.value, o.reason
+        if t is not None and t.opted_out:
+            decision, reason = "manual_inspection", Reason.OPTED_OUT.value
+        seat = o.seat
+        row = int(seat[1]) if seat and seat[:1] == "r" and seat[1:2].isdigit() else None
+        records.append(repo.OccupantRecord(o.track_id, o.traveler_id, o.score, decision,
+                                           o.quality, row=row, seat=seat, reason=reason))
+    if not records:
+        records.append(repo.OccupantRecord(0, None, None, "no_capture", None,
+                                           reason=Reason.NO_CAPTURE.value))
+    return records
