@@ -156,6 +156,7 @@ class Occupant:
     cameras: tuple[str, ...] = ()
     seat: str | None = None
     reason: str | None = None  # the decision's Reason (bordermatch.match.decide)
+    source: str | None = None  # "document" (1:few against a read) or "gallery" (1:N)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +168,8 @@ class LaneResult:
     latency_ms: float
     error: str | None = None
     timings_ms: tuple[tuple[str, float], ...] = field(default=())
+    # Travel documents read in the lane: how many, how many named nobody enrolled, and the
+    # enrolled travellers whose document was read but whom no face matched.
+    documents_read: int = 0
+    documents_unknown: int = 0
+    documents_unmatched: tuple[str, ...] = ()

@@ -15,7 +15,8 @@ app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simu
 
 def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None,
             cameras: str | None = None, last_frames: int | None = None,
-            shots: int | None = None, layout: Path | None = None):
+            shots: int | None = None, layout: Path | None = None,
+            document_fmr: float | None = None, ignore_documents: bool = False):
     from bordermatch.lane.pipeline import LaneConfig
     from bordermatch.lane.seats import load_layout
 
@@ -24,8 +25,11 @@ def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float
                                    ("link_threshold", link_threshold), ("only_cameras", only),
                                    ("last_frames", last_frames),
                                    ("shots_per_tracklet", shots),
+                                   ("document_fmr", document_fmr),
                                    ("layout", load_layout(layout) if layout else None))
                  if v is not None}
+    if ignore_documents:
+        overrides["document_fmr"] = None
     return LaneConfig(**overrides)
 
 
@@ -46,13 +50,17 @@ def run(
     shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
     layout: Path | None = typer.Option(
         None, help="This lane's seat zones (JSON, docs/lane.md; default: the reference)."),
+    document_fmr: float | None = typer.Option(
+        None, help="1:1 FMR at which documents read in the lane are verified (default 1e-3)."),
+    ignore_documents: bool = typer.Option(
+        False, "--ignore-documents", help="Baselines: decide every occupant by 1:N search."),
 ) -> None:
     """Process every event: one results line each, never aborting on a bad event."""
     from bordermatch.lane.runner import build_pipeline, run_events
 
     try:
         config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
-                         layout)
+                         layout, document_fmr, ignore_documents)
         pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score)
         errors = 0
 
@@ -96,6 +104,11 @@ def simulate(
     seed: int = typer.Option(..., help="Random seed (the same seed gives the same lane)."),
     difficulty: str = typer.Option("default", help="easy | default | hard"),
     distractors: int | None = typer.Option(None, help="Gallery padding (default per difficulty)."),
+    documents_read: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="P(an enrolled occupant's document is read; default 0.85)."),
+    second_references: float | None = typer.Option(
+        None, min=0.0, max=1.0,
+        help="P(a traveller holds a second document with its own photo; default 0.3)."),
 ) -> None:
     """Render a gallery and lane events with truth.json (parameters: docs/lane.md)."""
     from dataclasses import replace
@@ -105,13 +118,17 @@ def simulate(
 
     try:
         params = params_for(difficulty)
-        if distractors is not None:
-            params = replace(params, distractors=distractors)
+        overrides = {k: v for k, v in (("distractors", distractors),
+                                       ("document_read_prob", documents_read),
+                                       ("second_reference_prob", second_references))
+                     if v is not None}
+        params = replace(params, **overrides)
         summary = run_sim(faces, out, vehicles, seed, params)
     except BordermatchError as exc:
         fail(exc)
     typer.echo(f"{summary['vehicles']} vehicles, {summary['occupants']} occupants, "
-               f"gallery of {summary['gallery']} -> {out}")
+               f"{summary['documents_read']} documents read, gallery of "
+               f"{summary['travelers']} travellers ({summary['gallery']} photos) -> {out}")
 
 
 @app.command("calibrate")

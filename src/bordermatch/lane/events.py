@@ -23,6 +23,8 @@ from bordermatch.errors import BordermatchError, EventError
 from bordermatch.types import Image, LaneResult
 
 DIRECTIONS = ("exit", "entry")
+DOCUMENT_SOURCES = ("rfid", "mrz", "chip")
+MAX_DOCUMENTS = 32  # more reads than seats, with margin for the next lane's cards
 SEATS = ("r1-left", "r1-right", "r2-left", "r2-middle", "r2-right", "r3-left", "r3-right")
 FRAME_NAME = re.compile(r"^(\d{4})_(\d+)\.(jpe?g|png)$", re.IGNORECASE)
 
@@ -39,6 +41,21 @@ class LaneEventError(EventError):
 class Camera:
     id: str
     view: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRead:
+    """A travel document read as the vehicle approached (RFID card, booth MRZ or chip)."""
+
+    document_type: str
+    document_number: str
+    nationality: str
+    source: str  # one of DOCUMENT_SOURCES
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What names a document across a gallery: (document_number, nationality)."""
+        return (self.document_number, self.nationality)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +79,7 @@ class LaneEvent:
     cameras: tuple[Camera, ...]
     frames: tuple[FrameRef, ...]
     folder: Path | None = None
+    documents: tuple[DocumentRead, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,7 +136,25 @@ def _event(meta: dict, cameras: list[Camera], frames: Sequence[FrameRef],
         raise LaneEventError("empty_event", "no frames")
     return LaneEvent(meta["event_id"], meta["lane"], meta["direction"], meta["started_at"],
                      tuple(cameras), tuple(sorted(frames, key=lambda f: (f.camera, f.seq))),
-                     folder)
+                     folder, _documents(meta.get("documents", [])))
+
+
+def _documents(raw: object) -> tuple[DocumentRead, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_DOCUMENTS:
+        raise LaneEventError("bad_event_json",
+                             f"'documents' must be a list of at most {MAX_DOCUMENTS} reads")
+    out = []
+    for i, doc in enumerate(raw):
+        fields = ("document_type", "document_number", "nationality", "source")
+        if not (isinstance(doc, dict) and all(isinstance(doc.get(f), str) and doc[f]
+                                              and len(doc[f]) <= 64 for f in fields)):
+            raise LaneEventError("bad_event_json", f"documents[{i}] needs non-empty strings "
+                                 f"{', '.join(fields)} (at most 64 characters)")
+        if doc["source"] not in DOCUMENT_SOURCES:
+            raise LaneEventError("bad_event_json", f"documents[{i}].source "
+                                 f"{doc['source']!r} not in {DOCUMENT_SOURCES}")
+        out.append(DocumentRead(*(doc[f] for f in fields)))
+    return tuple(out)
 
 
 def _check_meta(meta: object) -> list[Camera]:
@@ -210,10 +246,17 @@ def _read_json(path: Path, what: str) -> Any:
 
 def write_event(folder: Path, event_id: str, cameras: list[tuple[str, str]], *,
                 lane: str = "lane-1", direction: str = "entry",
-                started_at: str = "2026-01-01T00:00:00+00:00") -> None:
+                started_at: str = "2026-01-01T00:00:00+00:00",
+                documents: Sequence[DocumentRead] = ()) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"event_id": event_id, "lane": lane, "direction": direction, "started_at": started_at,
-            "cameras": [{"id": c, "view": v} for c, v in cameras]}
+    meta: dict[str, Any] = {
+        "event_id": event_id, "lane": lane, "direction": direction, "started_at": started_at,
+        "cameras": [{"id": c, "view": v} for c, v in cameras]}
+    if documents:
+        meta["documents"] = [{"document_type": d.document_type,
+                              "document_number": d.document_number,
+                              "nationality": d.nationality, "source": d.source}
+                             for d in documents]
     (folder / "event.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -231,6 +274,7 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
              "decision": o.decision.value,
              "quality": None if o.quality is None else round(o.quality, 2),
              **({"reason": o.reason} if o.reason is not None else {}),
+             **({"source": o.source} if o.source is not None else {}),
              **({"seat": o.seat} if o.seat is not None else {})}
             for o in result.occupants
         ],
@@ -240,6 +284,9 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
         row["error"] = result.error
     if result.timings_ms:
         row["timings_ms"] = {k: round(v, 2) for k, v in result.timings_ms}
+    if result.documents_read:
+        row["documents"] = {"read": result.documents_read, "unknown": result.documents_unknown,
+                            "unmatched": list(result.documents_unmatched)}
     return row
 
 

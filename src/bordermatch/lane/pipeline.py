@@ -24,7 +24,13 @@ from numpy.typing import NDArray
 
 from bordermatch.detect.nms import nms
 from bordermatch.errors import ConfigError
-from bordermatch.lane.events import DecodedFrames, FrameRef, LaneEvent, LaneEventError
+from bordermatch.lane.events import (
+    DecodedFrames,
+    DocumentRead,
+    FrameRef,
+    LaneEvent,
+    LaneEventError,
+)
 from bordermatch.lane.seats import CameraGeometry, LaneLayout, estimate_seats
 from bordermatch.lane.track import (
     Shot,
@@ -34,7 +40,7 @@ from bordermatch.lane.track import (
     fuse_vectors,
     link_frames,
 )
-from bordermatch.match.decide import OperatingPoint, decide, identify
+from bordermatch.match.decide import OperatingPoint, decide, identify, identify_with_documents
 from bordermatch.match.fusion import LogisticScore
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
@@ -78,6 +84,9 @@ class LaneConfig:
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.30  # cosine to join tracklets across cameras (docs/lane.md)
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
+    # Documents read in the lane are verified 1:few at this 1:1 FMR before the 1:N search
+    # (docs/lane.md); None ignores them (every decision an open 1:N search).
+    document_fmr: float | None = 1e-3
     # Baselines and degraded modes: use only these camera ids / the last N frames of each.
     only_cameras: tuple[str, ...] | None = None
     last_frames: int | None = None
@@ -108,13 +117,18 @@ class LanePipeline:
     ``scale`` is the recognizer's calibration (``match.fusion``): track scores are put on
     the calibrated scale shared by every decision before ``point`` applies. ``aliases``
     names the travellers flagged as possibly one face under two identities (only the
-    reason of a runner-up review changes).
+    reason of a runner-up review changes). ``documents`` maps each enrolled document,
+    ``(document_number, nationality)``, to its traveller; with ``document_point`` (a 1:1
+    FMR operating point) the documents read for a vehicle make its decisions 1:few first
+    (``match.decide.identify_with_documents``). Without it, reads are ignored.
     """
 
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
                  search: GallerySearch, point: OperatingPoint, scale: LogisticScore,
                  config: LaneConfig | None = None,
-                 aliases: Mapping[str, Collection[str]] | None = None) -> None:
+                 aliases: Mapping[str, Collection[str]] | None = None,
+                 documents: Mapping[tuple[str, str], str] | None = None,
+                 document_point: OperatingPoint | None = None) -> None:
         if point.model != embedder.name or scale.models != (embedder.name,):
             raise ConfigError(f"operating point is for {point.model!r} and scale for "
                               f"{scale.models}, embedder is {embedder.name!r}: calibrate "
@@ -127,8 +141,12 @@ class LanePipeline:
         self.search = search
         self.point = point
         self.scale = scale
+        if document_point is not None and document_point.model != embedder.name:
+            raise ConfigError(f"document operating point is for {document_point.model!r}")
         self.config = config or LaneConfig()
         self.aliases = aliases or {}
+        self.documents = documents or {}
+        self.document_point = document_point
 
     # -- one event ----------------------------------------------------------------------
     def frames_needed(self, event: LaneEvent) -> list[FrameRef]:
@@ -148,14 +166,25 @@ class LanePipeline:
             obs = self.observe(event, frames)
         except LaneEventError as exc:
             return LaneResult(event.event_id, (), _ms(start), error=exc.reason)
-        occupants, search_ms = self.decide(obs.tracks, obs.seats)
+        occupants, search_ms = self.decide(obs.tracks, obs.seats, event.documents)
         obs.timings["search"] = search_ms
         error = None
         if frames.failed:
             error = f"unreadable_frames:{len(frames.failed)}"
-        return LaneResult(event.event_id, tuple(occupants),
-                          _ms(start) + obs.timings.get("decode", 0.0), error=error,
-                          timings_ms=tuple(obs.timings.items()))
+        return self.result(event, occupants, _ms(start) + obs.timings.get("decode", 0.0),
+                           error, tuple(obs.timings.items()))
+
+    def result(self, event: LaneEvent, occupants: Sequence[Occupant], latency_ms: float,
+               error: str | None = None, timings: tuple[tuple[str, float], ...] = (),
+               ) -> LaneResult:
+        """The vehicle's result line, with what became of the documents read for it."""
+        claimed = [self.documents.get(d.key) for d in event.documents]
+        matched = {o.traveler_id for o in occupants if o.decision is Outcome.MATCH}
+        unmatched = tuple(sorted({t for t in claimed if t is not None and t not in matched}))
+        return LaneResult(event.event_id, tuple(occupants), latency_ms, error=error,
+                          timings_ms=timings, documents_read=len(event.documents),
+                          documents_unknown=sum(t is None for t in claimed),
+                          documents_unmatched=unmatched)
 
     def observe(self, event: LaneEvent, frames: DecodedFrames) -> Observation:
         views = {c.id: c.view for c in event.cameras}
@@ -299,17 +328,22 @@ class LanePipeline:
         return self.scale.of_cosine(out)
 
     def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
-               ) -> tuple[list[Occupant], float]:
+               reads: Sequence[DocumentRead] = ()) -> tuple[list[Occupant], float]:
         t0 = time.perf_counter()
         seats = seats or {}
         captured = [t for t in tracks if t.best_quality >= self.config.min_capture_quality]
         captured = self._merge_same_identity(captured)
         scores = self.track_scores(captured)
-        found = identify(scores, self.search.ids, self.point, self.aliases)
+        claimed = {self.documents[d.key] for d in reads if d.key in self.documents}
+        if claimed and self.document_point is not None:
+            found = identify_with_documents(scores, self.search.ids, claimed, self.point,
+                                            self.document_point, self.aliases)
+        else:
+            found = identify(scores, self.search.ids, self.point, self.aliases)
         occupants = [
             Occupant(tr.track_id, f.traveler_id, f.decision.score, f.decision.outcome,
                      tr.best_quality, len(tr.shots), tr.cameras, seats.get(tr.track_id),
-                     reason=f.decision.reason.value)
+                     reason=f.decision.reason.value, source=f.source)
             for tr, f in zip(captured, found, strict=True)]
         for tr in tracks:
             if tr.best_quality < self.config.min_capture_quality:

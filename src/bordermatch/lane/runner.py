@@ -71,16 +71,21 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
     gallery = load_gallery(gallery_path)
     if gallery.detector != detector:
         log.warning("gallery enrolled with detector %s, lane uses %s", gallery.detector, detector)
-    scale = load_matcher(gallery.model).primary
+    config = config or LaneConfig()
+    calibration = load_matcher(gallery.model)
     embedder = registry.create("embedder", gallery.model)
     if point is None:
         point = load_operating_point(gallery.model, thresholds_path)
+    document_point = None
+    if config.document_fmr is not None:
+        document_point = calibration.operating_point(config.document_fmr)
     # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
-                        GallerySearch(gallery.traveler_ids, gallery.vectors), point, scale,
-                        config, aliases=same_face_partners(gallery.report))
+                        GallerySearch(gallery.traveler_ids, gallery.vectors), point,
+                        calibration.primary, config, aliases=same_face_partners(gallery.report),
+                        documents=gallery.document_index(), document_point=document_point)
 
 
 def load_event(folder: Path, pipeline: LanePipeline,
@@ -268,7 +273,8 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
         pipeline.point = result
         with open(results_out, "w", encoding="utf-8") as fh:
             for obs, observe_ms in kept:
-                occupants, search_ms = pipeline.decide(obs.tracks, obs.seats)
-                res = LaneResult(obs.event.event_id, tuple(occupants), observe_ms + search_ms)
+                occupants, search_ms = pipeline.decide(obs.tracks, obs.seats,
+                                                       obs.event.documents)
+                res = pipeline.result(obs.event, occupants, observe_ms + search_ms)
                 fh.write(json.dumps(result_to_json(res)) + "\n")
     return result, comparison

@@ -60,6 +60,14 @@ class SimParams:
     # -- gallery -------------------------------------------------------------------------
     distractors: int = 1000  # gallery entries of people who never drive through
     duplicate_travelers: int = 0  # extra manifest rows reusing a traveler_id (tests)
+    # A traveller with a spare photo holds a second document (a visa, a renewed passport)
+    # with its own reference photo, with this probability.
+    second_reference_prob: float = 0.3
+    # -- documents read in the lane (RFID cards, a booth's MRZ) ---------------------------
+    document_read_prob: float = 0.85  # an enrolled occupant's document is read
+    document_mrz_share: float = 0.2  # of those reads, the share made at a booth (MRZ)
+    unenrolled_document_prob: float = 0.3  # an occupant not enrolled carries a read card
+    stray_read_prob: float = 0.05  # a vehicle also reads a card from the car beside it
     extra: dict = field(default_factory=dict)
 
 

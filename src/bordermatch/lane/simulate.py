@@ -23,6 +23,7 @@ from bordermatch.errors import ConfigError, ImageError
 from bordermatch.gallery.build import subject_face
 from bordermatch.io.images import load_image
 from bordermatch.lane.events import frame_path, write_event
+from bordermatch.lane.reads import Document, occupant_reads, stray_read, write_reads
 from bordermatch.lane.render import (
     Placement,
     SourceFace,
@@ -112,6 +113,10 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
     events_dir.mkdir(parents=True, exist_ok=True)
     gallery_rows: list[dict] = []
     ids = iter(rng.permutation(10**6)[: len(names) + params.duplicate_travelers + 10])
+    # Documents, second references and reads draw from their own stream: a seed renders the
+    # same vehicles whatever the document parameters are.
+    docs_rng = np.random.default_rng([seed, 9303])
+    held: dict[str, list[Document]] = {}
 
     def enrol(name: str, photo: Path) -> str:
         tid = f"T{next(ids):06d}"
@@ -123,7 +128,25 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
             "document_type": "P", "document_number": f"X{rng.integers(10**7, 10**8)}",
             "nationality": str(rng.choice(NATIONALITIES)),
             "citizen": "true" if rng.random() < 0.5 else "false", "photo": dest.as_posix()})
+        row = gallery_rows[-1]
+        held[tid] = [(row["document_type"], row["document_number"], row["nationality"])]
         return tid
+
+    def second_reference(tid: str, name: str, taken: set[Path]) -> None:
+        """Another document of the same traveller (a visa) with another photo of them."""
+        if docs_rng.random() >= params.second_reference_prob:
+            return
+        photo = next((q for q in people[name] if q not in taken
+                      and sources.get(q) is not None), None)
+        if photo is None:
+            return
+        first = next(r for r in gallery_rows if r["traveler_id"] == tid)
+        dest = Path("photos") / f"{tid}-2{photo.suffix.lower()}"
+        shutil.copyfile(photo, gallery_dir / dest)
+        row = first | {"document_type": "V", "photo": dest.as_posix(),
+                       "document_number": f"Y{docs_rng.integers(10**7, 10**8)}"}
+        gallery_rows.append(row)
+        held[tid].append((row["document_type"], row["document_number"], row["nationality"]))
 
     def pick(pool: list[str], need_two: bool) -> tuple[str, Path, Path | None] | None:
         while pool:
@@ -145,6 +168,7 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
         return None
 
     n_people = 0
+    vehicle_reads = []
     for v in range(vehicles):
         plans = []
         for seat in sample_seats(rng, params):
@@ -155,10 +179,14 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
                     f"{faces_dir}: not enough distinct people for {vehicles} vehicles")
             name, lane_photo, gal_photo = chosen
             tid = enrol(name, gal_photo) if gal_photo is not None else None
+            if tid is not None and gal_photo is not None:
+                second_reference(tid, name, {lane_photo, gal_photo})
             plans.append(OccupantPlan(seat, name, str(lane_photo), tid,
                                       bool(rng.random() < params.sunglasses_prob)))
         n_people += len(plans)
         render_vehicle(events_dir / f"veh{v:05d}", f"veh{v:05d}", plans, sources, rng, params)
+        vehicle_reads.append((plans, *occupant_reads(docs_rng, params, plans, held,
+                                                      NATIONALITIES)))
         if progress:
             progress(v + 1)
     for _ in range(params.distractors):
@@ -167,6 +195,10 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
             log.warning("ran out of people for distractors")
             break
         enrol(chosen[0], chosen[1])
+    for v, (plans, reads, read) in enumerate(vehicle_reads):
+        stray = stray_read(docs_rng, params, {o.traveler_id for o in plans if o.traveler_id},
+                           held)
+        write_reads(events_dir / f"veh{v:05d}", reads + ([stray] if stray else []), read)
     for row in gallery_rows[: params.duplicate_travelers]:
         gallery_rows.append(dict(row))  # the same traveler_id twice: enrolment must report it
     order = rng.permutation(len(gallery_rows))
@@ -175,6 +207,8 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
         writer.writeheader()
         writer.writerows(gallery_rows[i] for i in order)
     summary = {"vehicles": vehicles, "occupants": n_people, "gallery": len(gallery_rows),
+               "travelers": len(held),
+               "documents_read": sum(len(r) for _, r, _ in vehicle_reads),
                "seed": seed, "faces_dir": str(faces_dir), "params": asdict(params)}
     (out / "simulation.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary

@@ -6,7 +6,9 @@ similar). An :class:`OperatingPoint` holds the thresholds on that scale, the rat
 were calibrated for (FMR for 1:1 comparisons, FPIR for 1:N searches) and where the
 calibration came from. :func:`decide` turns a score into an outcome and a reason;
 :func:`identify` decides every probe of one encounter (the faces of a gate photo, the
-tracks of a vehicle) against a gallery with one-to-one assignment and the runner-up rule.
+tracks of a vehicle) against a gallery with one-to-one assignment and the runner-up rule;
+:func:`identify_with_documents` first verifies them against the travellers whose travel
+documents were read (1:few at a 1:1 operating point), then searches the rest.
 
 The rule, with ties at a threshold counting as reached:
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +121,7 @@ class Identification:
     traveler_id: str | None
     decision: Decision
     runner_up_id: str | None = None
+    source: str = "gallery"  # "document": verified 1:few against a document read
 
 
 def identify(scores: NDArray[np.float32], traveler_ids: Sequence[str], point: OperatingPoint,
@@ -173,3 +176,59 @@ def _runner_up(row: NDArray[np.float32], col: int) -> int | None:
     masked = row.copy()
     masked[col] = -np.inf
     return int(masked.argmax())
+
+
+def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[str],
+                            claimed: Collection[str], point: OperatingPoint,
+                            document_point: OperatingPoint,
+                            aliases: Mapping[str, Collection[str]] | None = None,
+                            ) -> list[Identification]:
+    """Decide every probe, using the travel documents read for this encounter.
+
+    A read names who may be present; it is evidence, never proof, and the face decides:
+
+    1. 1:few: the probes are decided against the ``claimed`` travellers only, at
+       ``document_point`` (a 1:1 FMR operating point: a handful of comparisons, not a
+       search of thousands). A match stands unless a traveller *not* claimed also fits the
+       face at the open-set review floor of ``point`` (then it is review, runner-up): a
+       document from the next lane must not let a look-alike through.
+    2. 1:N: every probe without a 1:few match is searched against the whole gallery, less
+       the travellers matched in step 1, at the open-set ``point``. A 1:N match wins;
+       otherwise a 1:few review stands (its reason names the read); otherwise the 1:N
+       outcome (review or no-match) is the answer.
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float32))
+    column = {t: i for i, t in enumerate(traveler_ids)}
+    few_cols = sorted({column[t] for t in claimed if t in column})
+    n = len(scores)
+    few: list[Identification | None] = [None] * n
+    if few_cols:
+        others = np.setdiff1d(np.arange(scores.shape[1]), few_cols)
+        found = identify(scores[:, few_cols], [traveler_ids[c] for c in few_cols],
+                         document_point, aliases)
+        for i, f in enumerate(found):
+            f = replace(f, source="document")
+            best_other = float(scores[i, others].max()) if others.size else None
+            if f.decision.outcome is Outcome.MATCH and best_other is not None \
+                    and best_other >= point.floor:
+                rid = traveler_ids[int(others[scores[i, others].argmax()])]
+                f = replace(f, decision=replace(f.decision, outcome=Outcome.REVIEW,
+                                                reason=Reason.RUNNER_UP,
+                                                runner_up=best_other), runner_up_id=rid)
+            few[i] = f
+    taken = {column[f.traveler_id] for f in few
+             if f is not None and f.traveler_id is not None
+             and f.decision.outcome is Outcome.MATCH}
+    rest = [i for i in range(n) if few[i] is None or few[i].decision.outcome
+            is not Outcome.MATCH]
+    out: list[Identification] = [f for f in few]  # type: ignore[misc]
+    if rest:
+        keep = np.setdiff1d(np.arange(scores.shape[1]), sorted(taken))
+        wide = identify(scores[np.ix_(rest, keep)], [traveler_ids[c] for c in keep], point,
+                        aliases)
+        for i, w in zip(rest, wide, strict=True):
+            prior = few[i]
+            held = prior is not None and prior.decision.outcome is Outcome.REVIEW
+            # A 1:N match wins; otherwise a 1:few review (it carries the read) stands.
+            out[i] = w if w.decision.outcome is Outcome.MATCH or not held else prior
+    return out

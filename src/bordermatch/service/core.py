@@ -45,12 +45,13 @@ class EncounterResult:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class GalleryTemplates:
+class StoredGallery:
     """A gallery's stored templates: the exact search (decisions) and the configured index
     (the enrolment scan for one face under two identities)."""
 
     search: GallerySearch
     index: object
+    documents: dict[tuple[str, str], str]  # (document_number, nationality) -> traveller
 
 
 class ServiceCore:
@@ -71,7 +72,7 @@ class ServiceCore:
         self._engine_factory = engine_factory
         self._engine: FaceEngine | None = None
         self._engine_lock = threading.Lock()
-        self._cache: dict[str, tuple[int, GalleryTemplates]] = {}
+        self._cache: dict[str, tuple[int, StoredGallery]] = {}
         self._cache_lock = threading.Lock()
 
     @property
@@ -96,7 +97,7 @@ class ServiceCore:
         return self.thresholds.scale.of_cosine(cosines)
 
     # -- galleries ------------------------------------------------------------------------
-    def gallery(self, gallery_id: str) -> GalleryTemplates:
+    def gallery(self, gallery_id: str) -> StoredGallery:
         """The gallery's templates, reloaded when its revision moved."""
         with self.sessions() as s:
             rev = repo.gallery_revision(s, gallery_id)
@@ -105,6 +106,7 @@ class ServiceCore:
                 if hit is not None and hit[0] == rev:
                     return hit[1]
             rows = repo.gallery_templates(s, gallery_id, self.model)
+            documents = repo.gallery_documents(s, gallery_id)
         dim = self.engine.embedder(self.model).dim
         index = registry.create("index", self.settings.index_backend, dim=dim)
         ids = [t for t, _ in rows]
@@ -113,7 +115,7 @@ class ServiceCore:
             vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
                                 for _, b in rows])
             index.add(ids, vectors)
-        entry = GalleryTemplates(GallerySearch(ids, vectors), index)
+        entry = StoredGallery(GallerySearch(ids, vectors), index, documents)
         with self._cache_lock:
             self._cache[gallery_id] = (rev, entry)
         return entry

@@ -4,7 +4,8 @@ Every score the service reports or decides on is on the calibrated log-odds scal
 search recognizer (``match.fusion``). Gates and vehicles decide 1:N searches at one open-set
 operating point (FPIR), so the same face gets the same answer in a lane and at a gate; the
 1:1 check (``/v1/verify``) decides at the configured FMR; enrolment flags one face under two
-identities at the strictest calibrated FMR.
+identities at the strictest calibrated FMR. Documents read for a vehicle (RFID, MRZ, chip)
+are verified 1:few at ``document_fmr`` before the 1:N search (``match.decide``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ServiceThresholds:
     scale: LogisticScore  # its calibration: raw cosine -> log-odds
     verify: OperatingPoint  # 1:1, the configured matcher at target_fmr
     search: OperatingPoint  # 1:N at gates and in vehicle lanes (FPIR)
+    document: OperatingPoint  # 1:few against the documents read for an encounter (FMR)
     alias: OperatingPoint  # enrolment: another identity this similar is flagged
 
 
@@ -38,4 +40,6 @@ def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
         model=model, scale=scorer.primary,
         verify=matcher.operating_point(settings.target_fmr),
         search=search,
+        document=scorer.operating_point(settings.document_fmr,
+                                        provenance=f"bundled calibration of {model}"),
         alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"))

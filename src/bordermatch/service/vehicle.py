@@ -5,7 +5,8 @@ The upload is checked and decoded in memory (``lane.events``: the same event rul
 event folder), never written out. Vehicle captures are not retained: the decision, its
 reason, score, quality and seat are stored, the frames are not, which keeps the retention
 surface to the gate photos and enrolments. The lane decides at the service's 1:N operating
-point, on the same calibrated scale as gates.
+point, on the same calibrated scale as gates; the event's ``documents`` (DESIGN.md) are
+verified 1:few first, against the travellers of this gallery whose documents they name.
 """
 
 from __future__ import annotations
@@ -72,13 +73,14 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     with core.sessions() as s:
         repo.usable_gallery(s, gallery_id, core.clock.now())
         aliases = repo.open_alias_pairs(s, gallery_id)
-    search = core.gallery(gallery_id).search
-    if not len(search):
+    stored = core.gallery(gallery_id)
+    if not len(stored.search):
         raise RecordStateError(f"gallery {gallery_id} has no enrolled templates")
     engine = core.engine
+    th = core.thresholds
     pipeline = LanePipeline(engine.detector, engine.embedder(core.model), engine.quality,
-                            search, core.thresholds.search, core.thresholds.scale,
-                            aliases=aliases)
+                            stored.search, th.search, th.scale, aliases=aliases,
+                            documents=stored.documents, document_point=th.document)
 
     def decode(fr: FrameRef) -> Image:
         return core.decode(data[(fr.camera, fr.seq)], f"frame {fr.name}")

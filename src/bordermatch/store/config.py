@@ -39,6 +39,8 @@ class ServiceSettings(Settings):
     # a target FPIR, from `bordermatch lane calibrate`); None: the bundled one of the
     # search recognizer. Its absence is a start-up error, never a silent fallback.
     search_operating_point: Path | None = None
+    # Documents read in a lane are verified 1:few at this 1:1 FMR (docs/lane.md).
+    document_fmr: float = Field(default=1e-3, gt=0.0, lt=1.0)
     # Enrolment flags another identity at least this similar (a 1:1 FMR from the bundled
     # calibration); None: the strictest calibrated threshold.
     alias_fmr: float | None = Field(default=None, gt=0.0, lt=1.0)

@@ -171,6 +171,16 @@ def gallery_templates(s: Session, gallery_id: str, model: str) -> list[tuple[str
     return [(tid, blob) for tid, blob in rows]
 
 
+def gallery_documents(s: Session, gallery_id: str) -> dict[tuple[str, str], str]:
+    """(document_number, nationality) -> traveller, for every live enrolment in a gallery:
+    how a document read in a lane names a traveller."""
+    rows = s.execute(select(Traveler.document_number, Traveler.nationality, Traveler.id)
+                     .join(Enrolment, Enrolment.traveler_id == Traveler.id)
+                     .where(Enrolment.gallery_id == gallery_id,
+                            Enrolment.status == "enrolled"))
+    return {(number, nationality): tid for number, nationality, tid in rows}
+
+
 def travelers_by_id(s: Session, ids: Sequence[str]) -> dict[str, Traveler]:
     if not ids:
         return {}
