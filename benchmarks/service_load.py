@@ -220,8 +220,8 @@ def engine_reference(matcher: str, photos: dict[str, bytes], repeats: int) -> Le
     """The face work of one gate encounter, in this process: decode, detect, align, quality,
     embed. The service's gate latency over this is what HTTP, storage and audit add."""
     from bordermatch.config import Settings
-    from bordermatch.match.engine import FaceEngine
     from bordermatch.io.images import decode_image
+    from bordermatch.match.engine import FaceEngine
 
     engine = FaceEngine.from_settings(Settings(matcher=matcher))
     model = engine.matcher.first_models[0]

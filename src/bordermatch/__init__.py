@@ -4,9 +4,9 @@ The public API is deliberately small; everything else is reachable through its m
 """
 
 from bordermatch.config import Settings
-from bordermatch.match.engine import FaceEngine, Verification
 from bordermatch.errors import BordermatchError
 from bordermatch.io.images import decode_image, load_image
+from bordermatch.match.engine import FaceEngine, Verification
 from bordermatch.types import Candidate, Decision, Face, FaceSample, Outcome, Quality, Template
 
 __all__ = [

@@ -236,7 +236,7 @@ class BorderService:
             if photo is None:
                 raise InputError("a photo is required unless the traveller opts out")
             image = self._decode(photo, "photo")
-            sample = self.engine.primary_sample(image, [self.model])
+            sample = self.engine.primary_sample(image, [self.model], refuse_ambiguous=True)
             alias = self._alias_scan(gallery_id, sample, bio.traveler_id)
         with self._blob_batch() as put:
             photo_blob = template_blob = None
