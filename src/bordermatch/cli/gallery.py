@@ -28,13 +28,14 @@ def build(
     """Enrol every photo; problems go to the report, never into a crash."""
     from bordermatch import registry
     from bordermatch.gallery.build import enrol, strict_cosine_threshold
+    from bordermatch.gallery.enrol import portrait_detector
     from bordermatch.gallery.file import save
     from bordermatch.quality.measures import FaceQualityAssessor
 
     cfg = settings(detector=detector)
     try:
         threshold = strict_cosine_threshold(embedder, same_face_fmr)
-        det = registry.create("detector", cfg.detector, **cfg.detector_options())
+        det = portrait_detector(cfg.detector, cfg.detector_options())  # with the retry
         emb = registry.create("embedder", embedder)
         gallery = enrol(gallery_dir, det, emb, FaceQualityAssessor(), min_quality=min_quality,
                         same_face_threshold=threshold)
