@@ -16,18 +16,6 @@ def _json_lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
-def side_by_side(publicdomain, out):
-    """Obama and Biden at similar size, both near the centre: an ambiguous photo."""
-    from PIL import Image
-
-    canvas = Image.new("RGB", (640, 300), (200, 200, 200))
-    for name, x, y in (("obama.jpg", 20, 70), ("biden.jpg", 320, 40)):
-        img = Image.open(publicdomain / name)
-        canvas.paste(img.resize((300, round(300 * img.size[1] / img.size[0]))), (x, y))
-    canvas.save(out)
-    return out
-
-
 @pytest.mark.slow
 def test_verify_same_and_different_person(publicdomain):
     same = runner.invoke(app, ["verify", str(publicdomain / "obama.jpg"),
@@ -71,8 +59,8 @@ def test_batch_keeps_order_and_reports_bad_lines(publicdomain, tmp_path):
 
 
 @pytest.mark.slow
-def test_verify_says_when_a_photo_is_ambiguous(publicdomain, tmp_path):
-    two = str(side_by_side(publicdomain, tmp_path / "two.jpg"))
+def test_verify_says_when_a_photo_is_ambiguous(publicdomain, ambiguous_photo):
+    two = str(ambiguous_photo)
     one = str(publicdomain / "obama2.jpg")
     result = runner.invoke(app, ["verify", two, one, "--json"])
     assert result.exit_code == 0, result.output
