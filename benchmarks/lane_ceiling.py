@@ -35,7 +35,8 @@ from bordermatch import registry
 from bordermatch.config import Settings
 from bordermatch.errors import BordermatchError
 from bordermatch.eval.metrics import fnir
-from bordermatch.gallery.build import strict_cosine_threshold, subject_face
+from bordermatch.gallery.build import strict_cosine_threshold
+from bordermatch.gallery.enrol import as_portrait
 from bordermatch.io.images import load_image
 from bordermatch.lane.scenario import params_for
 from bordermatch.match.calibrate import threshold_for_rate
@@ -52,13 +53,13 @@ def embed_subject(path: Path, detector, embedders) -> list[np.ndarray] | None:
         img = load_image(path)
     except BordermatchError:
         return None
-    faces = detector.detect(img)
-    if not faces:
+    try:
+        choice = as_portrait(detector).subject(img)
+    except BordermatchError:  # no face
         return None
-    face, ambiguous = subject_face(faces, img.shape[1], img.shape[0])
-    if ambiguous:
+    if choice.ambiguous:
         return None
-    return [e.embed(img, [face])[0] for e in embedders]
+    return [e.embed(img, [choice.face])[0] for e in embedders]
 
 
 def validation_ceiling(miss: float) -> float:

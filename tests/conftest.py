@@ -37,3 +37,17 @@ def astronaut():
     """NASA astronaut Eileen Collins (public domain), shipped with scikit-image."""
     skimage_data = pytest.importorskip("skimage.data")
     return skimage_data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def ambiguous_photo(publicdomain: Path, tmp_path_factory) -> Path:
+    """Obama and Biden at similar size, both near the centre: a photo with no clear subject."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (640, 300), (200, 200, 200))
+    for name, x, y in (("obama.jpg", 20, 70), ("biden.jpg", 320, 40)):
+        img = Image.open(publicdomain / name)
+        canvas.paste(img.resize((300, round(300 * img.size[1] / img.size[0]))), (x, y))
+    out = tmp_path_factory.mktemp("ambiguous") / "two.jpg"
+    canvas.save(out)
+    return out

@@ -14,7 +14,8 @@ cases apart::
     │   │   └── ImageTooLargeError       too many bytes, or too many pixels (decompression bomb)
     │   ├── FaceCountError
     │   │   ├── NoFaceError              no face found where one was required
-    │   │   └── TooManyFacesError        more faces than the operation allows
+    │   │   ├── TooManyFacesError        more faces than the operation allows
+    │   │   └── AmbiguousFaceError       two faces of similar size near the centre of a photo
     │   ├── ManifestError                malformed gallery, pairs or model-pack manifest
     │   ├── EventError                   malformed lane event folder
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
@@ -78,6 +79,10 @@ class NoFaceError(FaceCountError):
 
 class TooManyFacesError(FaceCountError):
     code = "too_many_faces"
+
+
+class AmbiguousFaceError(FaceCountError):
+    code = "ambiguous_face"
 
 
 class ManifestError(InputError):

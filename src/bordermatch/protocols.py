@@ -21,6 +21,17 @@ class Detector(Protocol):
 
 
 @runtime_checkable
+class ThresholdedDetector(Detector, Protocol):
+    """A detector whose score threshold is a constructor argument (``score_threshold``).
+
+    All bundled detectors are; the subject-face rule (gallery/enrol.py) needs it to ask for
+    weaker faces when a portrait has none at the operating point.
+    """
+
+    score_threshold: float
+
+
+@runtime_checkable
 class Embedder(Protocol):
     name: str
     dim: int

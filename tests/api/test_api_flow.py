@@ -109,6 +109,34 @@ def test_alias_alert_and_review_adjudication(client, tokens, gallery, photos):
     assert twice.status_code == 409
 
 
+def test_an_ambiguous_enrolment_photo_is_refused(client, tokens, gallery, ambiguous_photo):
+    r = client.post(
+        f"/v1/galleries/{gallery}/travelers", headers=auth(tokens["officer"]),
+        data={"traveler_id": "T-TWO", "given_names": "A", "surname": "B", "document_type": "P",
+              "document_number": "Z1", "nationality": "USA", "citizen": "true"},
+        files={"photo": ("p.jpg", ambiguous_photo.read_bytes(), "image/jpeg")})
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "ambiguous_face" and "similar size" in r.json()["detail"]
+
+
+def test_manifest_rows_of_one_traveller_and_repeated_documents(client, tokens, gallery,
+                                                               photos):
+    manifest = MANIFEST + ("T-OBAMA,Barack,Obama,V,X101,USA,true,obama.jpg\n"
+                           "T-COPY,Copy,Cat,P,X100,USA,true,biden.jpg\n"
+                           "T-BIDEN,Joe,Biden,P,X201,CAN,false,biden.jpg\n")
+    files = [("manifest", ("manifest.csv", manifest.encode(), "text/csv")),
+             ("photos", ("obama.jpg", photos["obama"], "image/jpeg")),
+             ("photos", ("biden.jpg", photos["biden"], "image/jpeg"))]
+    r = client.post(f"/v1/galleries/{gallery}/manifest", headers=auth(tokens["admin"]),
+                    files=files)
+    assert r.status_code == 200, r.text
+    got = [(row["line"], row["status"], row["error"]) for row in r.json()["rows"]]
+    assert got == [(2, "enrolled", None), (3, "enrolled", None),
+                   (4, "error", "bad_input"),  # T-NOPIC: its photo was not uploaded
+                   (5, "error", "additional_reference"), (6, "error", "duplicate_document"),
+                   (7, "error", "traveler_mismatch")]
+
+
 def test_verify_1to1(client, tokens, photos):
     def verify(a, b):
         r = client.post("/v1/verify", headers=auth(tokens["gate_device"]),

@@ -54,6 +54,31 @@ def test_batch_keeps_order_and_reports_bad_lines(publicdomain, tmp_path):
     assert rows[0]["a"] == str(o) and rows[4]["b"] == str(b)
     for r in rows:
         assert set(r) >= {"a", "b", "score", "decision", "error"}
+    assert rows[0]["ambiguous"] == {"a": False, "b": False}
+    assert rows[0]["faces"] == {"a": 1, "b": 1}
+
+
+@pytest.mark.slow
+def test_verify_says_when_a_photo_is_ambiguous(publicdomain, ambiguous_photo):
+    two = str(ambiguous_photo)
+    one = str(publicdomain / "obama2.jpg")
+    result = runner.invoke(app, ["verify", two, one, "--json"])
+    assert result.exit_code == 0, result.output
+    row = _json_lines(result.output)[0]
+    assert row["ambiguous"] == {"a": True, "b": False} and row["faces"]["a"] == 2
+    text = runner.invoke(app, ["verify", two, one])
+    assert "ambiguous=a" in text.output and "warning: a holds 2 faces" in text.output
+
+
+@pytest.mark.slow
+def test_verify_errors_exit_2_in_json_and_text(publicdomain, tmp_path):
+    args = ["verify", str(tmp_path), str(publicdomain / "obama.jpg")]  # a directory as image
+    as_json = runner.invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 2, as_json.output
+    assert _json_lines(as_json.output)[0]["error"] == "not_found"
+    text = runner.invoke(app, args)
+    assert text.exit_code == 2 and isinstance(text.exception, SystemExit)  # not a traceback
+    assert "is a directory" in text.output and len(text.output.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -62,7 +87,9 @@ def test_detect_writes_annotation(publicdomain, tmp_path):
     result = runner.invoke(app, ["detect", str(publicdomain / "two_people.jpg"), "--json",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert len(_json_lines(result.output)[0]["faces"]) == 2
+    report = _json_lines(result.output)[0]
+    assert len(report["faces"]) == 2 and sum(f["subject"] for f in report["faces"]) == 1
+    assert report["ambiguous"] is False and report["retried"] is False  # far apart
     assert out.stat().st_size > 1000
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.fakes import make_face
 
 from bordermatch.eval.lfw_embed import (
     STATUS_FTE,
@@ -12,17 +11,7 @@ from bordermatch.eval.lfw_embed import (
     cache_path,
     embed_images,
     load_cache,
-    pick_face,
 )
-
-
-def test_pick_face_prefers_the_central_face():
-    edge = make_face(x1=0, y1=0, size=60)
-    centre = make_face(x1=65, y1=65, size=110)  # centre (120, 120)
-    assert pick_face([edge, centre], 250, 250) is centre
-    # A big face near the centre beats a tiny face whose centre is a little closer.
-    tiny = make_face(x1=121, y1=121, size=14)  # centre (128, 128)
-    assert pick_face([tiny, centre], 250, 250) is centre
 
 
 def test_config_key_changes_with_the_pipeline():

@@ -10,8 +10,9 @@ from PIL import Image
 from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
 from bordermatch.errors import ManifestError
-from bordermatch.gallery.build import COLUMNS, enrol, read_manifest, same_face_pairs, subject_face
+from bordermatch.gallery.build import enrol, same_face_pairs
 from bordermatch.gallery.file import GalleryTemplates, load, paths, save
+from bordermatch.gallery.manifest import COLUMNS
 
 
 def _gallery(tmp_path, rows):
@@ -21,9 +22,9 @@ def _gallery(tmp_path, rows):
     with open(d / "manifest.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
-        for tid, photo in rows:
+        for i, (tid, photo) in enumerate(rows):
             w.writerow({"traveler_id": tid, "given_names": "A", "surname": "B",
-                        "document_type": "P", "document_number": "1", "nationality": "USA",
+                        "document_type": "P", "document_number": f"D{i}", "nationality": "USA",
                         "citizen": "true", "photo": photo})
             if photo.startswith("photos/ok"):
                 arr = rng.integers(0, 255, (160, 160, 3), dtype=np.uint8)
@@ -41,12 +42,24 @@ def test_problems_go_to_the_report_not_a_crash(tmp_path):
               min_quality=30.0, same_face_threshold=0.999)
     reasons = {(r["traveler_id"], r["reason"]) for r in g.report["rejected"]}
     assert g.traveler_ids == ("T1", "T2")
-    assert ("T1", "duplicate_traveler_id") in reasons
-    assert ("T3", "not_found") in reasons
-    assert ("T4", "corrupt_image") in reasons
-    assert (None, "bad_row") in reasons and ("T5", "bad_row") in reasons
-    assert {r["reason"] for r in g.report["flagged"]} == {"low_quality"}
+    assert reasons == {("T3", "not_found"), ("T4", "corrupt_image"), (None, "bad_row"),
+                       ("T5", "bad_row")}
+    # T1's second row is valid: a second reference, flagged but not enrolled yet.
+    flags = {(r["traveler_id"], r["reason"], r["line"]) for r in g.report["flagged"]}
+    assert ("T1", "additional_reference", 4) in flags
+    assert {r[1] for r in flags} == {"low_quality", "additional_reference"}
     assert g.report["rows"] == 7
+
+
+def test_a_traveller_is_enrolled_from_the_first_photo_that_works(tmp_path):
+    d = _gallery(tmp_path, [("T1", "photos/broken.jpg"), ("T1", "photos/ok1.png"),
+                            ("T1", "photos/ok2.png")])
+    g = enrol(d, FakeDetector([make_face(20, 20, 100)]), FakeEmbedder(), FakeQuality(),
+              min_quality=0, same_face_threshold=1.0)
+    assert g.traveler_ids == ("T1",)
+    assert [(r["line"], r["reason"]) for r in g.report["rejected"]] == [(2, "corrupt_image")]
+    assert [(r["line"], r["reason"]) for r in g.report["flagged"]] == [
+        (4, "additional_reference")]
 
 
 def test_no_face_and_ambiguous_faces(tmp_path):
@@ -57,14 +70,6 @@ def test_no_face_and_ambiguous_faces(tmp_path):
     two = FakeDetector([make_face(10, 30, 70), make_face(80, 30, 70)])
     g = enrol(d, two, FakeEmbedder(), FakeQuality(), min_quality=0, same_face_threshold=1.0)
     assert g.report["rejected"][0]["reason"] == "several_faces"
-
-
-def test_subject_face_ignores_small_or_off_centre_bystanders():
-    subject = make_face(75, 70, 100)
-    face, ambiguous = subject_face([make_face(0, 60, 70), subject], 250, 250)
-    assert face is subject and not ambiguous
-    _, ambiguous = subject_face([subject, make_face(90, 100, 90)], 250, 250)
-    assert ambiguous
 
 
 def test_same_face_pairs_flags_one_face_under_two_ids():
@@ -87,11 +92,3 @@ def test_store_roundtrip_and_tamper_detection(tmp_path):
         load(tmp_path / "gal")
     with pytest.raises(ManifestError):
         load(tmp_path / "nothing")
-
-
-def test_manifest_errors(tmp_path):
-    with pytest.raises(ManifestError):
-        read_manifest(tmp_path)
-    (tmp_path / "manifest.csv").write_text("traveler_id,photo\nT1,a.jpg\n")
-    with pytest.raises(ManifestError, match="missing columns"):
-        read_manifest(tmp_path)

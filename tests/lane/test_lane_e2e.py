@@ -3,7 +3,6 @@ plus broken events that must be reported per event without stopping the run."""
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -21,23 +20,23 @@ def lane(pd_faces: Path, tmp_path_factory):
     from bordermatch import registry
     from bordermatch.gallery.build import enrol
     from bordermatch.gallery.file import save
+    from bordermatch.gallery.manifest import write_manifest
     from bordermatch.lane.scenario import OccupantPlan, params_for
-    from bordermatch.lane.simulate import MANIFEST_COLUMNS, _Sources, render_vehicle
+    from bordermatch.lane.simulate import _Sources, render_vehicle
     from bordermatch.quality.measures import FaceQualityAssessor
 
     root = tmp_path_factory.mktemp("lane")
     gdir = root / "gallery"
     (gdir / "photos").mkdir(parents=True)
-    with open(gdir / "manifest.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
-        w.writeheader()
-        for tid, person, photo in (("T-OBAMA", "Barack_Obama", "Barack_Obama_0001.jpg"),
-                                   ("T-BIDEN", "Joe_Biden", "Joe_Biden_0001.jpg")):
-            (gdir / "photos" / photo).write_bytes((pd_faces / person / photo).read_bytes())
-            w.writerow({"traveler_id": tid, "given_names": person.split("_")[0],
-                        "surname": person.split("_")[1], "document_type": "P",
-                        "document_number": "1", "nationality": "USA", "citizen": "true",
-                        "photo": f"photos/{photo}"})
+    rows = []
+    for tid, person, photo in (("T-OBAMA", "Barack_Obama", "Barack_Obama_0001.jpg"),
+                               ("T-BIDEN", "Joe_Biden", "Joe_Biden_0001.jpg")):
+        (gdir / "photos" / photo).write_bytes((pd_faces / person / photo).read_bytes())
+        rows.append({"traveler_id": tid, "given_names": person.split("_")[0],
+                     "surname": person.split("_")[1], "document_type": "P",
+                     "document_number": f"D-{tid}", "nationality": "USA", "citizen": "true",
+                     "photo": f"photos/{photo}"})
+    write_manifest(gdir / "manifest.csv", rows)
     det = registry.create("detector", "yunet", score_threshold=0.6)
     emb = registry.create("embedder", "sface")
     gallery = enrol(gdir, det, emb, FaceQualityAssessor(), min_quality=30,

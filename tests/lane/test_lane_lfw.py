@@ -30,7 +30,7 @@ def test_small_lfw_lane(lfw_dir, tmp_path):
              detector=det)
     gallery = enrol(tmp_path / "gallery", det, registry.create("embedder", "sface"),
                     FaceQualityAssessor(), min_quality=30, same_face_threshold=0.9)
-    assert not [r for r in gallery.report["rejected"] if r["reason"] != "duplicate_traveler_id"]
+    assert not [r for r in gallery.report["rejected"] if r["reason"] != "duplicate_document"]
     save(gallery, tmp_path / "g.npz")
     out = tmp_path / "results.jsonl"
     run_events(build_pipeline(tmp_path / "g.npz"), tmp_path / "events", out)

@@ -36,13 +36,19 @@ def test_difficulty_presets_are_ordered():
 
 @pytest.mark.slow
 def test_simulated_vehicle_from_public_domain_photos(pd_faces, tmp_path):
+    from bordermatch.gallery.manifest import read_manifest
     from bordermatch.lane.simulate import simulate
 
-    params = replace(params_for("default"), occupant_weights=(1.0,), distractors=5)
+    params = replace(params_for("default"), occupant_weights=(1.0,), distractors=5,
+                     duplicate_travelers=1)
     summary = simulate(pd_faces, tmp_path / "sim", vehicles=2, seed=3, params=params)
     assert summary["vehicles"] == 2 and summary["occupants"] == 2
     with open(tmp_path / "sim" / "gallery" / "manifest.csv") as fh:
         gallery = list(csv.DictReader(fh))
+    # The simulator writes what the shared reader accepts; its one repeated row is reported.
+    manifest = read_manifest(tmp_path / "sim" / "gallery")
+    assert [e["reason"] for e in manifest.report] == ["duplicate_document"]
+    assert len(manifest.rows) == len(gallery) - 1
     # Two occupants plus the only person left over, as a distractor.
     assert len(gallery) >= 2
     events = sorted((tmp_path / "sim" / "events").iterdir())

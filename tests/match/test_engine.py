@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tests.fakes import FakeDetector, FakeEmbedder, FakeQuality, make_face
 
-from bordermatch.errors import ConfigError, NoFaceError
+from bordermatch.errors import AmbiguousFaceError, ConfigError, InputError, NoFaceError
 from bordermatch.match.engine import FaceEngine
 from bordermatch.match.fusion import LogisticScore, Matcher
 from bordermatch.types import Outcome
@@ -47,10 +47,25 @@ def test_no_face_raises():
         _engine([]).verify(img, img)
 
 
-def test_largest_face_is_the_primary():
+def test_the_primary_is_the_subject_not_merely_the_largest():
     small, big = make_face(0, 0, 40), make_face(60, 60, 120)
     sample = _engine([small, big]).primary_sample(np.zeros((200, 200, 3), np.uint8))
     assert sample.face is big
+    # A larger face in the corner loses to the centred one (gallery.enrol's rule).
+    corner, central = make_face(0, 0, 110), make_face(160, 160, 90)
+    sample = _engine([corner, central]).primary_sample(np.zeros((400, 400, 3), np.uint8))
+    assert sample.face is central
+
+
+def test_ambiguous_photo_is_reported_and_refused_for_enrolment():
+    img = np.full((400, 400, 3), 90, np.uint8)
+    engine = _engine([make_face(110, 110, 120), make_face(190, 160, 100)])
+    subject = engine.subject_sample(img)
+    assert subject.choice.ambiguous and subject.choice.n_faces == 2
+    assert engine.verify(img, img).subjects[0].ambiguous  # verify says so, and still answers
+    with pytest.raises(AmbiguousFaceError) as err:
+        engine.primary_sample(img, refuse_ambiguous=True)
+    assert err.value.code == "ambiguous_face" and isinstance(err.value, InputError)
 
 
 def test_threshold_for_uncalibrated_fmr_is_refused():

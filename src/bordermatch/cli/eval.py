@@ -14,3 +14,8 @@ from bordermatch.cli.eval_lfw import calibrate, lfw  # noqa: E402
 
 app.command("lfw")(lfw)
 app.command("calibrate")(calibrate)
+
+from bordermatch.cli.eval_pairs import lfw_pairs, score_pairs  # noqa: E402
+
+app.command("lfw-pairs")(lfw_pairs)
+app.command("score-pairs")(score_pairs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bordermatch.cli._common import emit_json, fail, settings
+from bordermatch.cli._common import EXIT_INPUT, emit_json, fail, settings
 from bordermatch.errors import BordermatchError
 
 
@@ -36,11 +36,17 @@ def verify(
     row = verifier.verify_pair(str(image_a), str(image_b), details=True)
     if as_json:
         emit_json(row)
+        if row["error"]:
+            raise typer.Exit(EXIT_INPUT)  # the same exit as in text mode
         return
     if row["error"]:
-        typer.echo(f"error: {row['error']}: {row.get('detail', '')}", err=True)
-        raise typer.Exit(2)
+        typer.echo(f"error ({row['error']}): {row.get('detail', '')}", err=True)
+        raise typer.Exit(EXIT_INPUT)
     typer.echo(_line(row))
+    for side in ("a", "b"):
+        if row["ambiguous"][side]:
+            typer.echo(f"  warning: {side} holds {row['faces'][side]} faces, another of similar"
+                       " size near the centre; compared the larger, more central one")
     for side in ("a", "b"):
         q = row["quality"][side]
         typer.echo(
@@ -54,8 +60,10 @@ def verify(
 def _line(row: dict) -> str:
     if row["error"]:
         return f"{row['a']}\t{row['b']}\terror={row['error']}"
+    sides = ",".join(s for s in ("a", "b") if row["ambiguous"][s])
     return (f"{row['a']}\t{row['b']}\tscore={row['score']:.3f}\tdecision={row['decision']}"
-            f"\t(threshold {row['threshold']:.3f} at FMR {row['target_fmr']:g})")
+            f"\t(threshold {row['threshold']:.3f} at FMR {row['target_fmr']:g})"
+            + (f"\tambiguous={sides}" if sides else ""))
 
 
 def detect(
@@ -64,8 +72,13 @@ def detect(
     as_json: bool = typer.Option(False, "--json"),
     detector: str | None = typer.Option(None, help="yunet | centerface | scrfd"),
 ) -> None:
-    """Find every face: box, five landmarks, score and quality."""
-    from bordermatch import registry
+    """Find every face: box, five landmarks, score and quality; mark the photo's subject.
+
+    The subject is the face that ``verify`` and enrolment would use (gallery.enrol's rule).
+    When no face reaches the detector's operating point, the faces found at the lower retry
+    score are listed instead, and ``retried`` says so.
+    """
+    from bordermatch.gallery.enrol import choose_subject, portrait_detector
     from bordermatch.io.annotate import draw_faces
     from bordermatch.io.images import load_image
     from bordermatch.quality.measures import FaceQualityAssessor
@@ -73,10 +86,10 @@ def detect(
     cfg = settings(detector=detector)
     try:
         img = load_image(image, cfg.limits)
-        det = registry.create("detector", cfg.detector, **cfg.detector_options())
-        faces = det.detect(img)
+        faces, retried = portrait_detector(cfg.detector, cfg.detector_options()).candidates(img)
     except BordermatchError as exc:
         fail(exc, as_json)
+    choice = choose_subject(faces, img.shape[1], img.shape[0], retried) if faces else None
     assessor = FaceQualityAssessor()
     rows = []
     for f in faces:
@@ -84,12 +97,19 @@ def detect(
         rows.append({"box": [round(float(v), 1) for v in f.box],
                      "landmarks": [[round(float(x), 1), round(float(y), 1)]
                                    for x, y in f.landmarks],
-                     "score": round(f.score, 4), "quality": round(q.unified, 1)})
+                     "score": round(f.score, 4), "quality": round(q.unified, 1),
+                     "subject": choice is not None and f is choice.face})
     if out is not None:
-        draw_faces(img, faces, out)
+        draw_faces(img, faces, out, choice.face if choice is not None else None)
+    ambiguous = choice is not None and choice.ambiguous
     if as_json:
-        emit_json({"image": str(image), "faces": rows})
-    else:
-        typer.echo(f"{len(rows)} face(s) in {image}")
-        for i, r in enumerate(rows):
-            typer.echo(f"  #{i}: box={r['box']} score={r['score']} quality={r['quality']}")
+        emit_json({"image": str(image), "faces": rows, "ambiguous": ambiguous,
+                   "retried": retried})
+        return
+    typer.echo(f"{len(rows)} face(s) in {image}"
+               + (" (none at the operating point; found at the retry score)" if retried else ""))
+    for i, r in enumerate(rows):
+        mark = "  <- subject" if r["subject"] else ""
+        typer.echo(f"  #{i}: box={r['box']} score={r['score']} quality={r['quality']}{mark}")
+    if ambiguous:
+        typer.echo("  ambiguous: another face of similar size near the centre")

@@ -1,13 +1,14 @@
 """Embed LFW images once each through the real pipeline, in worker processes, with a cache.
 
-Pipeline per image: decode (bordermatch.io) -> YuNet -> the face nearest the image centre
-(LFW images are centred on their subject; other people often appear at the edges) ->
-SFace on the ArcFace-aligned 112x112 chip, and dlib on its own 150x150 chip.
+Pipeline per image: decode (bordermatch.io) -> YuNet -> the product's subject-face rule
+(``gallery/enrol.py``: the largest face discounted by its distance from the centre, with
+the retry at a lower detector score) -> SFace on the ArcFace-aligned 112x112 chip, and dlib
+on its own 150x150 chip. The face chosen here is the one ``verify`` and enrolment choose,
+so the figures measure the product.
 
-When YuNet finds nothing at the configured score threshold we retry at a lower one, and
-only then give up on the image: it counts as a failure to enrol (FTE) and every pair that
-uses it is scored as a non-match (the lowest possible score). That is the honest outcome
-for a verification system, and the report states how many pairs it affected.
+An image with no face even at the retry score counts as a failure to enrol (FTE) and every
+pair that uses it is scored as a non-match (the lowest possible score). That is the honest
+outcome for a verification system, and the report states how many pairs it affected.
 
 The cache is an ``.npz`` keyed by the pipeline configuration, outside the repository
 (default ``~/.cache/bordermatch``), written incrementally so an interrupted run resumes.
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.types import Face, Image
+from bordermatch.types import Image
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class EmbedConfig:
     # costs recognition accuracy (measured in docs/benchmarks.md).
     detect_min_side: int = 500
     dlib_box: str = "landmarks"
-    version: int = 2  # bump when the pipeline changes in a way the fields do not show
+    # 3: the subject is chosen by gallery.enrol (was: the face nearest the centre).
+    version: int = 3  # bump when the pipeline changes in a way the fields do not show
 
     def key(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
@@ -72,19 +74,6 @@ def default_cache_dir() -> Path:
     return Path(base) / "bordermatch"
 
 
-def pick_face(faces: Sequence[Face], height: int, width: int) -> Face:
-    """The face nearest the image centre, larger faces winning near-ties."""
-    centre = np.array([width / 2, height / 2])
-
-    def cost(f: Face) -> float:
-        c = (f.box[:2] + f.box[2:]) / 2
-        # Distance in units of the face's own size: a big central face beats a small one
-        # whose centre happens to be a few pixels closer.
-        return float(np.linalg.norm(c - centre) / max(f.width, f.height, 1.0))
-
-    return min(faces, key=cost)
-
-
 class _Pipeline:
     """The models of one worker process (onnxruntime and dlib single-threaded)."""
 
@@ -92,10 +81,12 @@ class _Pipeline:
         from bordermatch.detect.yunet import YuNetDetector
         from bordermatch.embed.dlib_resnet import DlibResNetEmbedder
         from bordermatch.embed.sface import SFaceEmbedder
+        from bordermatch.gallery.enrol import PortraitDetector
 
         self.config = config
-        self.detector = YuNetDetector(score_threshold=config.retry_score, threads=1,
-                                      min_side=config.detect_min_side)
+        low = YuNetDetector(score_threshold=min(config.retry_score, config.detector_score),
+                            threads=1, min_side=config.detect_min_side)
+        self.detector = PortraitDetector(low, config.detector_score)
         self.sface = SFaceEmbedder(flip=False, threads=1)
         self.dlib = DlibResNetEmbedder(box_mode=config.dlib_box)
 
@@ -103,7 +94,7 @@ class _Pipeline:
         """(status, templates (3, 128): SFace, SFace of the mirrored chip, dlib;
         timings (3,) in seconds: detect, SFace (one chip), dlib)."""
         from bordermatch.embed.align import align
-        from bordermatch.errors import ImageError
+        from bordermatch.errors import ImageError, NoFaceError
         from bordermatch.io.images import load_image
 
         vectors = np.zeros((3, 128), np.float32)
@@ -114,16 +105,14 @@ class _Pipeline:
             log.warning("%s", exc)
             return STATUS_FTE, vectors, times
         t0 = time.perf_counter()
-        # One detector pass at the retry threshold; the configured threshold is applied
-        # here, so "retry" costs nothing extra.
-        faces = self.detector.detect(image)
+        # One detector pass at the retry threshold, so "retry" costs nothing extra.
+        try:
+            choice = self.detector.subject(image)
+        except NoFaceError:
+            return STATUS_FTE, vectors, np.array([time.perf_counter() - t0, 0, 0], np.float32)
         times[0] = time.perf_counter() - t0
-        strong = [f for f in faces if f.score >= self.config.detector_score]
-        status = STATUS_OK if strong else STATUS_RETRY
-        candidates = strong or faces
-        if not candidates:
-            return STATUS_FTE, vectors, times
-        face = pick_face(candidates, *image.shape[:2])
+        status = STATUS_RETRY if choice.retried else STATUS_OK
+        face = choice.face
         t0 = time.perf_counter()
         chip = align(image, face.landmarks)
         vectors[0] = self.sface.embed_chips([chip])[0]

@@ -38,9 +38,17 @@ def load_image(path: str | Path, limits: ImageLimits | None = None) -> Image:
         size = path.stat().st_size
     except FileNotFoundError:
         raise ImageNotFoundError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ImageNotFoundError(f"{path}: cannot read ({exc.strerror})") from None
+    if path.is_dir():
+        raise ImageNotFoundError(f"{path}: is a directory, not an image file")
     if size > limits.max_image_bytes:
         raise ImageTooLargeError(f"{path}: {size} bytes > limit {limits.max_image_bytes}")
-    return decode_image(path.read_bytes(), limits, name=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable (permissions), a device, a FIFO...
+        raise ImageNotFoundError(f"{path}: cannot read ({exc.strerror})") from None
+    return decode_image(data, limits, name=str(path))
 
 
 def decode_image(data: bytes, limits: ImageLimits | None = None, name: str = "image") -> Image:

@@ -9,7 +9,6 @@ the face and eyes are; photos with no detectable face are not used.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import shutil
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bordermatch.errors import ConfigError, ImageError
-from bordermatch.gallery.build import subject_face
+from bordermatch.errors import ConfigError, ImageError, NoFaceError
+from bordermatch.gallery.enrol import as_portrait
+from bordermatch.gallery.manifest import write_manifest
 from bordermatch.io.images import load_image
 from bordermatch.lane.events import frame_path, write_event
 from bordermatch.lane.reads import Document, occupant_reads, stray_read, write_reads
@@ -39,8 +39,6 @@ from bordermatch.lane.seats import LaneLayout
 
 log = logging.getLogger(__name__)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
-MANIFEST_COLUMNS = ("traveler_id", "given_names", "surname", "document_type", "document_number",
-                    "nationality", "citizen", "photo")
 NATIONALITIES = ("USA", "CAN", "MEX", "GBR", "FRA", "DEU", "IND", "CHN", "BRA", "NGA")
 # The reference installation: seat zones shared with the pipeline's seat estimator.
 REFERENCE = LaneLayout()
@@ -69,7 +67,9 @@ class _Sources:
     """Face geometry of source photos, detected once and cached."""
 
     def __init__(self, detector) -> None:
-        self.detector = detector
+        # The subject rule of enrolment; with a plain detector (the default) no retry, so a
+        # source photo is used only when its face is found at the operating point.
+        self.detector = as_portrait(detector)
         self._cache: dict[Path, SourceFace | None] = {}
 
     def get(self, path: Path) -> SourceFace | None:
@@ -83,12 +83,13 @@ class _Sources:
         except ImageError as exc:
             log.warning("skipping %s: %s", path, exc)
             return None
-        faces = self.detector.detect(img)
-        if not faces:
+        try:
+            choice = self.detector.subject(img)
+        except NoFaceError:
             return None
-        f, ambiguous = subject_face(faces, img.shape[1], img.shape[0])
         # A photo whose subject is unclear would make the truth unclear too.
-        return None if ambiguous else SourceFace(img, f.box, f.landmarks)
+        return None if choice.ambiguous else SourceFace(img, choice.face.box,
+                                                        choice.face.landmarks)
 
 
 def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimParams,
@@ -200,12 +201,9 @@ def simulate(faces_dir: Path, out: Path, vehicles: int, seed: int, params: SimPa
                            held)
         write_reads(events_dir / f"veh{v:05d}", reads + ([stray] if stray else []), read)
     for row in gallery_rows[: params.duplicate_travelers]:
-        gallery_rows.append(dict(row))  # the same traveler_id twice: enrolment must report it
+        gallery_rows.append(dict(row))  # the same document twice: enrolment must report it
     order = rng.permutation(len(gallery_rows))
-    with open(gallery_dir / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(gallery_rows[i] for i in order)
+    write_manifest(gallery_dir / "manifest.csv", (gallery_rows[i] for i in order))
     summary = {"vehicles": vehicles, "occupants": n_people, "gallery": len(gallery_rows),
                "travelers": len(held),
                "documents_read": sum(len(r) for _, r, _ in vehicle_reads),

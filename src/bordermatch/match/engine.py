@@ -14,7 +14,8 @@ import numpy as np
 
 from bordermatch import registry
 from bordermatch.config import Settings
-from bordermatch.errors import NoFaceError
+from bordermatch.errors import AmbiguousFaceError
+from bordermatch.gallery.enrol import PortraitDetector, SubjectChoice, portrait_detector
 from bordermatch.match.decide import decide
 from bordermatch.match.fusion import Matcher, load_matcher
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
@@ -23,11 +24,20 @@ from bordermatch.types import Comparison, Decision, Face, FaceSample, Image, Tem
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectSample:
+    """The subject of a photo (gallery.enrol's rule) and its quality and templates."""
+
+    sample: FaceSample
+    choice: SubjectChoice
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     comparison: Comparison
     decision: Decision
     a: FaceSample
     b: FaceSample
+    subjects: tuple[SubjectChoice, SubjectChoice] | None = None
 
 
 class FaceEngine:
@@ -38,8 +48,12 @@ class FaceEngine:
         matcher: Matcher,
         quality: QualityAssessor | None = None,
         target_fmr: float = 1e-4,
+        portrait: PortraitDetector | None = None,
     ) -> None:
+        # ``detector`` answers at its operating point (gates and lanes use it); ``portrait``
+        # chooses the subject of a photo and may retry at a lower score.
         self.detector = detector
+        self.portrait = portrait or PortraitDetector(detector)
         self._embedder_factories = dict(embedders)
         self._embedders: dict[str, Embedder] = {}
         self.matcher = matcher
@@ -48,11 +62,14 @@ class FaceEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaceEngine:
-        detector = registry.create("detector", settings.detector, **settings.detector_options())
+        options = settings.detector_options()
+        detector = registry.create("detector", settings.detector, **options)
+        portrait = portrait_detector(settings.detector, options, detector)
         matcher = load_matcher(settings.matcher)
         models = matcher.first_models + matcher.second_models
         factories = {m: _lazy(m) for m in models}
-        return cls(detector, factories, matcher, target_fmr=settings.target_fmr)
+        return cls(detector, factories, matcher, target_fmr=settings.target_fmr,
+                   portrait=portrait)
 
     def embedder(self, model: str) -> Embedder:
         if model not in self._embedders:
@@ -80,13 +97,25 @@ class FaceEngine:
             for i, f in enumerate(faces)
         ]
 
-    def primary_sample(self, image: Image, models: Sequence[str] | None = None) -> FaceSample:
-        """The dominant face (largest box) of a portrait or document photo."""
-        faces = self.detect(image)
-        if not faces:
-            raise NoFaceError("no face found")
-        largest = max(faces, key=lambda f: f.width * f.height)
-        return self.samples(image, [largest], models)[0]
+    def subject_sample(self, image: Image, models: Sequence[str] | None = None) -> SubjectSample:
+        """The subject of a portrait or document photo (gallery.enrol's rule), embedded.
+
+        Raises NoFaceError when there is none; an ambiguous photo is returned with
+        ``choice.ambiguous`` set, for the caller to report or refuse.
+        """
+        choice = self.portrait.subject(image)
+        return SubjectSample(self.samples(image, [choice.face], models)[0], choice)
+
+    def primary_sample(self, image: Image, models: Sequence[str] | None = None, *,
+                       refuse_ambiguous: bool = False) -> FaceSample:
+        """The subject's sample; with ``refuse_ambiguous`` (enrolment) an ambiguous photo
+        raises AmbiguousFaceError instead of enrolling a face that may be someone else's."""
+        subject = self.subject_sample(image, models)
+        if refuse_ambiguous and subject.choice.ambiguous:
+            raise AmbiguousFaceError(
+                f"{subject.choice.n_faces} faces, another one of similar size near the centre:"
+                " the photo must show its subject alone")
+        return subject.sample
 
     def add_templates(self, image: Image, sample: FaceSample,
                       models: Sequence[str]) -> FaceSample:
@@ -111,14 +140,15 @@ class FaceEngine:
         return Comparison(fused=self.matcher.score(raw), scores=tuple(sorted(raw.items())))
 
     def verify(self, image_a: Image, image_b: Image) -> Verification:
-        a = self.primary_sample(image_a)
-        b = self.primary_sample(image_b)
+        subject_a, subject_b = self.subject_sample(image_a), self.subject_sample(image_b)
+        a, b = subject_a.sample, subject_b.sample
         if self.matcher.needs_second(self.raw_scores(a, b)):
             second = self.matcher.second_models
             a = self.add_templates(image_a, a, second)
             b = self.add_templates(image_b, b, second)
         comparison = self.compare(a, b)
-        return Verification(comparison, decide(comparison.fused, self.point), a, b)
+        return Verification(comparison, decide(comparison.fused, self.point), a, b,
+                            (subject_a.choice, subject_b.choice))
 
 
 def _lazy(model: str) -> Callable[[], Embedder]:

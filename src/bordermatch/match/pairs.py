@@ -4,6 +4,10 @@ Two passes keep memory flat: the first computes the first-stage templates of eve
 image; the second reloads only the images that take part in a pair the cascade finds
 uncertain and adds the second recognizer's template. Output keeps input order, and a bad
 line or image becomes that line's ``error`` rather than aborting the batch.
+
+Each image's subject is chosen by ``gallery.enrol``'s rule; every row says, per side,
+whether the photo was ambiguous (another face of similar size near the centre), how many
+faces the choice was made among, and whether the detector had to retry at a lower score.
 """
 
 from __future__ import annotations
@@ -17,28 +21,29 @@ from tqdm import tqdm
 from bordermatch.errors import BordermatchError, ManifestError
 from bordermatch.io.images import load_image
 from bordermatch.match.decide import decide
-from bordermatch.match.engine import FaceEngine
+from bordermatch.match.engine import FaceEngine, SubjectSample
 from bordermatch.types import FaceSample
 
 
 class PairVerifier:
     def __init__(self, engine: FaceEngine) -> None:
         self.engine = engine
-        self._samples: dict[str, FaceSample | BordermatchError] = {}
+        self._samples: dict[str, SubjectSample | BordermatchError] = {}
 
-    def _sample(self, path: str, models: tuple[str, ...]) -> FaceSample | BordermatchError:
+    def _sample(self, path: str, models: tuple[str, ...]) -> SubjectSample | BordermatchError:
         cached = self._samples.get(path)
         if isinstance(cached, BordermatchError):
             return cached
         try:
             if cached is None:
                 image = load_image(path, None)
-                cached = self.engine.primary_sample(image, models)
+                cached = self.engine.subject_sample(image, models)
             else:
-                have = {t.model for t in cached.templates}
+                have = {t.model for t in cached.sample.templates}
                 if not set(models) <= have:
                     image = load_image(path, None)
-                    cached = self.engine.add_templates(image, cached, models)
+                    cached = SubjectSample(
+                        self.engine.add_templates(image, cached.sample, models), cached.choice)
         except BordermatchError as exc:
             cached = exc
         self._samples[path] = cached
@@ -48,26 +53,34 @@ class PairVerifier:
         first = self.engine.matcher.first_models
         sa, sb = self._sample(a, first), self._sample(b, first)
         if not isinstance(sa, BordermatchError) and not isinstance(sb, BordermatchError) \
-                and self.engine.matcher.needs_second(self.engine.raw_scores(sa, sb)):
+                and self.engine.matcher.needs_second(self.engine.raw_scores(sa.sample,
+                                                                            sb.sample)):
             both = first + self.engine.matcher.second_models
             sa, sb = self._sample(a, both), self._sample(b, both)
         return self._row(a, b, sa, sb, details)
 
-    def _row(self, a: str, b: str, sa, sb, details: bool) -> dict[str, Any]:
+    def _row(self, a: str, b: str, sa: SubjectSample | BordermatchError,
+             sb: SubjectSample | BordermatchError, details: bool) -> dict[str, Any]:
         row: dict[str, Any] = {"a": a, "b": b, "score": None, "decision": None, "error": None}
-        for s in (sa, sb):
-            if isinstance(s, BordermatchError):
-                row["error"], row["detail"] = s.code, str(s)
-                return row
-        comparison = self.engine.compare(sa, sb)
+        # ``side`` says which image failed.
+        if isinstance(sa, BordermatchError):
+            row.update(error=sa.code, detail=str(sa), side="a")
+            return row
+        if isinstance(sb, BordermatchError):
+            row.update(error=sb.code, detail=str(sb), side="b")
+            return row
+        comparison = self.engine.compare(sa.sample, sb.sample)
         decision = decide(comparison.fused, self.engine.point)
         row.update(score=round(comparison.fused, 6), decision=decision.outcome.value,
                    reason=decision.reason.value,
                    threshold=round(decision.threshold, 6), target_fmr=decision.target,
                    matcher=self.engine.matcher.name,
-                   raw_scores={m: round(v, 6) for m, v in comparison.scores})
+                   raw_scores={m: round(v, 6) for m, v in comparison.scores},
+                   ambiguous={"a": sa.choice.ambiguous, "b": sb.choice.ambiguous},
+                   faces={"a": sa.choice.n_faces, "b": sb.choice.n_faces},
+                   retried={"a": sa.choice.retried, "b": sb.choice.retried})
         if details:
-            row["quality"] = {"a": _quality(sa), "b": _quality(sb)}
+            row["quality"] = {"a": _quality(sa.sample), "b": _quality(sb.sample)}
         return row
 
     def run_file(self, pairs_file: Path, progress: bool = False) -> Iterator[dict[str, Any]]:

@@ -44,7 +44,7 @@ def enrol(core: ServiceCore, who: Principal, gallery_id: str, bio: repo.Biograph
         if photo is None:
             raise InputError("a photo is required unless the traveller opts out")
         image = core.decode(photo, "photo")
-        sample = core.engine.primary_sample(image, [core.model])
+        sample = core.engine.primary_sample(image, [core.model], refuse_ambiguous=True)
         alias = alias_scan(core, gallery_id, sample, bio.traveler_id)
     with core.blob_batch() as put:
         photo_blob = template_blob = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -18,15 +16,10 @@ from bordermatch.api.schemas import (
     ManifestRowOut,
 )
 from bordermatch.errors import BordermatchError, InputError, ManifestError
+from bordermatch.gallery.manifest import ManifestRow, parse_manifest
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/galleries", tags=["galleries"])
-
-# Column widths of the travelers table (store/tables.py).
-_MAX_LEN = {"traveler_id": 64, "given_names": 200, "surname": 200, "document_type": 32,
-            "document_number": 64}
-MANIFEST_COLUMNS = ("traveler_id", "given_names", "surname", "document_type",
-                    "document_number", "nationality", "citizen", "photo")
 
 
 def _out(g, enrolled: int = 0) -> GalleryOut:
@@ -63,15 +56,6 @@ def close_gallery(gallery_id: str, who: Admin, svc: Service) -> GalleryOut:
     with svc.sessions.begin() as s:
         g = repo.close_gallery(s, who, svc.clock.now(), gallery_id)
     return _out(g)
-
-
-def _parse_bool(value: str, what: str) -> bool:
-    v = value.strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no", ""):
-        return False
-    raise InputError(f"{what} must be true or false, not {value!r}")
 
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
@@ -112,66 +96,46 @@ def enrol_manifest(
         text = read_upload(manifest, limit, "manifest").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ManifestError("manifest is not UTF-8 text") from None
-    rows = _read_manifest(text, svc.settings.max_manifest_rows)
+    parsed = parse_manifest(text, "manifest", svc.settings.max_manifest_rows)
     files: dict[str, UploadFile] = {}
     for f in photos or []:
         name = (f.filename or "").replace("\\", "/")
         files[name] = f
         files.setdefault(name.rsplit("/", 1)[-1], f)
-    out: list[ManifestRowOut] = []
-    for line, row in rows:
-        tid = (row.get("traveler_id") or "").strip() or None
-        try:
-            bio = _bio(row)
-            opt = bio.opt_out
-            upload = files.get(row["photo"].strip()) or files.get(
-                row["photo"].strip().rsplit("/", 1)[-1])
-            if upload is None and not opt:
-                raise InputError(f"photo {row['photo']!r} was not uploaded")
-            data = read_upload(upload, limit, row["photo"]) if upload and not opt else None
-            res = svc.enrol(who, gallery_id, bio, data)
-            out.append(ManifestRowOut(line=line, traveler_id=tid, status=res.enrolment.status,
-                                      alias_alerts=[a.id for a in res.alias_alerts]))
-        except BordermatchError as exc:
-            if not isinstance(exc, InputError):
-                raise
-            out.append(ManifestRowOut(line=line, traveler_id=tid, status="error",
-                                      error=exc.code, detail=str(exc)))
+    # Rows the shared reader refused (invalid, disagreeing with the traveller's earlier row,
+    # a repeated document) are reported with its reason, as ``gallery build`` does.
+    out = [ManifestRowOut(line=e["line"], traveler_id=e["traveler_id"], status="error",
+                          error=e["reason"], detail=e["detail"]) for e in parsed.report]
+    for tid, rows in parsed.travellers().items():
+        first, *more = rows
+        out.append(_enrol_row(svc, who, gallery_id, first, files, limit))
+        # The store keeps one enrolment per traveller and gallery (for now).
+        out.extend(ManifestRowOut(line=r.line, traveler_id=tid, status="error",
+                                  error="additional_reference",
+                                  detail=f"{tid} is enrolled from line {first.line}; one "
+                                         "reference per traveller")
+                   for r in more)
+    out.sort(key=lambda r: r.line)
     enrolled = sum(r.status != "error" for r in out)
     return ManifestReport(gallery_id=gallery_id, enrolled=enrolled,
                           errors=len(out) - enrolled, rows=out)
 
 
-def _read_manifest(text: str, max_rows: int) -> list[tuple[int, dict[str, str]]]:
+def _enrol_row(svc: Service, who: Admin, gallery_id: str, row: ManifestRow,
+               files: dict[str, UploadFile], limit: int) -> ManifestRowOut:
+    bio = repo.Biographics(row.traveler_id, row.given_names, row.surname, row.document_type,
+                           row.document_number, row.nationality, row.citizen, row.opt_out)
     try:
-        reader = csv.DictReader(io.StringIO(text))
-        header = reader.fieldnames or []
-        missing = [c for c in MANIFEST_COLUMNS if c not in header]
-        if missing:
-            raise ManifestError(f"manifest lacks columns {missing}; need {MANIFEST_COLUMNS}")
-        rows = []
-        for row in reader:
-            if len(rows) >= max_rows:
-                raise ManifestError(f"manifest has more than {max_rows} rows")
-            if None in row:
-                raise ManifestError(f"line {reader.line_num}: more fields than the header")
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise ManifestError(f"manifest is not valid CSV: {exc}") from None
-    return rows
-
-
-def _bio(row: dict[str, str]) -> repo.Biographics:
-    get = {k: (row.get(k) or "").strip() for k in MANIFEST_COLUMNS}
-    for k in ("traveler_id", "surname", "document_type", "document_number", "nationality"):
-        if not get[k]:
-            raise ManifestError(f"{k} is empty")
-    if not 2 <= len(get["nationality"]) <= 3:
-        raise ManifestError("nationality must be a 2-3 letter code")
-    for k, limit in _MAX_LEN.items():
-        if len(get[k]) > limit or "\x00" in get[k]:
-            raise ManifestError(f"{k} is longer than {limit} characters or holds a NUL byte")
-    return repo.Biographics(get["traveler_id"], get["given_names"], get["surname"],
-                            get["document_type"], get["document_number"],
-                            get["nationality"].upper(), _parse_bool(get["citizen"], "citizen"),
-                            _parse_bool(row.get("opt_out") or "", "opt_out"))
+        upload = files.get(row.photo) or files.get(row.photo.rsplit("/", 1)[-1])
+        if upload is None and not row.opt_out:
+            raise InputError(f"photo {row.photo!r} was not uploaded")
+        data = read_upload(upload, limit, row.photo) if upload and not row.opt_out else None
+        res = svc.enrol(who, gallery_id, bio, data)
+    except BordermatchError as exc:
+        if not isinstance(exc, InputError):
+            raise
+        return ManifestRowOut(line=row.line, traveler_id=row.traveler_id, status="error",
+                              error=exc.code, detail=str(exc))
+    return ManifestRowOut(line=row.line, traveler_id=row.traveler_id,
+                          status=res.enrolment.status,
+                          alias_alerts=[a.id for a in res.alias_alerts])
