@@ -41,22 +41,26 @@ def test_problems_go_to_the_report_not_a_crash(tmp_path):
     g = enrol(d, FakeDetector([make_face(20, 20, 100)]), FakeEmbedder(), FakeQuality(20.0),
               min_quality=30.0, same_face_threshold=0.999)
     reasons = {(r["traveler_id"], r["reason"]) for r in g.report["rejected"]}
-    assert g.traveler_ids == ("T1", "T2")
+    # T1's second row is valid: a second reference of the same traveller, with its document.
+    assert g.traveler_ids == ("T1", "T1", "T2")
+    assert g.document_numbers == ("D0", "D2", "D1")
+    assert g.document_index() == {("D0", "USA"): "T1", ("D2", "USA"): "T1",
+                                  ("D1", "USA"): "T2"}
     assert reasons == {("T3", "not_found"), ("T4", "corrupt_image"), (None, "bad_row"),
                        ("T5", "bad_row")}
-    # T1's second row is valid: a second reference, flagged but not enrolled yet.
-    flags = {(r["traveler_id"], r["reason"], r["line"]) for r in g.report["flagged"]}
-    assert ("T1", "additional_reference", 4) in flags
-    assert {r[1] for r in flags} == {"low_quality", "additional_reference"}
-    assert g.report["rows"] == 7
+    flags = {(r["traveler_id"], r["reason"]) for r in g.report["flagged"]}
+    assert {r[1] for r in flags} == {"low_quality"}
+    assert (g.report["rows"], g.report["enrolled"], g.report["travelers"]) == (7, 3, 2)
+    # The two photos of T1 (the fake embeds every crop alike) do not flag each other.
+    assert g.report["same_face_pairs"] == [{"a": "T1", "b": "T2", "score": 1.0}]
 
 
-def test_a_traveller_is_enrolled_from_the_first_photo_that_works(tmp_path):
+def test_first_reference_only_takes_the_first_photo_that_works(tmp_path):
     d = _gallery(tmp_path, [("T1", "photos/broken.jpg"), ("T1", "photos/ok1.png"),
                             ("T1", "photos/ok2.png")])
     g = enrol(d, FakeDetector([make_face(20, 20, 100)]), FakeEmbedder(), FakeQuality(),
-              min_quality=0, same_face_threshold=1.0)
-    assert g.traveler_ids == ("T1",)
+              min_quality=0, same_face_threshold=1.0, first_reference_only=True)
+    assert g.traveler_ids == ("T1",) and g.document_numbers == ("D1",)
     assert [(r["line"], r["reason"]) for r in g.report["rejected"]] == [(2, "corrupt_image")]
     assert [(r["line"], r["reason"]) for r in g.report["flagged"]] == [
         (4, "additional_reference")]
@@ -77,6 +81,12 @@ def test_same_face_pairs_flags_one_face_under_two_ids():
     v[3] = v[1]
     pairs = same_face_pairs(["a", "b", "c", "d"], v, 0.9, block=2)
     assert pairs == [{"a": "b", "b": "d", "score": 1.0}]
+    # Two references of one traveller are one person, and a pair is listed once.
+    v = np.eye(4, dtype=np.float32)
+    v[1] = v[0]
+    v[3] = v[0]
+    assert same_face_pairs(["a", "a", "c", "d"], v, 0.9, block=3) == [
+        {"a": "a", "b": "d", "score": 1.0}]
 
 
 def test_store_roundtrip_and_tamper_detection(tmp_path):
@@ -85,6 +95,7 @@ def test_store_roundtrip_and_tamper_detection(tmp_path):
     save(g, tmp_path / "gal.npz")
     back = load(tmp_path / "gal")
     assert back.traveler_ids == g.traveler_ids and np.allclose(back.vectors, g.vectors)
+    assert back.document_numbers == ("", "") and back.document_index() == {}
     assert back.report == {"enrolled": 2}
     npz, _sidecar = paths(tmp_path / "gal")
     npz.write_bytes(npz.read_bytes()[:-10])

@@ -161,3 +161,45 @@ def test_a_look_alike_below_review_leaves_the_match(tmp_path):
     pipe = _pipeline(["RED", "BLUE", "LOOKALIKE"], np.vstack([t, other]))
     got = {o.traveler_id: o.decision for o in _run(pipe, _event(tmp_path)).occupants}
     assert got == {"RED": Outcome.MATCH, "BLUE": Outcome.MATCH}
+
+
+def _degraded(t: np.ndarray, k: float) -> np.ndarray:
+    """Templates that score ``k`` against the fake's captures (a worse reference photo)."""
+    other = np.roll(t, 1, axis=1)
+    other -= (other * t).sum(1, keepdims=True) * t
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    return (k * t + np.sqrt(1 - k * k) * other).astype(np.float32)
+
+
+def test_a_document_read_verifies_an_occupant_the_search_cannot(tmp_path):
+    from dataclasses import replace
+
+    from bordermatch.lane.events import DocumentRead, read_event
+
+    t = _degraded(_templates(), 0.85)  # below the open-set review 0.9, above the 1:1 0.8
+    pipe = _pipeline(["RED", "BLUE"], t)
+    pipe.documents = {("P-RED", "USA"): "RED", ("P-BLUE", "USA"): "BLUE"}
+    pipe.document_point = OperatingPoint("fake", "FMR", 1e-3, match=0.8)
+    folder = _event(tmp_path)
+    event, frames = load_event(folder, pipe)
+    assert read_event(folder).documents == ()
+    without = pipe.process(event, frames)
+    assert {o.decision for o in without.occupants} == {Outcome.NO_MATCH}
+    reads = (DocumentRead("C", "P-RED", "USA", "rfid"), DocumentRead("C", "Z9", "CAN", "rfid"))
+    got = pipe.process(replace(event, documents=reads), frames)
+    found = {o.traveler_id: (o.decision, o.source) for o in got.occupants}
+    assert found.pop("RED") == (Outcome.MATCH, "document")
+    assert [d for d, _ in found.values()] == [Outcome.NO_MATCH]  # BLUE's card was not read
+    assert (got.documents_read, got.documents_unknown, got.documents_unmatched) == (2, 1, ())
+    # Both cards read: both occupants verified 1:few.
+    stray = pipe.process(replace(event, documents=(DocumentRead("C", "P-BLUE", "USA", "rfid"),
+                                                   DocumentRead("C", "P-RED", "USA", "rfid"))),
+                         frames)
+    assert {o.traveler_id for o in stray.occupants} == {"RED", "BLUE"}
+    # A card from the car beside it names GREEN, whom no face here fits: reported, unmatched.
+    pipe.search = GallerySearch(["RED", "BLUE", "GREEN"], np.vstack([t, np.eye(8)[:1]]))
+    pipe.documents[("P-GREEN", "USA")] = "GREEN"
+    green = pipe.process(replace(event, documents=(DocumentRead("C", "P-GREEN", "USA", "rfid"),
+                                                   )), frames)
+    assert green.documents_unmatched == ("GREEN",)
+    assert all(o.traveler_id != "GREEN" for o in green.occupants)
