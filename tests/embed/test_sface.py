@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from tests.embed.recognizer_contract import genuine_and_impostor_scores
 
+from bordermatch.errors import ConfigError
 from bordermatch.io.images import load_image
 
 
@@ -41,3 +42,12 @@ def test_opencv_and_onnxruntime_runtimes_agree(publicdomain):
     a = SFaceEmbedder(runtime="opencv").embed(img, faces)
     b = SFaceEmbedder(runtime="onnxruntime").embed(img, faces)
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_unknown_runtime_names_the_known_ones():
+    from bordermatch.embed.sface import RUNTIMES, SFaceEmbedder
+
+    with pytest.raises(ConfigError, match="'tflite'") as err:
+        SFaceEmbedder(runtime="tflite")
+    assert all(name in str(err.value) for name in RUNTIMES)
+    assert set(RUNTIMES) == {"opencv", "onnxruntime"}

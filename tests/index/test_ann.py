@@ -14,7 +14,7 @@ from bordermatch.index.flat import FlatIndex
 
 faiss = pytest.importorskip("faiss")
 
-from bordermatch.index.ann import FaissIndex, ivf_cells, mated_probes  # noqa: E402
+from bordermatch.index.ann import METHODS, FaissIndex, ivf_cells, mated_probes  # noqa: E402
 
 
 def unit(a: np.ndarray) -> np.ndarray:
@@ -126,6 +126,13 @@ def test_faiss_fastscan_remove_then_add_is_still_broken() -> None:
 def test_bad_configuration(options) -> None:
     with pytest.raises(ConfigError):
         FaissIndex(32, **options)
+
+
+def test_unknown_method_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="'lsh'") as err:
+        FaissIndex(32, method="lsh")
+    assert all(repr(name) in str(err.value) for name in METHODS)
+    assert set(METHODS) == {"ivfpq", "hnsw"}
 
 
 def test_concurrent_searches_and_writes() -> None:

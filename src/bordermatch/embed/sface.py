@@ -13,7 +13,7 @@ sum of the chip's and its mirror's, a standard test-time augmentation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -32,25 +32,55 @@ def l2_normalise(x: NDArray) -> NDArray[np.float32]:
     return x / np.maximum(norms, 1e-12)
 
 
+Run = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+
+
+def _opencv(graph: bytes, threads: int) -> Run:
+    """OpenCV DNN. ``threads`` is not applied: OpenCV's thread count is process-wide
+    (``cv2.setNumThreads``), not a property of one network."""
+    import cv2
+
+    net = cv2.dnn.readNetFromONNX(np.frombuffer(graph, np.uint8))
+    lock = threading.Lock()  # a Net is not thread-safe, and request threads share one
+
+    def run(blob: NDArray[np.float32]) -> NDArray[np.float32]:
+        with lock:
+            net.setInput(blob)
+            return np.array(net.forward(), dtype=np.float32)
+
+    return run
+
+
+def _onnxruntime(graph: bytes, threads: int) -> Run:
+    sess = session(graph, threads)
+    name = sess.get_inputs()[0].name
+
+    def run(blob: NDArray[np.float32]) -> NDArray[np.float32]:
+        return sess.run(None, {name: blob})[0]
+
+    return run
+
+
+# runtime -> loader(prepared graph, threads) returning the NCHW batch -> embeddings call.
+RUNTIMES: dict[str, Callable[[bytes, int], Run]] = {
+    "opencv": _opencv,
+    "onnxruntime": _onnxruntime,
+}
+
+
 class SFaceEmbedder:
     name = "sface"
     dim = 128
 
     def __init__(self, flip: bool = False, threads: int = 0,
                  runtime: Literal["opencv", "onnxruntime"] = "opencv") -> None:
+        load = RUNTIMES.get(runtime)
+        if load is None:
+            raise ConfigError(f"unknown SFace runtime {runtime!r}; "
+                              f"known: {', '.join(RUNTIMES)}")
         self.flip = flip
         self.runtime = runtime
-        graph = prepare(SFACE)
-        if runtime == "opencv":
-            import cv2
-
-            self._net = cv2.dnn.readNetFromONNX(np.frombuffer(graph, np.uint8))
-            self._lock = threading.Lock()
-        elif runtime == "onnxruntime":
-            self._session = session(graph, threads)
-            self._input = self._session.get_inputs()[0].name
-        else:
-            raise ConfigError(f"unknown SFace runtime {runtime!r}")
+        self._run_blob = load(prepare(SFACE), threads)
 
     def embed_chips(self, chips: Sequence[Image]) -> NDArray[np.float32]:
         if not len(chips):
@@ -65,11 +95,7 @@ class SFaceEmbedder:
 
     def _run(self, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
         blob = np.ascontiguousarray(chips.transpose(0, 3, 1, 2), dtype=np.float32)
-        if self.runtime == "onnxruntime":
-            return self._session.run(None, {self._input: blob})[0]
-        with self._lock:
-            self._net.setInput(blob)
-            return np.array(self._net.forward(), dtype=np.float32)
+        return self._run_blob(blob)
 
 
 def create(**kwargs) -> SFaceEmbedder:
