@@ -9,8 +9,8 @@ import bordermatch
 def test_all_is_exact():
     assert sorted(bordermatch.__all__) == [
         "BordermatchError", "Candidate", "Decision", "Face", "FaceEngine", "FaceSample",
-        "Outcome", "Quality", "Settings", "Template", "Verification", "decode_image",
-        "load_image",
+        "LaneResult", "Occupant", "OperatingPoint", "Outcome", "Quality", "Reason", "Settings",
+        "Template", "Verification", "decode_image", "load_image",
     ]
     for name in bordermatch.__all__:
         assert hasattr(bordermatch, name)

@@ -6,8 +6,20 @@ The public API is deliberately small; everything else is reachable through its m
 from bordermatch.config import Settings
 from bordermatch.errors import BordermatchError
 from bordermatch.io.images import decode_image, load_image
+from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.engine import FaceEngine, Verification
-from bordermatch.types import Candidate, Decision, Face, FaceSample, Outcome, Quality, Template
+from bordermatch.types import (
+    Candidate,
+    Decision,
+    Face,
+    FaceSample,
+    LaneResult,
+    Occupant,
+    Outcome,
+    Quality,
+    Reason,
+    Template,
+)
 
 __all__ = [
     "BordermatchError",
@@ -16,8 +28,12 @@ __all__ = [
     "Face",
     "FaceEngine",
     "FaceSample",
+    "LaneResult",
+    "Occupant",
+    "OperatingPoint",
     "Outcome",
     "Quality",
+    "Reason",
     "Settings",
     "Template",
     "Verification",
