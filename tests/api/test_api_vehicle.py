@@ -90,3 +90,23 @@ def test_a_vehicle_occupant_whom_two_identities_fit_is_review(client, tokens, ga
     assert got.get("T-BIDEN") == "match"
     obama = [d for t, d in got.items() if t in ("T-OBAMA", "T-OBAMA-2")]
     assert obama == ["review"]
+
+
+def test_documents_read_for_a_vehicle_are_verified_1_to_few(client, tokens, gallery, photos):
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
+    frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
+    # _enrol gives each traveller its id as document number.
+    reads = [{"document_type": "P", "document_number": "T-BIDEN", "nationality": "USA",
+              "source": "rfid"},
+             {"document_type": "C", "document_number": "NOBODY", "nationality": "CAN",
+              "source": "rfid"}]
+    r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-docs", "documents": reads},
+                frames)
+    assert r.status_code == 201, r.text
+    got = {o["traveler_id"]: (o["decision"], o["source"]) for o in r.json()["occupants"]}
+    assert got == {"T-BIDEN": ("match", "document"), "T-OBAMA": ("match", "gallery")}
+    bad = EVENT | {"event_id": "veh-bad-docs",
+                   "documents": [{"document_number": "X", "source": "telepathy"}]}
+    r = _submit(client, tokens, gallery, bad, frames)
+    assert r.status_code == 422 and "documents[0]" in r.text

@@ -75,6 +75,7 @@ class OccupantOut(BaseModel):
     # Why (bordermatch.types.Reason): above_threshold, below_threshold, review_band,
     # runner_up, alias, no_capture, opted_out.
     reason: str | None = None
+    source: str | None = None  # "document" (1:few against a read) or "gallery" (1:N)
     quality: float | None
     row: int | None = None
     seat: str | None = None

@@ -120,7 +120,7 @@ def _store(core: ServiceCore, who: Principal, gallery_id: str, lane: str, direct
                 i, m.traveler_id, m.found.decision.score, m.decision,
                 m.sample.quality.unified, capture_blob=capture, template_blob=template,
                 purge_after=core.retention_until(now, t.citizen if t else None),
-                reason=m.found.decision.reason.value))
+                reason=m.found.decision.reason.value, source=m.found.source))
 
     return core.commit(who, gallery_id, lane, direction, kind, records, idempotency_key,
                        request_hash, write, event_ref)

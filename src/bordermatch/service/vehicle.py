@@ -105,7 +105,8 @@ def _records(core: ServiceCore, result: LaneResult) -> list[repo.OccupantRecord]
         seat = o.seat
         row = int(seat[1]) if seat and seat[:1] == "r" and seat[1:2].isdigit() else None
         records.append(repo.OccupantRecord(o.track_id, o.traveler_id, o.score, decision,
-                                           o.quality, row=row, seat=seat, reason=reason))
+                                           o.quality, row=row, seat=seat, reason=reason,
+                                           source=o.source))
     if not records:
         records.append(repo.OccupantRecord(0, None, None, "no_capture", None,
                                            reason=Reason.NO_CAPTURE.value))

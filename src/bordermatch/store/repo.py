@@ -201,6 +201,7 @@ class OccupantRecord:
     template_blob: str | None = None
     purge_after: datetime | None = None
     reason: str | None = None
+    source: str | None = None
 
 
 def find_idempotent(s: Session, device_key_id: str, key: str) -> Encounter | None:
@@ -224,7 +225,8 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
     for o in occupants:
         row = Occupant(id=new_id(), encounter_id=enc.id, track_id=o.track_id, row=o.row,
                        seat=o.seat, traveler_id=o.traveler_id, score=o.score,
-                       decision=o.decision, reason=o.reason, quality=o.quality,
+                       decision=o.decision, reason=o.reason, source=o.source,
+                       quality=o.quality,
                        capture_blob=o.capture_blob,
                        template_blob=o.template_blob, purge_after=o.purge_after)
         s.add(row)

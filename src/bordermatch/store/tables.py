@@ -128,6 +128,8 @@ class Occupant(Base):
     decision: Mapped[str] = mapped_column(String(24))
     # Why the decision came out so (bordermatch.types.Reason), for the reviewing officer.
     reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # "document": verified 1:few against a document read; "gallery": the 1:N search.
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     capture_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
     template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -27,7 +27,8 @@ def encounter_out(enc, occupants) -> EncounterOut:
         id=enc.id, kind=enc.kind, gallery_id=enc.gallery_id, lane=enc.lane,
         direction=enc.direction, created_at=enc.created_at, latency_ms=enc.latency_ms,
         occupants=[OccupantOut(track_id=o.track_id, traveler_id=o.traveler_id, score=o.score,
-                               decision=o.decision, reason=o.reason, quality=o.quality,
+                               decision=o.decision, reason=o.reason, source=o.source,
+                               quality=o.quality,
                                row=o.row, seat=o.seat)
                    for o in occupants])
 

@@ -1,4 +1,5 @@
-"""Occupants record why their decision came out so (the one decision path's reason).
+"""Occupants record why their decision came out so (the one decision path's reason) and
+whether a document read or the gallery search decided it.
 
 Revision ID: 0002
 Revises: 0001
@@ -19,8 +20,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("occupants") as batch:
         batch.add_column(sa.Column("reason", sa.String(length=24), nullable=True))
+        batch.add_column(sa.Column("source", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("occupants") as batch:
+        batch.drop_column("source")
         batch.drop_column("reason")
