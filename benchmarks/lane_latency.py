@@ -27,7 +27,7 @@ import numpy as np
 
 from bordermatch.lane.events import event_folders, read_event
 from bordermatch.lane.pipeline import LaneConfig
-from bordermatch.lane.runner import build_pipeline
+from bordermatch.lane.runner import build_pipeline, load_event
 
 
 def decisions(result) -> list[tuple[str, str]]:
@@ -38,7 +38,7 @@ def run(pipeline, folders) -> dict:
     lat, stages, decided = [], {}, []
     start = time.perf_counter()
     for f in folders:
-        r = pipeline.process(f)
+        r = pipeline.process(*load_event(f, pipeline))  # decoding counts in the latency
         decided.append(decisions(r))
         lat.append(r.latency_ms)
         for k, v in r.timings_ms:
@@ -71,7 +71,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} at start")
     print(f"gallery {len(pipeline.search)} travellers; {len(folders)} vehicles, "
           f"{np.mean(frames):.1f} frames each (1280x720)")
-    pipeline.process(folders[0])  # warm-up: sessions, scipy import, allocator
+    pipeline.process(*load_event(folders[0], pipeline))  # warm-up: sessions, scipy, allocator
     configs = {"default (every frame embedded)": pipeline.config,
                "adaptive shots": replace(pipeline.config, adaptive_shots=True),
                "one shot per tracklet":
