@@ -45,6 +45,7 @@ class VehicleOutcome:
     # Seat estimates checked: mated occupants whose track names them and carries a seat.
     seats_checked: int = 0
     seats_correct: int = 0
+    sources: tuple[str | None, ...] = ()  # per truth occupant: what decided its match
 
 
 def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
@@ -55,9 +56,10 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     claimed: set[int] = set()
     seen: set[int] = set()
     matched = []
+    sources: list[str | None] = []
     seat_checks = []
     for occ in truth:
-        ok = False
+        ok, source = False, None
         if occ.traveler_id is not None:
             for i, t in enumerate(tracks):
                 if i not in claimed and t.get("traveler_id") == occ.traveler_id:
@@ -66,9 +68,10 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
                         seat_checks.append(t["seat"] == occ.seat)
                     if t.get("decision") == "match":
                         claimed.add(i)
-                        ok = True
+                        ok, source = True, t.get("source", "gallery")
                         break
         matched.append(ok)
+        sources.append(source)
     free = [t for i, t in enumerate(tracks) if i not in claimed and i not in seen]
     free_no_match = sum(t.get("decision") == "no_match" for t in free)
     nonmated = [i for i, o in enumerate(truth) if o.traveler_id is None]
@@ -85,7 +88,7 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     return VehicleOutcome(event_id, truth, tuple(matched), bool(captured), validated,
                           false_matches, error,
                           sum(t.get("decision") != "no_capture" for t in tracks),
-                          len(seat_checks), sum(seat_checks))
+                          len(seat_checks), sum(seat_checks), tuple(sources))
 
 
 def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list[VehicleOutcome],
@@ -126,14 +129,21 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
     by_row, by_seat = Counter(), Counter()
     ok_row, ok_seat = Counter(), Counter()
     mated = mated_ok = nonmated = nonmated_ok = 0
+    by_read, ok_read, by_source = Counter(), Counter(), Counter()
     for v in outcomes:
-        for occ, ok in zip(v.occupants, v.matched, strict=True):
+        sources = v.sources or (None,) * len(v.occupants)
+        for occ, ok, source in zip(v.occupants, v.matched, sources, strict=True):
             if occ.traveler_id is None:
                 nonmated += 1
                 nonmated_ok += ok
                 continue
             mated += 1
             mated_ok += ok
+            if source is not None:
+                by_source[source] += 1
+            if occ.document_read is not None:
+                by_read[occ.document_read] += 1
+                ok_read[occ.document_read] += ok
             by_row[occ.row] += 1
             ok_row[occ.row] += ok
             by_seat[occ.seat] += 1
@@ -154,6 +164,12 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "mated_by_row": {f"row{r}": by_row[r] for r in sorted(by_row)},
         "match_rate_by_seat": {s: ok_seat[s] / by_seat[s] for s in SEATS if by_seat[s]},
         "false_matches": false_matches,
+        # Mated occupants whose document was read in the lane (simulated truth), and what
+        # decided each correct match: a document read (1:few) or the gallery search (1:N).
+        "match_rate_document_read": ok_read[True] / by_read[True] if by_read[True] else None,
+        "match_rate_document_not_read": (ok_read[False] / by_read[False]
+                                         if by_read[False] else None),
+        "matches_by_source": dict(sorted(by_source.items())),
         # Occupant count: captured tracks vs truth (more tracks = one person split in two).
         "occupant_count_exact_rate": sum(v.tracks == len(v.occupants) for v in outcomes) / n,
         "tracks_per_occupant": sum(v.tracks for v in outcomes) / max(1, mated + nonmated),

@@ -95,6 +95,7 @@ class DecodedFrames:
 class TruthOccupant:
     traveler_id: str | None
     seat: str
+    document_read: bool | None = None  # simulated lanes: whether their document was read
 
     @property
     def row(self) -> int:
@@ -229,9 +230,11 @@ def read_truth(folder: Path) -> tuple[TruthOccupant, ...]:
     for occ in occupants:
         tid = occ.get("traveler_id") if isinstance(occ, dict) else 0
         seat = occ.get("seat") if isinstance(occ, dict) else None
-        if not (tid is None or isinstance(tid, str)) or seat not in SEATS:
+        read = occ.get("document_read") if isinstance(occ, dict) else None
+        if not (tid is None or isinstance(tid, str)) or seat not in SEATS \
+                or not (read is None or isinstance(read, bool)):
             raise LaneEventError("bad_truth_json", f"bad occupant {occ!r}")
-        out.append(TruthOccupant(tid, seat))
+        out.append(TruthOccupant(tid, seat, read))
     return tuple(out)
 
 

@@ -30,6 +30,10 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
         f"| occupant count exact | {_pct(m['occupant_count_exact_rate'])} "
         f"({m['tracks_per_occupant']:.2f} tracks per occupant) |",
         f"| seat estimate correct | {_pct(m['seat_accuracy'])} ({m['seats_checked']} checked) |",
+        f"| match rate, document read / not read | {_pct(m.get('match_rate_document_read'))} "
+        f"/ {_pct(m.get('match_rate_document_not_read'))} |",
+        f"| correct matches by source | "
+        f"{', '.join(f'{k} {v}' for k, v in (m.get('matches_by_source') or {}).items()) or '-'} |",
         f"| FNIR | {_pct(m['fnir'])} |",
         f"| FPIR (upper bound) | {_pct(m['fpir'])} |",
         f"| non-mated occupants answered no_match | {_pct(m['nonmated_correct_rate'])} |",
