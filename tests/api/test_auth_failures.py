@@ -26,7 +26,7 @@ def _actions(app) -> list[tuple[str, str | None, dict]]:
 def test_a_bad_key_is_audited_with_the_address_and_route(client, app, tokens):
     r = client.get("/v1/galleries", headers={"X-API-Key": "bmk_0badc0de_guessed"})
     assert r.status_code == 401 and r.json()["code"] == "invalid_key"
-    [(action, key_id, detail)] = [a for a in _actions(app) if a[0] == "auth.failed"]
+    [(_, key_id, detail)] = [a for a in _actions(app) if a[0] == "auth.failed"]
     assert key_id == "0badc0de"
     assert detail == {"reason": "invalid_key", "source": "testclient", "route": "/v1/galleries"}
     # No key at all is not an attempt: neither counted nor audited.
@@ -37,7 +37,7 @@ def test_a_bad_key_is_audited_with_the_address_and_route(client, app, tokens):
 def test_a_403_is_audited(client, app, tokens):
     r = client.get("/v1/audit", headers=auth(tokens["officer"]))
     assert r.status_code == 403
-    [(action, key_id, detail)] = [a for a in _actions(app) if a[0] == "auth.forbidden"]
+    [(_, key_id, detail)] = [a for a in _actions(app) if a[0] == "auth.forbidden"]
     assert key_id == tokens["officer"].split("_")[1] and detail["route"] == "/v1/audit"
 
 

@@ -139,9 +139,8 @@ def test_decode_slots_bound_concurrency_and_are_reentrant():
     t = threading.Thread(target=worker)
     t.start()
     assert held.wait(5)
-    with pytest.raises(DecodeBusyError) as exc:
-        with slots.hold(1, 0.05):
-            pass
+    with pytest.raises(DecodeBusyError) as exc, slots.hold(1, 0.05):
+        pass
     assert exc.value.retry_after_s >= 1
     release.set()
     t.join()
