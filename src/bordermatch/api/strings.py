@@ -21,7 +21,9 @@ from bordermatch.errors import UnstorableValueError
 CODE = "unstorable_value"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# U+FFFD is what a server-side decoder (Starlette's URL path, for one) puts for invalid
+# UTF-8, so it is refused with the lone surrogates.
+_SURROGATE = re.compile(r"[\ud800-\udfff\ufffd]")
 
 
 def unstorable_reason(value: str, max_length: int, multiline: bool = False) -> str | None:
