@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from typing import Annotated
@@ -104,7 +105,8 @@ def enrol_traveler(
         # Stored as sent apart from its metadata (EXIF: camera, GPS, times; XMP; comments).
         data = strip_metadata(read_image(photo, svc.settings, svc.settings.enrol_max_pixels,
                                          "photo"))
-    with image_work(svc.settings):
+    # An opt-out has no image work, so it never waits for (or is refused) a decode slot.
+    with image_work(svc.settings) if data is not None else contextlib.nullcontext():
         result = svc.enrol(who, gallery_id, bio, data)
     e = result.enrolment
     return EnrolmentOut(enrolment_id=e.id, gallery_id=gallery_id, traveler_id=e.traveler_id,
