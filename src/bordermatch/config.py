@@ -19,6 +19,11 @@ class ImageLimits(BaseSettings):
     max_image_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     # 40 MP covers every camera at a port of entry; beyond that it is a decompression bomb.
     max_image_pixels: int = Field(default=40_000_000, gt=0)
+    # Decoding is the memory peak (a 16 MP PNG costs ~110 MB while it decodes), so the process
+    # as a whole decodes at most this many images at once; a caller waits up to
+    # decode_wait_s for a slot, then gets DecodeBusyError (the API answers 503).
+    max_concurrent_decodes: int = Field(default=4, gt=0)
+    decode_wait_s: float = Field(default=2.0, ge=0)
 
 
 class Settings(BaseSettings):

@@ -10,6 +10,7 @@ cases apart::
     │   │   ├── ImageNotFoundError       the named file does not exist
     │   │   ├── EmptyImageError          0-byte upload
     │   │   ├── ImageDecodeError         corrupt, truncated or not an image at all
+    │   │   │   └── TruncatedImageError  header claims more pixels than the data holds
     │   │   ├── UnsupportedImageError    decodes, but in a format or mode we refuse
     │   │   └── ImageTooLargeError       too many bytes, or too many pixels (decompression bomb)
     │   ├── FaceCountError
@@ -18,6 +19,7 @@ cases apart::
     │   │   └── AmbiguousFaceError       two faces of similar size near the centre of a photo
     │   ├── ManifestError                malformed gallery, pairs or model-pack manifest
     │   ├── EventError                   malformed lane event folder
+    │   ├── UnstorableValueError         NUL, control character, invalid Unicode, overlong
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
     │   ├── UnknownRecordError           no gallery, encounter, traveller... with that id
     │   └── RecordStateError             the record exists but refuses this (closed, reused key)
@@ -25,6 +27,7 @@ cases apart::
     │   ├── ModelNotFoundError           weight file or carrier package missing
     │   ├── ModelIntegrityError          SHA-256 mismatch, before or after preparation
     │   └── ModelFormatError             the file is not the network its manifest claims
+    ├── BusyError                       the process is at its limit of concurrent work (503)
     ├── StorageError                    persisted data cannot be served
     │   ├── BlobNotFoundError            no blob with that id (never stored, or deleted)
     │   └── BlobIntegrityError           tampered, swapped, truncated, or its key is retired
@@ -61,6 +64,12 @@ class ImageDecodeError(ImageError):
     code = "corrupt_image"
 
 
+class TruncatedImageError(ImageDecodeError):
+    """The header promises more pixels than the data can hold (cut short, or lying)."""
+
+    code = "truncated_image"
+
+
 class UnsupportedImageError(ImageError):
     code = "unsupported_image"
 
@@ -93,6 +102,10 @@ class EventError(InputError):
     code = "bad_event"
 
 
+class UnstorableValueError(InputError):
+    code = "unstorable_value"
+
+
 class VectorError(InputError):
     code = "bad_vector"
 
@@ -103,6 +116,20 @@ class UnknownRecordError(InputError):
 
 class RecordStateError(InputError):
     code = "record_state"
+
+
+class BusyError(BordermatchError):
+    """Not the caller's fault and not a fault: retry after ``retry_after_s``."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class DecodeBusyError(BusyError):
+    code = "decode_busy"
 
 
 class StorageError(BordermatchError):

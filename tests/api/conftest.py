@@ -23,7 +23,8 @@ def settings(db_url: str, tmp_path: Path, blob_keys: str):
     from bordermatch.store.config import ServiceSettings
 
     return ServiceSettings(database_url=db_url, blob_dir=tmp_path / "blobs",
-                           blob_keys=blob_keys, run_purge_scheduler=False, matcher="sface")
+                           blob_keys=blob_keys, run_purge_scheduler=False, matcher="sface",
+                           metrics_lanes=["gate-7"])  # the lane the flow tests count
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     from bordermatch import __version__
     from bordermatch.api import metrics as metrics_mod
     from bordermatch.api import problems
+    from bordermatch.api.forms import FormInspector
+    from bordermatch.api.jsonguard import JsonBodyGuard
     from bordermatch.api.limits import BodyLimit
     from bordermatch.api.routes import (
         audit,
@@ -64,6 +66,9 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from bordermatch.api import logs
+
+        redactor = logs.attach(app)
         scheduler = None
         if settings.run_purge_scheduler:
             scheduler = PurgeScheduler(service.purge, settings.purge_interval_s)
@@ -73,15 +78,21 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            logs.detach(redactor)
             db.dispose()
 
     app = FastAPI(title="bordermatch", version=__version__, lifespan=lifespan,
                   description="Biometric entry/exit verification service. Authenticate with "
                               "an API key (`X-API-Key` or `Authorization: Bearer`).")
     app.state.service = service
-    app.state.metrics = metrics_mod.Metrics()
+    app.state.metrics = metrics_mod.Metrics(settings.metrics_lanes)
     problems.install(app)
     metrics_mod.install(app, app.state.metrics)
+    # Outermost last: the byte limit sees every body first, then the JSON caps, then the
+    # form inspector (which only watches the bytes go by).
+    app.add_middleware(FormInspector)
+    app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth,
+                       max_bytes=settings.max_json_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
         app.include_router(module.router)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bordermatch.errors import (
     BordermatchError,
+    BusyError,
     ImageTooLargeError,
     InputError,
     ModelError,
@@ -35,11 +36,12 @@ _STATUS: tuple[tuple[type[BordermatchError], int], ...] = (
     (UnsupportedImageError, 415),
     (InputError, 422),
     (ModelError, 503),
+    (BusyError, 503),
 )
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 413: "Content too large",
            415: "Unsupported media type", 422: "Unprocessable content",
-           500: "Internal server error", 503: "Service unavailable"}
+           429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
 
 
 def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
@@ -65,6 +67,13 @@ class ApiProblem(Exception):
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
 
 
+def route_of(request: Request) -> str:
+    """The route template (``/v1/travelers/{traveler_id}/crossings``), never the raw path:
+    raw paths carry traveller and record ids, which stay out of logs."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "(unmatched)")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -73,8 +82,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BordermatchError)
     async def _domain(request: Request, exc: BordermatchError) -> JSONResponse:
         status = status_for(exc)
+        if isinstance(exc, BusyError):
+            return problem(status, exc.code, str(exc),
+                           {"Retry-After": str(max(1, round(exc.retry_after_s)))})
         if status >= 500:
-            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+            log.error("%s on %s %s: %s", exc.code, request.method, route_of(request), exc)
             return problem(status, exc.code, "the service cannot handle this request now")
         return problem(status, exc.code, str(exc))
 
@@ -83,10 +95,15 @@ def install(app: FastAPI) -> None:
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         malformed = any(e["type"] == "json_invalid" for e in errors)
-        return problem(400 if malformed else 422,
-                       "malformed_json" if malformed else "validation_error",
-                       "the request body is not valid JSON" if malformed
-                       else "the request does not match the schema", errors=errors)
+        if malformed:
+            return problem(400, "malformed_json", "the request body is not valid JSON",
+                           errors=errors)
+        if any(e["type"] == "unstorable_value" for e in errors):
+            return problem(422, "unstorable_value",
+                           "a value cannot be stored: NUL byte, control character, invalid "
+                           "Unicode or too long", errors=errors)
+        return problem(422, "validation_error", "the request does not match the schema",
+                       errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -103,11 +120,11 @@ def install(app: FastAPI) -> None:
             return problem(422, "unstorable_value",
                            "a value cannot be stored: NUL byte, invalid Unicode, too long, "
                            "or out of range")
-        log.error("database error on %s %s: %s", request.method, request.url.path,
+        log.error("database error on %s %s: %s", request.method, route_of(request),
                   type(exc.orig).__name__)
         return problem(500, "internal_error", "the service failed to handle this request")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, route_of(request))
         return problem(500, "internal_error", "the service failed to handle this request")

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from bordermatch.api.strings import Text
+
 Decision = Literal["match", "no_match", "review", "no_capture", "manual_inspection"]
 Direction = Literal["entry", "exit"]
 
@@ -16,7 +18,7 @@ class Strict(BaseModel):
 
 
 class GalleryCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text(200, 1)
     kind: Literal["crossing", "flight"]
     valid_from: AwareDatetime
     valid_until: AwareDatetime
@@ -93,10 +95,10 @@ class EncounterOut(BaseModel):
 
 
 class OptOutIn(Strict):
-    gallery_id: str = Field(min_length=1, max_length=64)
-    lane: str = Field(min_length=1, max_length=64)
+    gallery_id: Text(64, 1)
+    lane: Text(64, 1)
     direction: Direction
-    traveler_id: str = Field(min_length=1, max_length=64)
+    traveler_id: Text(64, 1)
 
 
 class VerifyOut(BaseModel):
@@ -137,7 +139,7 @@ class ReviewItemOut(BaseModel):
 
 class AdjudicationIn(Strict):
     decision: Literal["accept", "reject"]
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text(2000, 1, multiline=True)
 
 
 class AuditEntryOut(BaseModel):

@@ -35,6 +35,24 @@ class ServiceSettings(Settings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_manifest_rows: int = Field(default=5000, gt=0)
+    # Pixel budgets per route, checked from the image header before any decode (the engine's
+    # limits.max_image_pixels, 40 MP, stays the ceiling for everything). Document photos and
+    # their scans are the largest legitimate inputs; gate and 1:1 cameras are a few MP; lane
+    # frames are video stills (4000x3000 covers DCI 4K).
+    enrol_max_pixels: int = Field(default=24_000_000, gt=0)
+    gate_max_pixels: int = Field(default=16_000_000, gt=0)
+    verify_max_pixels: int = Field(default=16_000_000, gt=0)
+    frame_max_pixels: int = Field(default=12_000_000, gt=0)
+    # JSON documents (request bodies and the vehicle `event` field): nesting and size caps.
+    max_json_depth: int = Field(default=32, gt=0)
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_event_bytes: int = Field(default=100_000, gt=0)
+    # Lanes named in metrics; any other lane is counted as "other" (labels come from clients).
+    metrics_lanes: list[str] = Field(default_factory=list)
+    # Failed authentication, per client address (docs/service.md, "Failed authentication").
+    auth_failure_limit: int = Field(default=20, gt=0)
+    auth_failure_window_s: float = Field(default=300.0, gt=0)
+    auth_lockout_s: float = Field(default=900.0, gt=0)
     # The 1:N operating point of gates and vehicle lanes (match and review thresholds for
     # a target FPIR, from `bordermatch lane calibrate`); None: the bundled one of the
     # search recognizer. Its absence is a start-up error, never a silent fallback.

@@ -9,20 +9,40 @@ PostgreSQL is the production database; the audit chain serialises with an adviso
 from __future__ import annotations
 
 import logging
+import os
 from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
         _sqlite_pragmas(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file owner-only (0600) before SQLite does (with 0644 under the
+    usual umask). SQLite gives its -wal and -shm files the mode of the database file, so they
+    follow; files left 0644 by an older version are tightened too."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            log.warning("%s was readable by others; setting mode 0600", p)
+            p.chmod(0o600)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -203,3 +203,17 @@ class OrphanCandidate(Base):
 
 
 Index("ix_crossings_traveler_time", Crossing.traveler_id, Crossing.occurred_at)
+
+
+class AuthFailure(Base):
+    """Failed authentications from one client address in the current window, and its lockout.
+
+    In the database, not in memory, so every API process of a deployment sees the same count
+    (and a restart does not reset a lockout).
+    """
+
+    __tablename__ = "auth_failures"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # client address
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

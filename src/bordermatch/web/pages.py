@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bordermatch.errors import RecordStateError, UnknownRecordError
-from bordermatch.store import audit, keys, repo
+from bordermatch.store import audit, authlimit, keys, repo
 from bordermatch.store.keys import Principal
 from bordermatch.web.sessions import (
     COOKIE,
@@ -162,12 +162,27 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
                                                    csrf):
         return _login_page(request, 403, "The sign-in form expired. Please try again.")
     svc = request.app.state.service
+    now = svc.clock.now()
+    source = request.client.host if request.client else "unknown"
+    token = api_key.strip()
     with svc.sessions() as s:
-        who = keys.authenticate(s, api_key.strip())
-    if who is None:
-        return _login_page(request, 401, "That key is not valid.")
+        locked = authlimit.locked_until(s, now, source)
+        who = None if locked else keys.authenticate(s, token)
+    if who is None and not locked:
+        locked = authlimit.record_failure(
+            svc.sessions, now, source, authlimit.Policy.from_settings(svc.settings),
+            authlimit.claimed_key_id(token), "review_sign_in", f"{PREFIX}/login")
+        if not locked:
+            return _login_page(request, 401, "That key is not valid.")
+    if locked:
+        response = _login_page(request, 429, "Too many failed sign-ins from this address. "
+                                             "Try again later.")
+        response.headers["Retry-After"] = str(max(1, int((locked - now).total_seconds())))
+        return response
     if who.role not in REVIEW_ROLES:
         log.info("review pages: sign-in refused for role %s (key %s)", who.role, who.key_id)
+        authlimit.audit_refusal(svc.sessions, now, who, "review.sign_in_refused",
+                                f"{PREFIX}/login", source)
         return _error(request, 403, "Not allowed",
                       "Only officers and supervisors may use the review pages.")
     sid, _ = request.app.state.web_sessions.create(api_key.strip())

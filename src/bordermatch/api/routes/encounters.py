@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from bordermatch.api.auth import GateDevice, LaneDevice, Officer, OptOutRecorder
-from bordermatch.api.deps import MultipartOnly, Service, read_upload, request_hash
+from bordermatch.api.deps import (
+    FramesMultipart,
+    IdempotencyKey,
+    MultipartOnly,
+    Service,
+    check_event,
+    image_work,
+    read_image,
+    request_hash,
+)
 from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
+from bordermatch.api.strings import FormText, PathId
 from bordermatch.service import EncounterResult
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 def encounter_out(enc, occupants) -> EncounterOut:
@@ -45,16 +53,17 @@ def respond(result: EncounterResult, request: Request, response: Response) -> En
 @router.post("/gate", status_code=201, response_model=EncounterOut)
 def gate_encounter(
     request: Request, response: Response, who: GateDevice, svc: Service, _mp: MultipartOnly,
-    gallery_id: Annotated[str, Form(min_length=1, max_length=64)],
-    lane: Annotated[str, Form(min_length=1, max_length=64)],
+    gallery_id: FormText(64, 1),
+    lane: FormText(64, 1),
     direction: Annotated[Direction, Form()],
     photo: Annotated[UploadFile, File()],
     idempotency_key: IdempotencyKey = None,
 ) -> EncounterOut:
     """A gate photo: one decision per face in it (1:N against the gallery)."""
-    data = read_upload(photo, svc.settings.max_upload_bytes, "photo")
-    result = svc.gate_encounter(who, gallery_id, lane, direction, data, idempotency_key,
-                                request_hash("gate", gallery_id, lane, direction, data))
+    data = read_image(photo, svc.settings, svc.settings.gate_max_pixels, "photo")
+    with image_work(svc.settings):
+        result = svc.gate_encounter(who, gallery_id, lane, direction, data, idempotency_key,
+                                    request_hash("gate", gallery_id, lane, direction, data))
     return respond(result, request, response)
 
 
@@ -70,26 +79,28 @@ def opt_out(body: OptOutIn, request: Request, response: Response, who: OptOutRec
 
 @router.post("/vehicle", status_code=201, response_model=EncounterOut)
 def vehicle_encounter(
-    request: Request, response: Response, who: LaneDevice, svc: Service, _mp: MultipartOnly,
-    gallery_id: Annotated[str, Form(min_length=1, max_length=64)],
-    event: Annotated[str, Form(description="event.json of DESIGN.md, as a string",
-                               max_length=100_000)],
+    request: Request, response: Response, who: LaneDevice, svc: Service, _mp: FramesMultipart,
+    gallery_id: FormText(64, 1),
+    event: Annotated[str, Form(description="event.json of DESIGN.md, as a string")],
     frames: Annotated[list[UploadFile], File(
         description="Frames named <camera_id>/<seq:04d>_<t_ms>.jpg")],
     idempotency_key: IdempotencyKey = None,
 ) -> EncounterOut:
     """A vehicle event from the lane cameras: one decision per occupant."""
-    limit = svc.settings.max_upload_bytes
-    named = [((f.filename or "").replace("\\", "/"), read_upload(f, limit, "frame"))
-             for f in frames]
+    settings = svc.settings
+    check_event(event, settings)
+    named = [((f.filename or "").replace("\\", "/"),
+              read_image(f, settings, settings.frame_max_pixels, "frame")) for f in frames]
     digest = request_hash("vehicle", gallery_id, event, *(n + "\0" for n, _ in named),
                           *(d for _, d in named))
-    result = svc.vehicle_encounter(who, gallery_id, event, named, idempotency_key, digest)
+    # One slot for the event: the lane pipeline decodes its frames one after another.
+    with image_work(settings):
+        result = svc.vehicle_encounter(who, gallery_id, event, named, idempotency_key, digest)
     return respond(result, request, response)
 
 
 @router.get("/{encounter_id}", response_model=EncounterOut)
-def get_encounter(encounter_id: str, who: Officer, svc: Service) -> EncounterOut:
+def get_encounter(encounter_id: PathId(64), who: Officer, svc: Service) -> EncounterOut:
     with svc.sessions.begin() as s:
         enc, occ = repo.read_encounter(s, who, svc.clock.now(), encounter_id)
     return encounter_out(enc, occ)

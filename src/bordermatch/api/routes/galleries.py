@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
 from bordermatch.api.auth import Admin, Enroller
-from bordermatch.api.deps import FormOnly, MultipartOnly, Service, read_upload
+from bordermatch.api.deps import (
+    FormOnly,
+    ManifestMultipart,
+    Service,
+    image_work,
+    read_image,
+    read_upload,
+)
 from bordermatch.api.schemas import (
     EnrolmentOut,
     GalleryCreate,
@@ -15,8 +23,10 @@ from bordermatch.api.schemas import (
     ManifestReport,
     ManifestRowOut,
 )
+from bordermatch.api.strings import FormText, PathId, QueryText
 from bordermatch.errors import BordermatchError, InputError, ManifestError
 from bordermatch.gallery.manifest import ManifestRow, parse_manifest
+from bordermatch.io.images import strip_metadata
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/galleries", tags=["galleries"])
@@ -37,13 +47,13 @@ def create_gallery(body: GalleryCreate, who: Admin, svc: Service) -> GalleryOut:
 
 
 @router.get("", response_model=list[GalleryOut])
-def list_galleries(who: Enroller, svc: Service, status: str | None = None) -> list[GalleryOut]:
+def list_galleries(who: Enroller, svc: Service, status: QueryText(16) = None) -> list[GalleryOut]:
     with svc.sessions() as s:
         return [_out(g, n) for g, n in repo.list_galleries(s, status)]
 
 
 @router.get("/{gallery_id}", response_model=GalleryOut)
-def get_gallery(gallery_id: str, who: Enroller, svc: Service) -> GalleryOut:
+def get_gallery(gallery_id: PathId(), who: Enroller, svc: Service) -> GalleryOut:
     with svc.sessions() as s:
         rows = [(g, n) for g, n in repo.list_galleries(s) if g.id == gallery_id]
         if not rows:
@@ -52,7 +62,7 @@ def get_gallery(gallery_id: str, who: Enroller, svc: Service) -> GalleryOut:
 
 
 @router.post("/{gallery_id}/close", response_model=GalleryOut)
-def close_gallery(gallery_id: str, who: Admin, svc: Service) -> GalleryOut:
+def close_gallery(gallery_id: PathId(), who: Admin, svc: Service) -> GalleryOut:
     with svc.sessions.begin() as s:
         g = repo.close_gallery(s, who, svc.clock.now(), gallery_id)
     return _out(g)
@@ -60,13 +70,13 @@ def close_gallery(gallery_id: str, who: Admin, svc: Service) -> GalleryOut:
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
 def enrol_traveler(
-    gallery_id: str, who: Enroller, svc: Service, _form: FormOnly,
-    traveler_id: Annotated[str, Form(min_length=1, max_length=64)],
-    given_names: Annotated[str, Form(max_length=200)],
-    surname: Annotated[str, Form(min_length=1, max_length=200)],
-    document_type: Annotated[str, Form(min_length=1, max_length=32)],
-    document_number: Annotated[str, Form(min_length=1, max_length=64)],
-    nationality: Annotated[str, Form(min_length=2, max_length=3)],
+    gallery_id: PathId(), who: Enroller, svc: Service, _form: FormOnly,
+    traveler_id: FormText(64, 1),
+    given_names: FormText(200),
+    surname: FormText(200, 1),
+    document_type: FormText(32, 1),
+    document_number: FormText(64, 1),
+    nationality: FormText(3, 2),
     citizen: Annotated[bool, Form()],
     opt_out: Annotated[bool, Form()] = False,
     photo: Annotated[UploadFile | None, File()] = None,
@@ -74,8 +84,14 @@ def enrol_traveler(
     """Enrol one traveller: document photo plus biographic data (no photo if opting out)."""
     bio = repo.Biographics(traveler_id, given_names, surname, document_type, document_number,
                            nationality.upper(), citizen, opt_out)
-    data = read_upload(photo, svc.settings.max_upload_bytes, "photo") if photo else None
-    result = svc.enrol(who, gallery_id, bio, data)
+    data = None
+    if photo is not None:
+        # Stored as sent apart from its metadata (EXIF: camera, GPS, times; XMP; comments).
+        data = strip_metadata(read_image(photo, svc.settings, svc.settings.enrol_max_pixels,
+                                         "photo"))
+    # An opt-out has no image work, so it never waits for (or is refused) a decode slot.
+    with image_work(svc.settings) if data is not None else contextlib.nullcontext():
+        result = svc.enrol(who, gallery_id, bio, data)
     e = result.enrolment
     return EnrolmentOut(enrolment_id=e.id, gallery_id=gallery_id, traveler_id=e.traveler_id,
                         status=e.status, quality=e.quality,
@@ -84,7 +100,7 @@ def enrol_traveler(
 
 @router.post("/{gallery_id}/manifest", response_model=ManifestReport)
 def enrol_manifest(
-    gallery_id: str, who: Admin, svc: Service, _mp: MultipartOnly,
+    gallery_id: PathId(), who: Admin, svc: Service, _mp: ManifestMultipart,
     manifest: Annotated[UploadFile, File(description="manifest.csv (DESIGN.md columns)")],
     photos: Annotated[list[UploadFile] | None, File(description="The photos it names")] = None,
 ) -> ManifestReport:
@@ -100,6 +116,8 @@ def enrol_manifest(
     files: dict[str, UploadFile] = {}
     for f in photos or []:
         name = (f.filename or "").replace("\\", "/")
+        if name in files:
+            raise ManifestError(f"photo {name!r} is uploaded twice")
         files[name] = f
         files.setdefault(name.rsplit("/", 1)[-1], f)
     # Rows the shared reader refused (invalid, disagreeing with the traveller's earlier row,
@@ -108,7 +126,7 @@ def enrol_manifest(
                           error=e["reason"], detail=e["detail"]) for e in parsed.report]
     for tid, rows in parsed.travellers().items():
         first, *more = rows
-        out.append(_enrol_row(svc, who, gallery_id, first, files, limit))
+        out.append(_enrol_row(svc, who, gallery_id, first, files))
         # The store keeps one enrolment per traveller and gallery (for now).
         out.extend(ManifestRowOut(line=r.line, traveler_id=tid, status="error",
                                   error="additional_reference",
@@ -122,14 +140,15 @@ def enrol_manifest(
 
 
 def _enrol_row(svc: Service, who: Admin, gallery_id: str, row: ManifestRow,
-               files: dict[str, UploadFile], limit: int) -> ManifestRowOut:
+               files: dict[str, UploadFile]) -> ManifestRowOut:
     bio = repo.Biographics(row.traveler_id, row.given_names, row.surname, row.document_type,
                            row.document_number, row.nationality, row.citizen, row.opt_out)
     try:
         upload = files.get(row.photo) or files.get(row.photo.rsplit("/", 1)[-1])
         if upload is None and not row.opt_out:
             raise InputError(f"photo {row.photo!r} was not uploaded")
-        data = read_upload(upload, limit, row.photo) if upload and not row.opt_out else None
+        data = strip_metadata(read_image(upload, svc.settings, svc.settings.enrol_max_pixels,
+                                         row.photo)) if upload and not row.opt_out else None
         res = svc.enrol(who, gallery_id, bio, data)
     except BordermatchError as exc:
         if not isinstance(exc, InputError):

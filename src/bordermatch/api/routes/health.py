@@ -1,10 +1,12 @@
-"""/healthz and /metrics (no authentication; neither carries personal data)."""
+"""/healthz and /metrics (no authentication; neither carries personal data), and
+/v1/metrics (admin or supervisor: adds match decisions per lane)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
+from bordermatch.api.auth import Admin
 from bordermatch.api.deps import Service
 from bordermatch.api.problems import problem
 from bordermatch.api.schemas import Health
@@ -25,3 +27,11 @@ def healthz(svc: Service):
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     return request.app.state.metrics.render()
+
+
+@router.get("/v1/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+def private_metrics(request: Request, who: Admin) -> Response:
+    """Everything on /metrics plus match decisions by lane, row and outcome (Prometheus text;
+    scrape with the key as a bearer token)."""
+    return request.app.state.metrics.render(private=True)

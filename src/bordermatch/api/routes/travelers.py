@@ -7,13 +7,14 @@ from fastapi import APIRouter
 from bordermatch.api.auth import Officer
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import CrossingOut
+from bordermatch.api.strings import PathId
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/travelers", tags=["travelers"])
 
 
 @router.get("/{traveler_id}/crossings", response_model=list[CrossingOut])
-def crossings(traveler_id: str, who: Officer, svc: Service,
+def crossings(traveler_id: PathId(), who: Officer, svc: Service,
               include_manual: bool = False) -> list[CrossingOut]:
     """Biometric and officer-confirmed crossings; ``include_manual`` adds manual inspections."""
     with svc.sessions.begin() as s:

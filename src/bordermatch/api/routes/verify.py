@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from bordermatch.api.auth import Verifier
-from bordermatch.api.deps import MultipartOnly, Service, read_upload
+from bordermatch.api.deps import MultipartOnly, Service, image_work, read_image
 from bordermatch.api.schemas import VerifyOut
 
 router = APIRouter(prefix="/v1", tags=["verify"])
@@ -17,9 +17,11 @@ router = APIRouter(prefix="/v1", tags=["verify"])
 def verify(who: Verifier, svc: Service, _mp: MultipartOnly,
            live: Annotated[UploadFile, File()],
            document: Annotated[UploadFile, File()]) -> VerifyOut:
-    limit = svc.settings.max_upload_bytes
-    r = svc.verify(who, read_upload(live, limit, "live"), read_upload(document, limit,
-                                                                      "document"))
+    settings = svc.settings
+    a = read_image(live, settings, settings.verify_max_pixels, "live")
+    b = read_image(document, settings, settings.verify_max_pixels, "document")
+    with image_work(settings):
+        r = svc.verify(who, a, b)
     return VerifyOut(decision=r.decision.outcome.value, reason=r.decision.reason.value,
                      score=r.comparison.fused,
                      threshold=r.decision.threshold, target_fmr=r.decision.target,

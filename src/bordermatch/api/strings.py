@@ -1,0 +1,85 @@
+"""Strings the database can store, checked in the application for every text input.
+
+PostgreSQL refuses NUL bytes and lone surrogates and enforces column widths; SQLite stores
+all of them. So the same rule runs here, for both: no NUL or other control characters
+(tab, CR and LF only in free text), no lone surrogates (what invalid UTF-8 decodes to with
+``surrogateescape``, or a JSON ``"\\ud800"``), and no more characters than the column holds.
+A violation is a 422 ``unstorable_value`` (``problems.py`` maps the pydantic error type).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Form, Path, Query
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from bordermatch.errors import UnstorableValueError
+
+CODE = "unstorable_value"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# U+FFFD is what a server-side decoder (Starlette's URL path, for one) puts for invalid
+# UTF-8, so it is refused with the lone surrogates.
+_SURROGATE = re.compile(r"[\ud800-\udfff\ufffd]")
+
+
+def unstorable_reason(value: str, max_length: int, multiline: bool = False) -> str | None:
+    """Why ``value`` cannot be stored, or None when it can."""
+    if len(value) > max_length:
+        return f"longer than {max_length} characters"
+    if "\x00" in value:
+        return "holds a NUL byte"
+    if _SURROGATE.search(value):
+        return "is not valid Unicode (a lone surrogate or invalid UTF-8)"
+    if (_CONTROL_TEXT if multiline else _CONTROL).search(value):
+        return "holds a control character"
+    return None
+
+
+def _checker(max_length: int, multiline: bool):
+    def check(value: Any) -> Any:
+        # Non-strings fall through to pydantic's own type error.
+        if isinstance(value, str):
+            why = unstorable_reason(value, max_length, multiline)
+            if why:
+                raise PydanticCustomError(CODE, "value cannot be stored: {why}", {"why": why})
+        return value
+    return check
+
+
+def storable(max_length: int, min_length: int = 0, multiline: bool = False):
+    """``Annotated`` metadata for a storable string (the check runs before length limits)."""
+    return (Field(min_length=min_length, max_length=max_length),
+            BeforeValidator(_checker(max_length, multiline)))
+
+
+def Text(max_length: int, min_length: int = 0, multiline: bool = False):
+    """A storable ``str`` type for models: ``name: Text(200, 1)``."""
+    return Annotated[str, *storable(max_length, min_length, multiline)]
+
+
+def FormText(max_length: int, min_length: int = 0, **kw):
+    """The same for a form field."""
+    return Annotated[str, Form(min_length=min_length, max_length=max_length, **kw),
+                     BeforeValidator(_checker(max_length, False))]
+
+
+def PathId(max_length: int = 64):
+    """A path parameter naming a record: refused as unstorable before any lookup."""
+    return Annotated[str, Path(max_length=max_length), BeforeValidator(_checker(max_length,
+                                                                                False))]
+
+
+def QueryText(max_length: int = 200):
+    return Annotated[str | None, Query(max_length=max_length),
+                     BeforeValidator(_checker(max_length, False))]
+
+
+def check(value: str, max_length: int, what: str, multiline: bool = False) -> None:
+    """Raise the same refusal outside pydantic (event fields)."""
+    why = unstorable_reason(value, max_length, multiline)
+    if why:
+        raise UnstorableValueError(f"{what} {why}")
