@@ -23,6 +23,7 @@ cases apart::
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
     │   ├── UnknownRecordError           no gallery, encounter, traveller... with that id
     │   └── RecordStateError             the record exists but refuses this (closed, reused key)
+    │       └── TravelerConflictError    re-enrolment with other names, citizenship or documents
     ├── ModelError                      a model cannot be used (maps to a start-up failure)
     │   ├── ModelNotFoundError           weight file or carrier package missing
     │   ├── ModelIntegrityError          SHA-256 mismatch, before or after preparation
@@ -116,6 +117,12 @@ class UnknownRecordError(InputError):
 
 class RecordStateError(InputError):
     code = "record_state"
+
+
+class TravelerConflictError(RecordStateError):
+    """A traveller's details change only through a supervisor's audited action."""
+
+    code = "traveler_conflict"
 
 
 class BusyError(BordermatchError):

@@ -88,6 +88,7 @@ def require(*roles: str) -> Callable[..., Principal]:
 
 
 Admin = Annotated[Principal, Depends(require("admin", "supervisor"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
 Enroller = Annotated[Principal, Depends(require("admin", "supervisor", "officer"))]
 Officer = Annotated[Principal, Depends(require("officer", "supervisor"))]
 LaneDevice = Annotated[Principal, Depends(require("lane_device"))]

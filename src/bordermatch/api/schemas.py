@@ -53,6 +53,23 @@ class EnrolmentOut(BaseModel):
     alias_alerts: list[str] = Field(description="Review item ids raised by this enrolment.")
 
 
+class TravelerUpdate(Strict):
+    """A supervisor's correction; only the fields given change, and the reason is audited."""
+
+    given_names: str | None = Field(default=None, max_length=200)
+    surname: str | None = Field(default=None, min_length=1, max_length=200)
+    citizen: bool | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TravelerOut(BaseModel):
+    traveler_id: str
+    given_names: str
+    surname: str
+    citizen: bool
+    opted_out: bool
+
+
 class ManifestRowOut(BaseModel):
     line: int
     traveler_id: str | None

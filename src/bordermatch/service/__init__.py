@@ -18,6 +18,7 @@ from bordermatch.service.core import EncounterResult, ServiceCore, check_index_b
 from bordermatch.service.enrol import EnrolResult
 from bordermatch.store import repo
 from bordermatch.store.keys import Principal
+from bordermatch.store.tables import Traveler
 
 __all__ = ["BorderService", "EncounterResult", "EnrolResult", "check_index_backend"]
 
@@ -28,6 +29,20 @@ class BorderService(ServiceCore):
     def enrol(self, who: Principal, gallery_id: str, bio: repo.Biographics,
               photo: bytes | None) -> EnrolResult:
         return _enrol.enrol(self, who, gallery_id, bio, photo)
+
+    def add_reference(self, who: Principal, gallery_id: str, traveler_id: str,
+                      photo: bytes) -> EnrolResult:
+        return _enrol.add_reference(self, who, gallery_id, traveler_id, photo)
+
+    def update_traveler(self, who: Principal, traveler_id: str, changes: dict[str, object],
+                        reason: str) -> Traveler:
+        """A supervisor's correction of a traveller's names or citizenship (audited)."""
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            t = repo.update_traveler(s, who, now, traveler_id, changes, reason,
+                                     self.retention_until(now, True))
+        self.forget_galleries()
+        return t
 
     def verify(self, who: Principal, live: bytes, document: bytes) -> Verification:
         return _verify.verify(self, who, live, document)

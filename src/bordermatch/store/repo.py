@@ -11,11 +11,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bordermatch.errors import InputError, RecordStateError, UnknownRecordError
+from bordermatch.errors import (
+    InputError,
+    RecordStateError,
+    TravelerConflictError,
+    UnknownRecordError,
+)
 from bordermatch.store import audit
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import (
@@ -72,7 +78,8 @@ def usable_gallery(s: Session, gallery_id: str, now: datetime) -> Gallery:
 
 
 def list_galleries(s: Session, status: str | None = None) -> list[tuple[Gallery, int]]:
-    counts = (select(Enrolment.gallery_id, func.count().label("n"))
+    counts = (select(Enrolment.gallery_id,
+                     func.count(func.distinct(Enrolment.traveler_id)).label("n"))
               .where(Enrolment.status == "enrolled").group_by(Enrolment.gallery_id).subquery())
     stmt = (select(Gallery, func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.gallery_id == Gallery.id)
@@ -118,16 +125,73 @@ class Biographics:
     opt_out: bool = False
 
 
-def upsert_traveler(s: Session, now: datetime, bio: Biographics) -> Traveler:
+# What identifies a person across galleries; documents may be added, these may not change
+# except through a supervisor's audited update (update_traveler).
+BIOGRAPHIC_FIELDS = ("given_names", "surname", "citizen")
+
+
+def enrol_traveler(s: Session, now: datetime, bio: Biographics) -> Traveler:
+    """The traveller an enrolment belongs to: created on first enrolment. A later
+    enrolment must agree on names and citizenship (TravelerConflictError names the fields
+    that differ): re-enrolment never rewrites a traveller other galleries share."""
     t = s.get(Traveler, bio.traveler_id)
     if t is None:
-        t = Traveler(id=bio.traveler_id, created_at=now, opted_out=False)
+        t = Traveler(id=bio.traveler_id, created_at=now, opted_out=False,
+                     given_names=bio.given_names, surname=bio.surname,
+                     document_type=bio.document_type, document_number=bio.document_number,
+                     nationality=bio.nationality, citizen=bio.citizen)
         s.add(t)
-    t.given_names, t.surname = bio.given_names, bio.surname
-    t.document_type, t.document_number = bio.document_type, bio.document_number
-    t.nationality, t.citizen = bio.nationality, bio.citizen
-    t.opted_out = t.opted_out or bio.opt_out
+        return t
+    differ = [f for f in BIOGRAPHIC_FIELDS if getattr(t, f) != getattr(bio, f)]
+    if differ:
+        raise TravelerConflictError(
+            f"traveller {t.id} is enrolled with other {', '.join(differ)}; a supervisor "
+            f"changes a traveller's details (PATCH /v1/travelers/{t.id})")
     return t
+
+
+def update_traveler(s: Session, who: Principal, now: datetime, traveler_id: str,
+                    changes: dict[str, Any], reason: str, citizen_purge_by: datetime,
+                    ) -> Traveler:
+    """A supervisor's correction of names or citizenship, audited with the fields changed.
+    A traveller who becomes a citizen has every stored photo and template purged within the
+    citizens' retention (``citizen_purge_by``)."""
+    t = get_traveler(s, traveler_id)
+    unknown = set(changes) - set(BIOGRAPHIC_FIELDS)
+    if unknown:
+        raise InputError(f"only {', '.join(BIOGRAPHIC_FIELDS)} can be changed, not "
+                         f"{', '.join(sorted(unknown))}")
+    changed = sorted(k for k, v in changes.items() if getattr(t, k) != v)
+    for k in changed:
+        setattr(t, k, changes[k])
+    if "citizen" in changed and t.citizen:
+        for row in (Enrolment, Occupant):
+            s.execute(update(row).where(row.traveler_id == t.id, row.purged_at.is_(None),
+                                        (row.purge_after.is_(None))
+                                        | (row.purge_after > citizen_purge_by))
+                      .values(purge_after=citizen_purge_by))
+    audit.append(s, now, who, "traveler.update", "traveler", t.id, fields=changed,
+                 reason=reason)
+    return t
+
+
+def opt_out_traveler(s: Session, who: Principal, now: datetime, traveler_id: str) -> list[str]:
+    """Record an opt-out: no enrolment of this traveller keeps a photo or template, in any
+    gallery. Returns the blob ids to delete once this commits (the orphan sweep deletes them
+    if the process dies first)."""
+    t = get_traveler(s, traveler_id)
+    t.opted_out = True
+    rows = list(s.scalars(select(Enrolment).where(Enrolment.traveler_id == t.id)))
+    blobs = [b for e in rows for b in (e.photo_blob, e.template_blob) if b]
+    for e in rows:
+        if e.photo_blob or e.template_blob:
+            e.photo_blob = e.template_blob = None
+            e.purged_at = now
+        e.status = "opted_out"
+    bump_revision(s, sorted({e.gallery_id for e in rows}))
+    audit.append(s, now, who, "traveler.opt_out", "traveler", t.id,
+                 enrolments=len(rows), blobs_deleted=len(blobs))
+    return blobs
 
 
 def get_traveler(s: Session, traveler_id: str) -> Traveler:
@@ -140,24 +204,55 @@ def get_traveler(s: Session, traveler_id: str) -> Traveler:
 def add_enrolment(s: Session, who: Principal, now: datetime, gallery: Gallery,
                   bio: Biographics, photo_blob: str | None, template_blob: str | None,
                   model: str | None, quality: float | None,
-                  purge_after: datetime | None) -> Enrolment:
-    existing = s.scalar(select(Enrolment).where(Enrolment.gallery_id == gallery.id,
-                                                Enrolment.traveler_id == bio.traveler_id))
-    if existing is not None:
-        raise RecordStateError(f"traveller {bio.traveler_id} is already enrolled in "
-                               f"gallery {gallery.id}")
-    t = upsert_traveler(s, now, bio)
+                  purge_after: datetime | None, with_document: bool = True) -> Enrolment:
+    """One reference of a traveller in a gallery: the document in ``bio`` with its photo, or
+    (``with_document=False``) a photo of a traveller already enrolled there."""
+    t = enrol_traveler(s, now, bio)
     s.flush()  # no ORM relationships, so the unit of work cannot order these inserts itself
+    document = (bio.document_type, bio.document_number, bio.nationality) if with_document \
+        else (None, None, None)
+    if with_document:
+        _check_document(s, gallery, bio)
+    elif s.scalar(select(Enrolment.id).where(Enrolment.gallery_id == gallery.id,
+                                             Enrolment.traveler_id == t.id).limit(1)) is None:
+        raise UnknownRecordError(f"traveller {t.id} is not enrolled in gallery {gallery.id}")
     status = "opted_out" if t.opted_out else "enrolled"
     e = Enrolment(id=new_id(), gallery_id=gallery.id, traveler_id=t.id, photo_blob=photo_blob,
                   template_blob=template_blob, template_model=model, quality=quality,
-                  status=status, enrolled_at=now, purge_after=purge_after)
+                  status=status, enrolled_at=now, purge_after=purge_after,
+                  document_type=document[0], document_number=document[1],
+                  nationality=document[2])
     s.add(e)
     bump_revision(s, [gallery.id])
     s.flush()
     audit.append(s, now, who, "enrolment.create", "traveler", t.id, gallery_id=gallery.id,
-                 enrolment_id=e.id, biometric=template_blob is not None, status=status)
+                 enrolment_id=e.id, biometric=template_blob is not None, status=status,
+                 reference="document" if with_document else "photo")
     return e
+
+
+def find_enrolment(s: Session, gallery_id: str, bio: Biographics) -> Enrolment | None:
+    return s.scalar(select(Enrolment).where(
+        Enrolment.gallery_id == gallery_id, Enrolment.traveler_id == bio.traveler_id,
+        Enrolment.document_number == bio.document_number,
+        Enrolment.nationality == bio.nationality).limit(1))
+
+
+def _check_document(s: Session, gallery: Gallery, bio: Biographics) -> None:
+    owners = set(s.scalars(select(Enrolment.traveler_id).where(
+        Enrolment.document_number == bio.document_number,
+        Enrolment.nationality == bio.nationality))) | set(s.scalars(select(Traveler.id).where(
+            Traveler.document_number == bio.document_number,
+            Traveler.nationality == bio.nationality)))
+    others = sorted(owners - {bio.traveler_id})
+    if others:
+        raise TravelerConflictError(f"document {bio.document_number} ({bio.nationality}) "
+                                    f"belongs to traveller {others[0]}")
+    if s.scalar(select(Enrolment.id).where(
+            Enrolment.gallery_id == gallery.id, Enrolment.document_number == bio.document_number,
+            Enrolment.nationality == bio.nationality).limit(1)) is not None:
+        raise RecordStateError(f"traveller {bio.traveler_id} is already enrolled in gallery "
+                               f"{gallery.id} with document {bio.document_number}")
 
 
 def gallery_templates(s: Session, gallery_id: str, model: str) -> list[tuple[str, str]]:
@@ -174,10 +269,10 @@ def gallery_templates(s: Session, gallery_id: str, model: str) -> list[tuple[str
 def gallery_documents(s: Session, gallery_id: str) -> dict[tuple[str, str], str]:
     """(document_number, nationality) -> traveller, for every live enrolment in a gallery:
     how a document read in a lane names a traveller."""
-    rows = s.execute(select(Traveler.document_number, Traveler.nationality, Traveler.id)
-                     .join(Enrolment, Enrolment.traveler_id == Traveler.id)
-                     .where(Enrolment.gallery_id == gallery_id,
-                            Enrolment.status == "enrolled"))
+    rows = s.execute(select(Enrolment.document_number, Enrolment.nationality,
+                            Enrolment.traveler_id)
+                     .where(Enrolment.gallery_id == gallery_id, Enrolment.status == "enrolled",
+                            Enrolment.document_number.is_not(None)))
     return {(number, nationality): tid for number, nationality, tid in rows}
 
 

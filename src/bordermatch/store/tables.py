@@ -83,11 +83,18 @@ class Traveler(Base):
 
 
 class Enrolment(Base):
+    """One reference photo of a traveller in a gallery, with the document it came from (none
+    for a photo-only reference, e.g. an earlier encounter): a traveller may have several."""
+
     __tablename__ = "enrolments"
-    __table_args__ = (UniqueConstraint("gallery_id", "traveler_id", name="uq_enrolment"),)
+    __table_args__ = (UniqueConstraint("gallery_id", "document_number", "nationality",
+                                       name="uq_enrolment_document"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     gallery_id: Mapped[str] = mapped_column(ForeignKey("galleries.id"), index=True)
     traveler_id: Mapped[str] = mapped_column(ForeignKey("travelers.id"), index=True)
+    document_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    document_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nationality: Mapped[str | None] = mapped_column(String(3), nullable=True)
     photo_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
     template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
     template_model: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -11,6 +11,7 @@ from bordermatch.api.auth import Admin, Enroller
 from bordermatch.api.deps import (
     FormOnly,
     ManifestMultipart,
+    MultipartOnly,
     Service,
     image_work,
     read_image,
@@ -81,7 +82,12 @@ def enrol_traveler(
     opt_out: Annotated[bool, Form()] = False,
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> EnrolmentOut:
-    """Enrol one traveller: document photo plus biographic data (no photo if opting out)."""
+    """Enrol one document of a traveller with its photo (no photo if opting out).
+
+    A traveller already enrolled must come with the same names and citizenship (409
+    ``traveler_conflict`` names what differs; a supervisor corrects details with PATCH
+    /v1/travelers/{id}); a new document of theirs becomes another reference photo.
+    ``opt_out`` deletes every photo and template of the traveller, in every gallery."""
     bio = repo.Biographics(traveler_id, given_names, surname, document_type, document_number,
                            nationality.upper(), citizen, opt_out)
     data = None
@@ -92,6 +98,23 @@ def enrol_traveler(
     # An opt-out has no image work, so it never waits for (or is refused) a decode slot.
     with image_work(svc.settings) if data is not None else contextlib.nullcontext():
         result = svc.enrol(who, gallery_id, bio, data)
+    return _enrolment_out(result, gallery_id)
+
+
+@router.post("/{gallery_id}/travelers/{traveler_id}/references", status_code=201,
+             response_model=EnrolmentOut)
+def add_reference(gallery_id: PathId(), traveler_id: PathId(), who: Enroller, svc: Service,
+                  _mp: MultipartOnly, photo: Annotated[UploadFile, File()]) -> EnrolmentOut:
+    """Another reference photo of a traveller already enrolled here (an earlier encounter,
+    a better photo): the traveller's score is the best over all their references."""
+    data = strip_metadata(read_image(photo, svc.settings, svc.settings.enrol_max_pixels,
+                                     "photo"))
+    with image_work(svc.settings):
+        result = svc.add_reference(who, gallery_id, traveler_id, data)
+    return _enrolment_out(result, gallery_id)
+
+
+def _enrolment_out(result, gallery_id: str) -> EnrolmentOut:
     e = result.enrolment
     return EnrolmentOut(enrolment_id=e.id, gallery_id=gallery_id, traveler_id=e.traveler_id,
                         status=e.status, quality=e.quality,

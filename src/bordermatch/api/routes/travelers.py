@@ -1,12 +1,13 @@
-"""/v1/travelers/{id}/crossings: the biometrically confirmed entry and exit records."""
+"""/v1/travelers/{id}: a supervisor's correction of a traveller's details, and the
+biometrically confirmed entry and exit records."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bordermatch.api.auth import Officer
+from bordermatch.api.auth import Officer, Supervisor
 from bordermatch.api.deps import Service
-from bordermatch.api.schemas import CrossingOut
+from bordermatch.api.schemas import CrossingOut, TravelerOut, TravelerUpdate
 from bordermatch.api.strings import PathId
 from bordermatch.store import repo
 
@@ -23,3 +24,13 @@ def crossings(traveler_id: PathId(), who: Officer, svc: Service,
     return [CrossingOut(id=c.id, traveler_id=c.traveler_id, direction=c.direction,
                         lane=c.lane, gallery_id=c.gallery_id, encounter_id=c.encounter_id,
                         method=c.method, occurred_at=c.occurred_at) for c in rows]
+
+
+@router.patch("/{traveler_id}", response_model=TravelerOut)
+def update_traveler(traveler_id: PathId(), body: TravelerUpdate, who: Supervisor,
+                    svc: Service) -> TravelerOut:
+    """Names and citizenship change only here (re-enrolment with other details is a 409)."""
+    changes = body.model_dump(exclude_none=True, exclude={"reason"})
+    t = svc.update_traveler(who, traveler_id, changes, body.reason)
+    return TravelerOut(traveler_id=t.id, given_names=t.given_names, surname=t.surname,
+                       citizen=t.citizen, opted_out=t.opted_out)
