@@ -92,7 +92,7 @@ def test_citizen_biometrics_purged_at_12h_noncitizen_kept(sessions, blobs, admin
         assert s.get(Enrolment, non[0]).template_blob == non[2]
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge"))
         assert audit.verify_chain(s).ok
-        assert repo.gallery_templates(s, gid, "sface") == [("n1", non[2])]
+        assert repo.gallery_templates(s, gid, "sface") == [(non[0], "n1", non[2])]
 
 
 def test_orphan_blob_swept_only_after_grace(sessions, blobs, admin, clock):

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bordermatch.errors import BordermatchError, EventError
+from bordermatch.errors import EventError, InputError
 from bordermatch.types import Image, LaneResult
 
 DIRECTIONS = ("exit", "entry")
@@ -202,7 +202,7 @@ def decode_frames(refs: Sequence[FrameRef], decode: Callable[[FrameRef], Image])
     for fr in refs:
         try:
             images[(fr.camera, fr.seq)] = decode(fr)
-        except BordermatchError as exc:
+        except InputError as exc:  # a busy or broken process is not an unreadable frame
             failed[(fr.camera, fr.seq)] = f"{fr.name}: {exc}"
     return DecodedFrames(images, failed, (time.perf_counter() - start) * 1000.0)
 

@@ -47,10 +47,12 @@ class EncounterResult:
 @dataclass(frozen=True, slots=True, eq=False)
 class StoredGallery:
     """A gallery's stored templates: the exact search (decisions) and the configured index
-    (the enrolment scan for one face under two identities)."""
+    (the enrolment scan for one face under two identities), which holds one vector per
+    reference, keyed by enrolment id."""
 
     search: GallerySearch
     index: object
+    owners: dict[str, str]  # enrolment id -> traveller
     documents: dict[tuple[str, str], str]  # (document_number, nationality) -> traveller
 
 
@@ -109,13 +111,14 @@ class ServiceCore:
             documents = repo.gallery_documents(s, gallery_id)
         dim = self.engine.embedder(self.model).dim
         index = registry.create("index", self.settings.index_backend, dim=dim)
-        ids = [t for t, _ in rows]
+        owners = {e: t for e, t, _ in rows}
         vectors = np.zeros((0, dim), np.float32)
         if rows:
             vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
-                                for _, b in rows])
-            index.add(ids, vectors)
-        entry = StoredGallery(GallerySearch(ids, vectors), index, documents)
+                                for _, _, b in rows])
+            index.add(list(owners), vectors)
+        entry = StoredGallery(GallerySearch(list(owners.values()), vectors), index, owners,
+                              documents)
         with self._cache_lock:
             self._cache[gallery_id] = (rev, entry)
         return entry

@@ -124,14 +124,16 @@ def _rows(core: ServiceCore, s: Session, who: Principal, now: datetime, gallery_
 def alias_scan(core: ServiceCore, gallery_id: str, sample: FaceSample,
                traveler_id: str) -> list[AliasHit]:
     """The best-scoring other identity at the alias operating point, if any."""
-    index = core.gallery(gallery_id).index
-    n = len(index)
+    stored = core.gallery(gallery_id)
+    n = len(stored.index)
     if n == 0:
         return []
-    cosines, ids = index.search(sample.template(core.model).vector[None, :], min(n, 3))
+    # References of the traveller being enrolled may fill the top: look a little deeper.
+    cosines, refs = stored.index.search(sample.template(core.model).vector[None, :],
+                                        min(n, 8))
     point = core.thresholds.alias
-    hits = []
-    for score, t in zip(core.calibrated(cosines[0]), ids[0], strict=True):
-        if t != traveler_id and score >= point.match:
-            hits.append(AliasHit(t, float(score)))
-    return hits[:1]
+    for score, ref in zip(core.calibrated(cosines[0]), refs[0], strict=True):
+        owner = stored.owners[ref]
+        if owner != traveler_id and score >= point.match:
+            return [AliasHit(owner, float(score))]
+    return []

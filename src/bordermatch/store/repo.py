@@ -255,15 +255,16 @@ def _check_document(s: Session, gallery: Gallery, bio: Biographics) -> None:
                                f"{gallery.id} with document {bio.document_number}")
 
 
-def gallery_templates(s: Session, gallery_id: str, model: str) -> list[tuple[str, str]]:
-    """(traveler_id, template blob id) of every live enrolment in a gallery."""
-    rows = s.execute(select(Enrolment.traveler_id, Enrolment.template_blob)
+def gallery_templates(s: Session, gallery_id: str, model: str
+                      ) -> list[tuple[str, str, str]]:
+    """(enrolment id, traveler_id, template blob id) of every live reference in a gallery."""
+    rows = s.execute(select(Enrolment.id, Enrolment.traveler_id, Enrolment.template_blob)
                      .where(Enrolment.gallery_id == gallery_id,
                             Enrolment.status == "enrolled",
                             Enrolment.template_blob.is_not(None),
                             Enrolment.template_model == model)
-                     .order_by(Enrolment.traveler_id))
-    return [(tid, blob) for tid, blob in rows]
+                     .order_by(Enrolment.traveler_id, Enrolment.id))
+    return [(eid, tid, blob) for eid, tid, blob in rows]
 
 
 def gallery_documents(s: Session, gallery_id: str) -> dict[tuple[str, str], str]:

@@ -147,15 +147,9 @@ def enrol_manifest(
     # a repeated document) are reported with its reason, as ``gallery build`` does.
     out = [ManifestRowOut(line=e["line"], traveler_id=e["traveler_id"], status="error",
                           error=e["reason"], detail=e["detail"]) for e in parsed.report]
-    for tid, rows in parsed.travellers().items():
-        first, *more = rows
-        out.append(_enrol_row(svc, who, gallery_id, first, files))
-        # The store keeps one enrolment per traveller and gallery (for now).
-        out.extend(ManifestRowOut(line=r.line, traveler_id=tid, status="error",
-                                  error="additional_reference",
-                                  detail=f"{tid} is enrolled from line {first.line}; one "
-                                         "reference per traveller")
-                   for r in more)
+    # Every row of a traveller is one of their documents: each becomes a reference photo.
+    out.extend(_enrol_row(svc, who, gallery_id, row, files)
+               for rows in parsed.travellers().values() for row in rows)
     out.sort(key=lambda r: r.line)
     enrolled = sum(r.status != "error" for r in out)
     return ManifestReport(gallery_id=gallery_id, enrolled=enrolled,
