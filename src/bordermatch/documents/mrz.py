@@ -248,9 +248,13 @@ def parse(lines: list[str] | tuple[str, ...], *, today: date | None = None) -> M
     surname, given = _split_name(name_field)
     if "name" not in bad:
         body = name_field.rstrip("<")
-        ok = bool(_NAME_SHAPE.fullmatch(body)) and "<<<" not in body and body.count("<<") <= 1
-        add("name", "name", ok, "letters only, primary and secondary identifiers separated by <<,"
-            f" name components by <; found {body!r}")
+        if not _NAME_SHAPE.fullmatch(body):
+            why = "must start with a letter and hold only letters and <"
+        elif "<<<" in body or body.count("<<") > 1:
+            why = "only one << (between primary and secondary identifier) and single < between"
+        else:
+            why = ""
+        add("name", "name", not why, f"{body!r}: {why or 'well formed'}")
 
     number, number_digit, optional = raw("document_number"), digit("document_number"), None
     if kind in (DocumentType.TD1, DocumentType.TD2) and number_digit == "<":
