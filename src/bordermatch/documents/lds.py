@@ -300,7 +300,7 @@ def decode_face(face: FaceImage) -> NDArray[np.uint8]:
                 raise ImageTooLargeError(f"DG2: {img.width}x{img.height} image refused")
             img.load()
             return np.asarray(img.convert("RGB"))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         if "truncated" in str(exc) or "broken data stream" in str(exc) or not face.data.rstrip(
                 b"\x00").endswith((b"\xff\xd9",)):
             raise TruncatedImageError(f"DG2: {face.image_format} image cut off ({exc})") from None
