@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -38,8 +39,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--engine", default="auto", choices=("auto", "ocrb", "tesseract"))
     ap.add_argument("--severity", type=float, default=1.0, help="scales every degradation")
+    ap.add_argument("--render-font", type=Path, default=None,
+                    help="font to render pages with (default: the OCR-B the reader uses); "
+                         "e.g. /usr/share/fonts/opentype/ocr-b/OCRBS.otf, a different cut")
     args = ap.parse_args()
-    font = synth.ocr_b_font_path()
+    font = args.render_font or synth.ocr_b_font_path()
     if font is None:
         raise SystemExit("fonts-ocr-b is not installed (scripts/setup.sh installs it)")
     engine, recognizer = make_recognizer(args.engine)
@@ -77,7 +81,8 @@ def main() -> None:
         per_kind[kind][0] += right
         per_kind[kind][1] += 1
     n = args.pages
-    print(f"engine {engine}, {n} pages, seed {args.seed}, severity {args.severity}")
+    print(f"engine {engine}, {n} pages, seed {args.seed}, severity {args.severity}, "
+          f"rendered in {font.name}")
     print(f"line accuracy      {lines_ok / lines_total:.1%} ({lines_ok}/{lines_total}); "
           f"before correction {raw_ok / lines_total:.1%}")
     print(f"document accuracy  {docs_ok / n:.1%} ({docs_ok}/{n}); "

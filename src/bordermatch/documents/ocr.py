@@ -301,7 +301,8 @@ def read_mrz(image: NDArray[np.uint8], recognizer: Recognizer, *,
     """The whole path the CLI and the benchmark share: RGB or grey image -> checked MRZ."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     crop, corners = locate_mrz(gray)
-    text = recognizer(binarise(crop, 3 if crop.shape[1] / crop.shape[0] < 5.5 else 2))
+    lines = 3 if crop.shape[1] / crop.shape[0] < 5.5 else 2
+    text = recognizer(binarise(crop, lines, getattr(recognizer, "line_px", None)))
     read = fit_lines(text)
     fixed, corrections = correct(read, today)
     return OcrResult(read, fixed, corrections, mrz.parse(fixed, today=today),

@@ -96,8 +96,9 @@ def _fit_pitch(centres: list[float], widths: tuple[int, ...]) -> tuple[float, fl
 class OcrbRecognizer:
     """Callable ``binary image -> text`` (the ``ocr.Recognizer`` shape)."""
 
-    def __init__(self, font_path: Path) -> None:
+    def __init__(self, font_path: Path, line_px: int = 64) -> None:
         self.font_path = font_path
+        self.line_px = line_px  # crop height per line it wants from ocr.binarise
         self._cache: dict[tuple[float, str], NDArray[np.float32]] = {}
 
     def _templates(self, ratio: float, top_char: str) -> NDArray[np.float32]:
