@@ -114,3 +114,8 @@ def test_cli_ocr_json(tmp_path) -> None:
     assert obj["lines"] == list(SPECIMENS["td3"][1]) and len(obj["lines_read"]) == 2
     missing = CliRunner().invoke(app, ["document", "ocr", str(tmp_path / "nope.jpg"), "--json"])
     assert missing.exit_code == 2 and json.loads(missing.stdout)["error"] == "not_found"
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(DocumentError):
+        ocr.make_recognizer("bogus")

@@ -119,3 +119,14 @@ def test_trust_store_loading() -> None:
         load_certificates(a.ds.public_bytes(serialization.Encoding.DER))
     with pytest.raises(TrustStoreError):
         load_certificates(b"not a certificate")
+
+
+def test_read_chip_without_sod_is_untrusted_and_reads_the_rest() -> None:
+    from bordermatch.documents.chip import file_key, read_chip
+
+    result = read_chip(chip_files(), TrustStore(), at=NOW)
+    assert result.passive_auth.status == "untrusted" and result.mrz.valid
+    assert result.faces[0].width == 96 and result.face_error is None
+    assert not result.valid
+    assert [file_key(n) for n in ("EF.COM", "EF_SOD.bin", "DG2", "dg14.bin", "photo.jpg")] == [
+        "com", "sod", 2, 14, None]

@@ -242,8 +242,7 @@ def correct(lines: tuple[str, ...], today: date | None = None
     for name, (ln, a, b) in layout.spans.items():
         if name in _LETTER_FIELDS or name in _DIGIT_FIELDS:
             continue
-        guard = layout.digits.get(name)
-        _swap_until(rows, [(ln, c) for c in range(a, b)], kind, name, guard, fixes, today)
+        _swap_until(rows, [(ln, c) for c in range(a, b)], name, fixes, today)
     return tuple("".join(r) for r in rows), tuple(fixes)
 
 
@@ -262,9 +261,8 @@ def _fix_country(rows: list[list[str]], span: mrz.Span, fixes: list[Correction])
         rows[ln][col] = ch
 
 
-def _swap_until(rows: list[list[str]], cells: list[tuple[int, int]], kind: mrz.DocumentType,
-                name: str, guard: tuple[int, int] | None, fixes: list[Correction],
-                today: date | None) -> None:
+def _swap_until(rows: list[list[str]], cells: list[tuple[int, int]], name: str,
+                fixes: list[Correction], today: date | None) -> None:
     """Swap the fewest confusable characters in ``cells`` that make the field's checks pass."""
     def failing() -> bool:
         # The composite must pass too. Where the field's offset in it shifts the 7-3-1 weights
