@@ -119,3 +119,14 @@ def test_cli_ocr_json(tmp_path) -> None:
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(DocumentError):
         ocr.make_recognizer("bogus")
+
+
+def test_uncertain_flags_only_unchecked_positions() -> None:
+    lines = SPECIMENS["td3"][1]
+    margins = {lines[0]: [0.5] * 44, lines[1]: [0.5] * 44}
+    margins[lines[0]][7] = 0.01  # the name's third letter: nothing would catch a misread
+    margins[lines[1]][3] = 0.01  # in the document number: its check digit would
+    margins[lines[1]][20] = 0.01  # the sex
+    fixes = (ocr.Correction(0, 30, "K", "<", "class"),)
+    margins[lines[0]][30] = 0.0  # already corrected by the name rule: not flagged again
+    assert ocr._uncertain(lines, margins, fixes) == ((0, 7), (1, 20))

@@ -74,6 +74,9 @@ def ocr_command(
         for c in result.corrections:
             typer.echo(f"  corrected line {c.line + 1} position {c.column + 1}: "
                        f"{c.read} -> {c.corrected} ({c.reason})")
+        for ln, col in result.uncertain:
+            typer.echo(f"  uncertain, no check covers it: line {ln + 1} position {col + 1} "
+                       f"{result.lines[ln][col]!r}")
         _print_mrz(result.mrz)
     raise typer.Exit(0 if result.mrz.valid else 1)
 

@@ -113,7 +113,7 @@ def field_at(kind: DocumentType, line: int, column: int) -> str:
             return name
     if layout.composite_at == (line, column):
         return "composite"
-    return "filler"  # TD1 line 2 column 29 is the only one left, and it is the composite
+    raise DocumentError(f"{kind.value} has no position line {line + 1} column {column + 1}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,18 +108,23 @@ class OcrbRecognizer:
         return self._cache[key]
 
     def __call__(self, binary: NDArray[np.uint8]) -> str:
+        return "\n".join(text for text, _ in self.read(binary))
+
+    def read(self, binary: NDArray[np.uint8]) -> list[tuple[str, list[float]]]:
+        """Each line's text with, per character, the correlation margin of the best glyph
+        over the runner-up (small: the glyph was nearly read as something else)."""
         ink = binary < 128
         bands = _line_bands(ink)
         bands = bands[-3:]  # the crop may catch a line of the page above the MRZ
         widths = (30,) if len(bands) == 3 else (36, 44)
-        return "\n".join(self._read_line(ink, top, bottom, widths) for top, bottom in bands)
+        return [self._read_line(ink, top, bottom, widths) for top, bottom in bands]
 
     def _read_line(self, ink: NDArray[np.bool_], top: int, bottom: int,
-                   widths: tuple[int, ...]) -> str:
+                   widths: tuple[int, ...]) -> tuple[str, list[float]]:
         band = ink[top:bottom]
         comps = _components(band)
         if len(comps) < 6:
-            return ""
+            return "", []
         origin, pitch, count = _fit_pitch([c[0] for c in comps], widths)
         # Snap each cell to the glyph nearest its fitted centre: perspective and lens
         # distortion bend a line's pitch, so a straight fit drifts by its far end.
@@ -132,15 +137,16 @@ class OcrbRecognizer:
         readings = [self._classify(band, centres, pitch,
                                    self._templates(pitch / (bottom - top), top_char))
                     for top_char in ("H", "0")]
-        return max(readings)[1]
+        _, text, margins = max(readings, key=lambda r: r[0])
+        return text, margins
 
     @staticmethod
     def _classify(band: NDArray[np.bool_], centres: NDArray[np.float64], pitch: float,
-                  flat: NDArray[np.float32]) -> tuple[float, str]:
-        """(total score, text) of a line's cells against one template set."""
-        text, total = [], 0.0
+                  flat: NDArray[np.float32]) -> tuple[float, str, list[float]]:
+        """(total score, text, margins) of a line's cells against one template set."""
+        text, total, margins = [], 0.0, []
         for centre in centres:
-            best_char, best_score = "<", -2.0
+            best_char, best_score, margin = "<", -2.0, 0.0
             for dx in _SHIFTS:
                 x0 = round(centre - pitch / 2 + dx * pitch / 20)
                 x1 = x0 + round(pitch)
@@ -149,9 +155,12 @@ class OcrbRecognizer:
                 cell = band[:, x0:x1].astype(np.uint8) * 255
                 vec = _normalise(cv2.resize(cell, CELL, interpolation=cv2.INTER_AREA)).ravel()
                 scores = flat @ vec
+                top2 = np.partition(scores, -2)[-2:]
                 k = int(np.argmax(scores))
                 if scores[k] > best_score:
                     best_char, best_score = CHARS[k], float(scores[k])
+                    margin = float(top2[1] - top2[0])
             text.append(best_char)
+            margins.append(margin)
             total += best_score
-        return total, "".join(text)
+        return total, "".join(text), margins
