@@ -173,3 +173,32 @@ class ConfigError(BordermatchError):
 
 class MetricError(BordermatchError, ValueError):
     code = "metric_error"
+
+
+# Travel documents (documents/): MRZ, LDS files read from a chip, passive authentication.
+class DocumentError(InputError):
+    code = "bad_document"
+
+
+class LdsError(DocumentError):
+    code = "bad_lds"
+
+
+class TlvError(LdsError):
+    code = "malformed_tlv"
+
+
+class TlvLengthError(TlvError):
+    code = "tlv_length"
+
+
+class UnknownTagError(LdsError):
+    code = "unknown_tag"
+
+
+class TruncatedImageError(LdsError):
+    code = "truncated_image"
+
+
+class TrustStoreError(DocumentError):
+    code = "trust_store"

@@ -20,6 +20,7 @@ app.add_typer(gallery.app, name="gallery")
 app.add_typer(lane.app, name="lane")
 service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
+app.add_typer(__import__("bordermatch.cli.document", fromlist=["app"]).app, name="document")
 
 
 @app.callback()
