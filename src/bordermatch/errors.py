@@ -20,6 +20,12 @@ cases apart::
     │   ├── ManifestError                malformed gallery, pairs or model-pack manifest
     │   ├── EventError                   malformed lane event folder
     │   ├── UnstorableValueError         NUL, control character, invalid Unicode, overlong
+    │   ├── DocumentError                a travel document that cannot be read or trusted
+    │   │   ├── LdsError                 a chip file (EF.COM, DG1, DG2) is malformed
+    │   │   │   ├── TlvError             BER-TLV structure broken (TlvLengthError: lengths)
+    │   │   │   ├── UnknownTagError      a tag where the LDS allows none
+    │   │   │   └── LdsTruncatedError    a face record or image cut short
+    │   │   └── TrustStoreError          CSCA certificates that cannot be loaded
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
     │   ├── UnknownRecordError           no gallery, encounter, traveller... with that id
     │   └── RecordStateError             the record exists but refuses this (closed, reused key)
@@ -196,7 +202,9 @@ class UnknownTagError(LdsError):
     code = "unknown_tag"
 
 
-class TruncatedImageError(LdsError):
+class LdsTruncatedError(LdsError):
+    """A chip's face record or image cut short (the LDS twin of TruncatedImageError)."""
+
     code = "truncated_image"
 
 

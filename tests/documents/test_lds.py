@@ -9,9 +9,9 @@ from tests.documents.specimens import SPECIMENS, TODAY
 from bordermatch.documents import lds
 from bordermatch.errors import (
     ImageDecodeError,
+    LdsTruncatedError,
     TlvError,
     TlvLengthError,
-    TruncatedImageError,
     UnknownTagError,
 )
 
@@ -91,13 +91,13 @@ def test_truncated_image() -> None:
     jpeg = face_image("jpeg")
     # Consistent TLV and record lengths around a JPEG stream that stops half way.
     (face,) = lds.parse_dg2(_dg2_with_image(jpeg[: len(jpeg) // 2]))
-    with pytest.raises(TruncatedImageError):
+    with pytest.raises(LdsTruncatedError):
         lds.decode_face(face)
     # A record that declares more bytes than the data block holds.
     dg2 = bytearray(_dg2_with_image(jpeg))
     at = dg2.index(b"FAC\x00") + 8
     dg2[at:at + 4] = (int.from_bytes(dg2[at:at + 4], "big") + 100).to_bytes(4, "big")
-    with pytest.raises(TruncatedImageError):
+    with pytest.raises(LdsTruncatedError):
         lds.parse_dg2(bytes(dg2))
 
 

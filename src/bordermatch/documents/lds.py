@@ -4,7 +4,7 @@ Pure: bytes in, frozen dataclasses out. Every defect raises a named error: a mal
 (:class:`~bordermatch.errors.TlvError`), a length that disagrees with the bytes
 (:class:`~bordermatch.errors.TlvLengthError`), an unexpected tag
 (:class:`~bordermatch.errors.UnknownTagError`) and an image shorter than declared or cut off
-(:class:`~bordermatch.errors.TruncatedImageError`). The ``build_*`` functions are the inverse,
+(:class:`~bordermatch.errors.LdsTruncatedError`). The ``build_*`` functions are the inverse,
 used to write test chips.
 
 DG2 holds the face either in an ISO/IEC 19794-5:2005 record (``FAC\\0``; fully decoded:
@@ -29,9 +29,9 @@ from bordermatch.errors import (
     ImageDecodeError,
     ImageTooLargeError,
     LdsError,
+    LdsTruncatedError,
     TlvError,
     TlvLengthError,
-    TruncatedImageError,
     UnknownTagError,
 )
 
@@ -226,23 +226,23 @@ def _parse_19794_5(block: bytes) -> list[FaceImage]:
     record_len = int.from_bytes(block[8:12], "big")
     count = int.from_bytes(block[12:14], "big")
     if record_len != len(block):
-        cls = TruncatedImageError if record_len > len(block) else TlvLengthError
+        cls = LdsTruncatedError if record_len > len(block) else TlvLengthError
         raise cls(f"19794-5: record length {record_len}, block holds {len(block)} bytes")
     faces, pos = [], 14
     for i in range(count):
         # Facial information: 4-byte length then 16 bytes (points, gender, eyes, hair,
         # property mask, expression, pose angle and its uncertainty).
         if pos + 20 > len(block):
-            raise TruncatedImageError(f"19794-5: face {i + 1} cut off in its header")
+            raise LdsTruncatedError(f"19794-5: face {i + 1} cut off in its header")
         face_len = int.from_bytes(block[pos:pos + 4], "big")
         end = pos + face_len
         if face_len < 20 + 12 or end > len(block):
-            raise TruncatedImageError(f"19794-5: face {i + 1} declares {face_len} bytes")
+            raise LdsTruncatedError(f"19794-5: face {i + 1} declares {face_len} bytes")
         info = block[pos + 4:pos + 20]
         points = int.from_bytes(info[0:2], "big")
         img_pos = pos + 20 + 8 * points
         if img_pos + 12 > end:
-            raise TruncatedImageError(f"19794-5: face {i + 1} cut off in its feature points")
+            raise LdsTruncatedError(f"19794-5: face {i + 1} cut off in its feature points")
         _, data_type, width, height = struct.unpack(">BBHH", block[img_pos:img_pos + 6])
         if data_type not in (0, 1):
             raise UnknownTagError(f"19794-5: image data type {data_type} (0 JPEG, 1 JPEG 2000)")
@@ -303,7 +303,7 @@ def decode_face(face: FaceImage) -> NDArray[np.uint8]:
     except (OSError, ValueError) as exc:
         if "truncated" in str(exc) or "broken data stream" in str(exc) or not face.data.rstrip(
                 b"\x00").endswith((b"\xff\xd9",)):
-            raise TruncatedImageError(f"DG2: {face.image_format} image cut off ({exc})") from None
+            raise LdsTruncatedError(f"DG2: {face.image_format} image cut off ({exc})") from None
         raise ImageDecodeError(f"DG2: {face.image_format} image does not decode ({exc})") from None
 
 
