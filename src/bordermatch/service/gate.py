@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bordermatch.errors import RecordStateError, TooManyFacesError
 from bordermatch.io.images import encode_png
 from bordermatch.match.decide import Identification, identify
 from bordermatch.service.core import EncounterResult, PutBlob, ServiceCore
@@ -55,10 +56,17 @@ def gate_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: str
     if replay is not None:
         return replay
     with core.sessions() as s:
-        repo.usable_gallery(s, gallery_id, core.clock.now())
+        g = repo.usable_gallery(s, gallery_id, core.clock.now())
+        if kind == "board" and g.kind != "flight":
+            raise RecordStateError(f"gallery {gallery_id} is not a flight gallery: boarding "
+                                   "matches only against a flight's manifest")
         aliases = repo.open_alias_pairs(s, gallery_id)
     image = core.decode(photo, "photo")
     samples = core.engine.samples(image, models=[core.model])
+    limit = 1 if kind == "board" else core.settings.max_gate_faces
+    if len(samples) > limit:
+        raise TooManyFacesError(f"{len(samples)} faces in the photo; a {kind} photo may hold "
+                                f"at most {limit}")
     matches = search_faces(core, gallery_id, samples, aliases)
     token = None
     if kind == "board" and any(m.decision == "match" for m in matches):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bordermatch.errors import EventError, RecordStateError
+from bordermatch.errors import EventError, RecordStateError, TooManyFacesError
 from bordermatch.lane.events import (
     FrameRef,
     LaneEvent,
@@ -88,6 +88,9 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     result = pipeline.process(parsed, decode_frames(pipeline.frames_needed(parsed), decode))
     if result.error and result.error.split(":")[0] in _EVENT_ERRORS and not result.occupants:
         raise EventError(f"lane event refused: {result.error}")
+    if len(result.occupants) > core.settings.max_vehicle_occupants:
+        raise TooManyFacesError(f"{len(result.occupants)} occupants tracked; a vehicle may "
+                                f"hold at most {core.settings.max_vehicle_occupants}")
     return core.commit(who, gallery_id, parsed.lane, parsed.direction, "vehicle",
                        _records(core, result), idempotency_key, request_hash,
                        lambda put: None, event_ref=parsed.event_id[:200],

@@ -57,6 +57,11 @@ class ServiceSettings(Settings):
     # a target FPIR, from `bordermatch lane calibrate`); None: the bundled one of the
     # search recognizer. Its absence is a start-up error, never a silent fallback.
     search_operating_point: Path | None = None
+    # Faces one photo or vehicle may hold before it is refused (422 too_many_faces): a gate
+    # photo shows one traveller and a few behind; a vehicle holds at most nine people.
+    # A boarding photo must show exactly one face.
+    max_gate_faces: int = Field(default=8, gt=0)
+    max_vehicle_occupants: int = Field(default=12, gt=0)
     # Documents read in a lane are verified 1:few at this 1:1 FMR (docs/lane.md).
     document_fmr: float = Field(default=1e-3, gt=0.0, lt=1.0)
     # Enrolment flags another identity at least this similar (a 1:1 FMR from the bundled
