@@ -193,14 +193,14 @@ class LanePipeline:
         by_cam: dict[str, list[FrameRef]] = defaultdict(list)
         for fr in self.frames_needed(event):
             by_cam[fr.camera].append(fr)
-        taken = defaultdict(int)
+        taken: defaultdict[str, int] = defaultdict(int)
         for fr in event.frames:
             taken[fr.camera] += 1
         images: dict[tuple[str, int], Image] = {}
         geometry: dict[str, CameraGeometry] = {}
         tracklets = []
         for cam, refs in by_cam.items():
-            shots_by_frame = []
+            shots_by_frame: list[list[Shot]] = []
             for k, fr in enumerate(refs):
                 image = frames.images.get((fr.camera, fr.seq))
                 if image is None:
