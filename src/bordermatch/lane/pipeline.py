@@ -46,20 +46,26 @@ from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import Face, Image, LaneResult, Occupant, Outcome
 
-# How a track's shots (best quality first) become one cosine per traveller.
+# How a track's shots (best quality first; at least one, all embedded) become one cosine per
+# traveller.
 ShotFusion = Callable[[GallerySearch, Sequence[Shot], int], NDArray[np.float32]]
 
 
 def _fuse_template(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(fuse_vectors(shots, k))[0]
+    v = fuse_vectors(shots, k)
+    assert v is not None  # the shots are embedded (see ShotFusion)
+    return search.scores(v)[0]
 
 
 def _best_shot(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(shots[0].vector)[0]
+    v = shots[0].vector
+    assert v is not None  # the shots are embedded (see ShotFusion)
+    return search.scores(v)[0]
 
 
 def _max_score(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)
+    # The shots are embedded (see ShotFusion).
+    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)  # type: ignore[misc]
 
 
 FUSIONS: dict[str, ShotFusion] = {
