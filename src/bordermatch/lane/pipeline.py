@@ -255,8 +255,10 @@ class LanePipeline:
             h, w = image.shape[:2]
             x1, y1 = int(cfg.roi[0] * w), int(cfg.roi[1] * h)
             x2, y2 = int(cfg.roi[2] * w), int(cfg.roi[3] * h)
-            crop = cv2.resize(image[y1:y2, x1:x2], None, fx=cfg.roi_upscale,
-                              fy=cfg.roi_upscale, interpolation=cv2.INTER_CUBIC)
+            # cv2's stubs type every result as any int/float array; resize keeps uint8.
+            crop: Image = cv2.resize(  # type: ignore[assignment]
+                image[y1:y2, x1:x2], None, fx=cfg.roi_upscale, fy=cfg.roi_upscale,
+                interpolation=cv2.INTER_CUBIC)
             s = 1.0 / cfg.roi_upscale
             for f in self.detector.detect(crop):
                 faces.append(Face(f.box * s + np.array([x1, y1, x1, y1], np.float32),
