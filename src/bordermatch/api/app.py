@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from bordermatch.store.clock import Clock, SystemClock
 from bordermatch.store.config import ServiceSettings
 
+if TYPE_CHECKING:
+    from bordermatch.match.engine import FaceEngine
+
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
-               engine_factory: Callable[[], object] | None = None, blobs=None) -> FastAPI:
+               engine_factory: Callable[[], FaceEngine] | None = None, blobs=None) -> FastAPI:
     from bordermatch import __version__
     from bordermatch.api import metrics as metrics_mod
     from bordermatch.api import problems

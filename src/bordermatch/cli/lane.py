@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,13 +22,14 @@ def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float
     from bordermatch.lane.seats import load_layout
 
     only = tuple(c for c in cameras.split(",") if c) if cameras else None
-    overrides = {k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
-                                   ("link_threshold", link_threshold), ("only_cameras", only),
-                                   ("last_frames", last_frames),
-                                   ("shots_per_tracklet", shots),
-                                   ("document_fmr", document_fmr),
-                                   ("layout", load_layout(layout) if layout else None))
-                 if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
+                          ("link_threshold", link_threshold), ("only_cameras", only),
+                          ("last_frames", last_frames),
+                          ("shots_per_tracklet", shots),
+                          ("document_fmr", document_fmr),
+                          ("layout", load_layout(layout) if layout else None))
+        if v is not None}
     if ignore_documents:
         overrides["document_fmr"] = None
     return LaneConfig(**overrides)
@@ -118,10 +120,11 @@ def simulate(
 
     try:
         params = params_for(difficulty)
-        overrides = {k: v for k, v in (("distractors", distractors),
-                                       ("document_read_prob", documents_read),
-                                       ("second_reference_prob", second_references))
-                     if v is not None}
+        overrides: dict[str, Any] = {
+            k: v for k, v in (("distractors", distractors),
+                              ("document_read_prob", documents_read),
+                              ("second_reference_prob", second_references))
+            if v is not None}
         params = replace(params, **overrides)
         summary = run_sim(faces, out, vehicles, seed, params)
     except BordermatchError as exc:

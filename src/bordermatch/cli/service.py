@@ -5,6 +5,7 @@ docs/service.md); ``--database-url`` overrides the database."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 
@@ -22,8 +23,9 @@ def _settings(database_url: str | None):
     from bordermatch.errors import BordermatchError
     from bordermatch.store.config import ServiceSettings
 
+    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
     try:
-        return ServiceSettings(**({"database_url": database_url} if database_url else {}))
+        return ServiceSettings(**overrides)
     except BordermatchError as exc:
         typer.echo(f"error ({exc.code}): {exc}", err=True)
         raise typer.Exit(2) from None

@@ -103,7 +103,9 @@ def make_blob(image: Image, scale: float) -> tuple[NDArray[np.float32], int, int
     """RGB NCHW float blob, zero-padded to a multiple of 32; returns it and the resized H, W."""
     if scale != 1.0:
         interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
+        # cv2's stubs type every result as any int/float array; resize keeps uint8.
+        image = cv2.resize(  # type: ignore[assignment]
+            image, None, fx=scale, fy=scale, interpolation=interp)
     h, w = image.shape[:2]
     ph, pw = -(-h // _ALIGN) * _ALIGN, -(-w // _ALIGN) * _ALIGN
     blob = np.zeros((1, 3, ph, pw), dtype=np.float32)

@@ -59,7 +59,9 @@ class YuNetDetector:
     def _blob(self, image: Image, scale: float) -> tuple[np.ndarray, int, int]:
         if scale != 1.0:
             interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
+            # cv2's stubs type every result as any int/float array; resize keeps uint8.
+            image = cv2.resize(  # type: ignore[assignment]
+                image, None, fx=scale, fy=scale, interpolation=interp)
         h, w = image.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
         # Lane cameras send frames of one size: reusing the buffer avoids page-faulting a

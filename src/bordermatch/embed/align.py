@@ -57,4 +57,6 @@ def align(
     """Warp the face to ``size`` x ``size`` so its landmarks land on the template."""
     dst = template * (size / 112.0)
     m = similarity_transform(landmarks, dst)
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    # cv2's stubs type every result as any int/float array; warpAffine keeps uint8.
+    return cv2.warpAffine(  # type: ignore[return-value]
+        image, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)

@@ -246,7 +246,9 @@ def run_protocol(pairs: Sequence[Pair], emb: Embeddings, margin: float = 0.25,
     ok = emb.status != STATUS_FTE
     times = np.median(emb.times[ok], axis=0) if ok.any() else np.zeros(3)
     return ProtocolResult(results, len(pairs), int(scores.fte.sum()), len(folds), margin,
-                          tuple(float(t) for t in times), len(emb.names),
+                          # Three timings: emb.times is (n, 3).
+                          tuple(float(t) for t in times),  # type: ignore[arg-type]
+                          len(emb.names),
                           int(np.sum(emb.status == STATUS_RETRY)), int(np.sum(~ok)))
 
 

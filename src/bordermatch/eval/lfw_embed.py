@@ -88,7 +88,8 @@ class _Pipeline:
                             threads=1, min_side=config.detect_min_side)
         self.detector = PortraitDetector(low, config.detector_score)
         self.sface = SFaceEmbedder(flip=False, threads=1)
-        self.dlib = DlibResNetEmbedder(box_mode=config.dlib_box)
+        # A string from the CLI or JSON: the embedder rejects an unknown box mode.
+        self.dlib = DlibResNetEmbedder(box_mode=config.dlib_box)  # type: ignore[arg-type]
 
     def run(self, path: str) -> tuple[int, NDArray[np.float32], NDArray[np.float32]]:
         """(status, templates (3, 128): SFace, SFace of the mirrored chip, dlib;

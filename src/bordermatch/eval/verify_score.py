@@ -97,7 +97,9 @@ def score_results(pairs: Sequence[Pair], rows: Sequence[dict[str, Any]]) -> Veri
 
 
 def _image_counts(rows: Sequence[dict[str, Any]]) -> tuple[int, int, int, dict[str, int]]:
-    images, ambiguous, retried = set(), set(), set()
+    images: set[str] = set()
+    ambiguous: set[str] = set()
+    retried: set[str] = set()
     failed: dict[str, set[str]] = {}
     for r in rows:
         images.update(p for p in (r["a"], r["b"]) if p is not None)

@@ -64,9 +64,10 @@ def save(gallery: GalleryTemplates, out: Path) -> tuple[Path, Path]:
     with open(npz, "wb") as fh:
         docs = {f: np.asarray(getattr(gallery, f) or [""] * len(gallery), dtype=str)
                 for f in DOCUMENT_FIELDS}
+        # docs holds the DOCUMENT_FIELDS arrays only; mypy fears it sets allow_pickle.
         np.savez(fh, traveler_ids=np.asarray(gallery.traveler_ids, dtype=str),
                  vectors=gallery.vectors.astype(np.float32),
-                 quality=gallery.quality.astype(np.float32), **docs)
+                 quality=gallery.quality.astype(np.float32), **docs)  # type: ignore[arg-type]
     meta = {"format": FORMAT, "model": gallery.model, "detector": gallery.detector,
             "count": len(gallery), "travelers": gallery.travelers,
             "npz_sha256": _sha256(npz), "report": gallery.report}

@@ -244,7 +244,8 @@ class FaissIndex:
         # Nothing removed and no spare rows: reuse the array instead of copying a gallery.
         whole = len(live) == len(self._vectors)
         vectors = self._vectors if whole else self._vectors[live]
-        ids = [self._ids[lab] for lab in live.tolist()]
+        # A live row has its id: removal clears _alive with _ids.
+        ids: list[str] = [self._ids[lab] for lab in live.tolist()]  # type: ignore[misc]
         dense = np.arange(len(ids), dtype=np.int64)
         self._vectors, self._alive = vectors, np.ones(len(ids), bool)
         self._ids = list(ids)

@@ -126,8 +126,10 @@ def _event_id(folder: Path) -> str:
 
 def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[str, Any]:
     n = len(outcomes)
-    by_row, by_seat = Counter(), Counter()
-    ok_row, ok_seat = Counter(), Counter()
+    by_row: Counter[int] = Counter()
+    by_seat: Counter[str] = Counter()
+    ok_row: Counter[int] = Counter()
+    ok_seat: Counter[str] = Counter()
     mated = mated_ok = nonmated = nonmated_ok = 0
     by_read, ok_read, by_source = Counter(), Counter(), Counter()
     for v in outcomes:

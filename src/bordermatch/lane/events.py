@@ -123,6 +123,7 @@ def parse_event(meta: object, frames: Sequence[FrameRef], folder: Path | None = 
                 ) -> LaneEvent:
     """Check an event.json object and its frames (DESIGN.md), whatever they came from."""
     cameras = _check_meta(meta)
+    assert isinstance(meta, dict)  # _check_meta raised otherwise
     known = {c.id for c in cameras}
     for fr in frames:
         if fr.camera not in known:

@@ -46,20 +46,26 @@ from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import Face, Image, LaneResult, Occupant, Outcome
 
-# How a track's shots (best quality first) become one cosine per traveller.
+# How a track's shots (best quality first; at least one, all embedded) become one cosine per
+# traveller.
 ShotFusion = Callable[[GallerySearch, Sequence[Shot], int], NDArray[np.float32]]
 
 
 def _fuse_template(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(fuse_vectors(shots, k))[0]
+    v = fuse_vectors(shots, k)
+    assert v is not None  # the shots are embedded (see ShotFusion)
+    return search.scores(v)[0]
 
 
 def _best_shot(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(shots[0].vector)[0]
+    v = shots[0].vector
+    assert v is not None  # the shots are embedded (see ShotFusion)
+    return search.scores(v)[0]
 
 
 def _max_score(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)
+    # The shots are embedded (see ShotFusion).
+    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)  # type: ignore[misc]
 
 
 FUSIONS: dict[str, ShotFusion] = {
@@ -193,14 +199,14 @@ class LanePipeline:
         by_cam: dict[str, list[FrameRef]] = defaultdict(list)
         for fr in self.frames_needed(event):
             by_cam[fr.camera].append(fr)
-        taken = defaultdict(int)
+        taken: defaultdict[str, int] = defaultdict(int)
         for fr in event.frames:
             taken[fr.camera] += 1
         images: dict[tuple[str, int], Image] = {}
         geometry: dict[str, CameraGeometry] = {}
         tracklets = []
         for cam, refs in by_cam.items():
-            shots_by_frame = []
+            shots_by_frame: list[list[Shot]] = []
             for k, fr in enumerate(refs):
                 image = frames.images.get((fr.camera, fr.seq))
                 if image is None:
@@ -249,8 +255,10 @@ class LanePipeline:
             h, w = image.shape[:2]
             x1, y1 = int(cfg.roi[0] * w), int(cfg.roi[1] * h)
             x2, y2 = int(cfg.roi[2] * w), int(cfg.roi[3] * h)
-            crop = cv2.resize(image[y1:y2, x1:x2], None, fx=cfg.roi_upscale,
-                              fy=cfg.roi_upscale, interpolation=cv2.INTER_CUBIC)
+            # cv2's stubs type every result as any int/float array; resize keeps uint8.
+            crop: Image = cv2.resize(  # type: ignore[assignment]
+                image[y1:y2, x1:x2], None, fx=cfg.roi_upscale, fy=cfg.roi_upscale,
+                interpolation=cv2.INTER_CUBIC)
             s = 1.0 / cfg.roi_upscale
             for f in self.detector.detect(crop):
                 faces.append(Face(f.box * s + np.array([x1, y1, x1, y1], np.float32),

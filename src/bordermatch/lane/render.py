@@ -45,7 +45,7 @@ def background(rng: Rng, size: tuple[int, int]) -> Image:
     top = rng.uniform(120, 200, 3)
     bottom = rng.uniform(60, 110, 3)
     ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-    img = top * (1 - ramp) + bottom * ramp
+    img: NDArray[np.floating] = top * (1 - ramp) + bottom * ramp
     img = np.broadcast_to(img, (h, w, 3)).astype(np.float32).copy()
     paint = rng.uniform(20, 220, 3)
     cv2.rectangle(img, (int(w * 0.12), int(h * 0.25)), (int(w * 0.88), int(h * 0.98)),
@@ -64,8 +64,9 @@ def gaussian_noise(rng: Rng, shape: tuple[int, ...], sigma: float) -> NDArray[np
     h, w, c = shape
     cv2.setRNGSeed(int(rng.integers(2**31 - 1)))
     half = np.empty(((h + 1) // 2, (w + 1) // 2, c), np.float32)
-    cv2.randn(half, (0.0,) * c, (float(sigma),) * c)
-    return cv2.resize(half, (w, h), interpolation=cv2.INTER_NEAREST)
+    # cv2's stubs lack the scalar-tuple mean/stddev and type results as any int/float array.
+    cv2.randn(half, (0.0,) * c, (float(sigma),) * c)  # type: ignore[call-overload]
+    return cv2.resize(half, (w, h), interpolation=cv2.INTER_NEAREST)  # type: ignore[return-value]
 
 
 def paste_face(canvas: NDArray[np.float32], src: SourceFace, pl: Placement,
@@ -86,7 +87,8 @@ def paste_face(canvas: NDArray[np.float32], src: SourceFace, pl: Placement,
     alpha = np.zeros((out_h, out_w), np.float32)
     cv2.ellipse(alpha, (out_w // 2, out_h // 2), (int(out_w * 0.36), int(out_h * 0.45)),
                 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, out_w * 0.04))
+    # cv2's stubs type every result as any int/float array; the blur keeps float32.
+    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, out_w * 0.04))  # type: ignore[assignment]
     lm = src.landmarks * [sx, sy] + [m[0, 2], m[1, 2]]
     face_h = fh * sy
     top = out_h / 2 - face_h / 2
@@ -179,7 +181,8 @@ def degrade(rng: Rng, p: SimParams, img: NDArray[np.float32]) -> Image:
         c = (length - 1) / 2
         for t in np.linspace(-c, c, length * 2):
             kernel[round(c + t * np.sin(angle)), round(c + t * np.cos(angle))] = 1
-        img = cv2.filter2D(img, -1, kernel / kernel.sum())
+        # cv2's stubs type every result as any int/float array; ddepth -1 keeps float32.
+        img = cv2.filter2D(img, -1, kernel / kernel.sum())  # type: ignore[assignment]
     img += gaussian_noise(rng, img.shape, uniform(rng, p.noise_sigma))
     return np.clip(img, 0, 255).astype(np.uint8)
 

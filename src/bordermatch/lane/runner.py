@@ -159,7 +159,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     whether that track ranks the traveller first. ``partners`` (see
     :func:`same_face_partners`) are left out of the non-mated searches with their mates.
     """
-    out = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
+    out: dict[str, dict[str, list]] = {f: {"nonmated": [], "mated": [], "rank1": []}
+                                       for f in FUSIONS}
     # Every shot is embedded: the adaptive stop looks at the whole gallery, mates included,
     # so it would lower the non-mated maxima of mated tracks and flatter the thresholds.
     pipeline.config = replace(pipeline.config, adaptive_shots=False)
@@ -232,7 +233,8 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
     if len(models) > 1:
         raise ConfigError(f"calibration sets use different recognizers: {sorted(models)}")
     kept: list = []
-    data = {f: {"nonmated": [], "mated": [], "rank1": []} for f in FUSIONS}
+    data: dict[str, dict[str, list]] = {f: {"nonmated": [], "mated": [], "rank1": []}
+                                        for f in FUSIONS}
     for cs in sets:
         chosen = cs.pipeline.config
         try:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def load_layout(path: Path) -> LaneLayout:
     if not isinstance(raw, dict) or set(raw) - known:
         raise ConfigError(f"{path}: a layout is an object with keys from {sorted(known)}")
     try:
-        out = {}
+        out: dict[str, Any] = {}
         if "front_seats" in raw:
             seats = raw["front_seats"]
             if not isinstance(seats, dict) or not seats:

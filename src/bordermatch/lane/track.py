@@ -82,7 +82,8 @@ def fuse_vectors(shots: Sequence[Shot], top_k: int | None = None) -> NDArray[np.
     if not shots:
         return None
     w = np.array([max(s.quality, 1.0) for s in shots], np.float32)
-    v = (np.stack([s.vector for s in shots]) * w[:, None]).sum(0)
+    # Shots without a vector were dropped above.
+    v = (np.stack([s.vector for s in shots]) * w[:, None]).sum(0)  # type: ignore[misc]
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
@@ -124,8 +125,9 @@ def cluster_tracklets(tracklets: Sequence[Tracklet], link_threshold: float) -> l
     sim = np.full((n, n), -np.inf)
     for i in range(n):
         for j in range(i + 1, n):
-            if vecs[i] is not None and vecs[j] is not None:
-                sim[i, j] = sim[j, i] = float(vecs[i] @ vecs[j])
+            vi, vj = vecs[i], vecs[j]
+            if vi is not None and vj is not None:
+                sim[i, j] = sim[j, i] = float(vi @ vj)
     while len(groups) > 1:
         best, pair = link_threshold, None
         for a in range(len(groups)):

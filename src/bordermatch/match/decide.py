@@ -219,16 +219,21 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
     taken = {column[f.traveler_id] for f in few
              if f is not None and f.traveler_id is not None
              and f.decision.outcome is Outcome.MATCH}
-    rest = [i for i in range(n) if few[i] is None or few[i].decision.outcome
+    rest = [i for i, f in enumerate(few) if f is None or f.decision.outcome
             is not Outcome.MATCH]
+    # The None entries are all in ``rest``, and each is replaced below.
     out: list[Identification] = [f for f in few]  # type: ignore[misc]
     if rest:
         keep = np.setdiff1d(np.arange(scores.shape[1]), sorted(taken))
-        wide = identify(scores[np.ix_(rest, keep)], [traveler_ids[c] for c in keep], point,
-                        aliases)
+        # numpy's stubs take arrays only; ix_ takes int lists too.
+        wide = identify(scores[np.ix_(rest, keep)],  # type: ignore[arg-type]
+                        [traveler_ids[c] for c in keep], point, aliases)
         for i, w in zip(rest, wide, strict=True):
             prior = few[i]
-            held = prior is not None and prior.decision.outcome is Outcome.REVIEW
             # A 1:N match wins; otherwise a 1:few review (it carries the read) stands.
-            out[i] = w if w.decision.outcome is Outcome.MATCH or not held else prior
+            if (w.decision.outcome is not Outcome.MATCH and prior is not None
+                    and prior.decision.outcome is Outcome.REVIEW):
+                out[i] = prior
+            else:
+                out[i] = w
     return out

@@ -45,7 +45,7 @@ class LogisticScore:
             raise ConfigError(f"{self.models}: not a single-recognizer calibration")
         return self.weights[0][1]
 
-    def of_cosine(self, cosine: NDArray[np.float32]) -> NDArray[np.float32]:
+    def of_cosine(self, cosine: NDArray[np.float32] | np.float32) -> NDArray[np.float32]:
         """Calibrated scores of raw cosines of the one recognizer (any array shape)."""
         w = self.single_weight
         return (np.asarray(cosine, np.float32) * np.float32(w)

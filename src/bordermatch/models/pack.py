@@ -60,7 +60,9 @@ class InputSpec:
         x = np.asarray(rgb, np.float32)
         if self.colour == "BGR":
             x = x[:, :, ::-1]
-        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        # numpy's stubs infer complex128 for this float32 expression.
+        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(  # type: ignore[assignment]
+            self.std, np.float32)
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 

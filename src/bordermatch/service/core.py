@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from bordermatch.errors import ConfigError, RecordStateError
 from bordermatch.io.images import decode_image
 from bordermatch.match.engine import FaceEngine
 from bordermatch.match.search import GallerySearch
+from bordermatch.protocols import Index
 from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
 from bordermatch.store import repo, retention
 from bordermatch.store.blobs import BlobStore
@@ -44,6 +46,12 @@ class EncounterResult:
     replayed: bool
 
 
+class SizedIndex(Index, Protocol):
+    """What the service needs of the configured index backend: every backend has a size."""
+
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class StoredGallery:
     """A gallery's stored templates: the exact search (decisions) and the configured index
@@ -51,7 +59,7 @@ class StoredGallery:
     reference, keyed by enrolment id."""
 
     search: GallerySearch
-    index: object
+    index: SizedIndex
     owners: dict[str, str]  # enrolment id -> traveller
     documents: dict[tuple[str, str], str]  # (document_number, nationality) -> traveller
 
