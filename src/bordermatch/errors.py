@@ -134,3 +134,17 @@ class ConfigError(BordermatchError):
 
 class MetricError(BordermatchError, ValueError):
     code = "metric_error"
+
+
+# Fingerprint capture and templates (bordermatch.fingerprint). Tree: ImageError gains
+# WrongResolutionError and NotAFingerprintError; InputError gains TemplateError.
+class WrongResolutionError(ImageError):
+    code = "wrong_resolution"
+
+
+class NotAFingerprintError(ImageError):
+    code = "not_a_fingerprint"
+
+
+class TemplateError(InputError):
+    code = "bad_template"
