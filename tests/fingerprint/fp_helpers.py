@@ -19,3 +19,18 @@ def ridges(size: int = 300, period: float = 9.0, angle: float = 0.5) -> np.ndarr
     yy, xx = np.mgrid[0:size, 0:size]
     wave = np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period)
     return (127 + 100 * wave).astype(np.uint8)
+
+
+def make_template(n: int = 30, seed: int = 0, position: int = 0, width: int = 300,
+                  height: int = 400):
+    """A random but valid FingerTemplate (no image behind it)."""
+    from bordermatch.fingerprint.minutiae import FingerTemplate
+
+    rng = np.random.default_rng(seed)
+    return FingerTemplate(
+        x=rng.integers(0, width, n).astype(np.int32),
+        y=rng.integers(0, height, n).astype(np.int32),
+        angle=(rng.integers(0, 256, n) * (360 / 256)).astype(np.float32),
+        kind=rng.integers(1, 3, n).astype(np.uint8),
+        quality=rng.integers(0, 101, n).astype(np.uint8),
+        width=width, height=height, position=position)
