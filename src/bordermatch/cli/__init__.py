@@ -7,6 +7,7 @@ import logging
 import typer
 
 from bordermatch.cli import blobs, face, gallery, lane, models
+from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import service as service_cli
 
@@ -20,6 +21,7 @@ app.add_typer(gallery.app, name="gallery")
 app.add_typer(lane.app, name="lane")
 service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
+app.add_typer(fingerprint_cli.app, name="fingerprint")
 
 
 @app.callback()
