@@ -47,7 +47,7 @@ def moved(t, degrees: float = 20.0, shift: tuple[float, float] = (15.0, -10.0)):
     xr = cx + x * np.cos(r) + y * np.sin(r) + shift[0]
     yr = cy - x * np.sin(r) + y * np.cos(r) + shift[1]
     keep = (xr >= 0) & (xr < t.width) & (yr >= 0) & (yr < t.height)
-    return FingerTemplate(np.round(xr[keep]).astype(np.int32), np.round(yr[keep]).astype(np.int32),
+    return FingerTemplate(np.floor(xr[keep]).astype(np.int32), np.floor(yr[keep]).astype(np.int32),
                           ((t.angle[keep] + degrees) % 360).astype(np.float32), t.kind[keep],
                           t.quality[keep], t.width, t.height, t.position)
 
