@@ -113,3 +113,13 @@ def test_shipped_calibration_supports_two_finger_fpir():
     t = threshold_for_fpir(cal.impostor_scores(), 2, 5000, 1e-3)
     assert len(cal.impostor_scores()) == cal.n_impostor
     assert t > cal.threshold(1e-3)
+
+
+def test_trials_count_the_pairings_a_search_fuses():
+    wl = _watchlist(4)  # 4 subjects with fingers 2 and 3
+    wl.enrol("one_finger", {2: make_template(20, seed=5)})
+    assert wl.trials([2, 3]) == 4  # the one-finger subject cannot give a 2-finger sum
+    assert wl.trials([2]) == 5
+    assert wl.trials([0, 0]) == 4 * 2 * 2 + 1  # any finger for each probe finger
+    result = wl.search([wl.fingers("s1")[2].with_position(2)], threshold=1.0)
+    assert result.prefilter_ms >= 0 and result.compare_ms >= 0

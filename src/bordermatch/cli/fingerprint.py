@@ -175,7 +175,8 @@ def search_cmd(images: list[str] = typer.Argument(..., help="IMG or POSITION:IMG
             return
         if threshold is None:
             cal = load_calibration(calibration)
-            threshold = threshold_for_fpir(cal.impostor_scores(), len(probes), len(wl), fpir)
+            trials = wl.trials([t.position for t in probes])
+            threshold = threshold_for_fpir(cal.impostor_scores(), len(probes), trials, fpir)
         result = wl.search(probes, threshold, shortlist=shortlist)
     except (BordermatchError, OSError) as exc:
         if isinstance(exc, OSError):

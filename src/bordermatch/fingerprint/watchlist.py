@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -72,6 +73,8 @@ class SearchResult:
     threshold: float
     comparisons: int  # Bozorth3 comparisons made
     prefiltered: int  # enrolled fingers the pre-filter scored
+    prefilter_ms: float = 0.0  # wall time in the pre-filter
+    compare_ms: float = 0.0  # wall time in Bozorth3
 
 
 class Watchlist:
@@ -146,23 +149,43 @@ class Watchlist:
         flat, index = self._ensure_index()
         per_subject: dict[str, dict[int, FingerScore]] = {}
         comparisons = 0
+        t_pre = t_cmp = 0.0
         for p_i, p in enumerate(probe):
             allowed = None if p.position == 0 else self._positions == p.position
+            t0 = time.perf_counter()
+            short = index.shortlist(p, shortlist, allowed)
+            t1 = time.perf_counter()
             prepared = self._comparator.prepare(p)
-            for n in index.shortlist(p, shortlist, allowed):
+            for n in short:
                 sid, pos, _ = flat[int(n)]
                 score = self._comparator.compare(prepared, self._prepared[(sid, pos)])
                 comparisons += 1
                 best = per_subject.setdefault(sid, {}).get(p_i)
                 if best is None or score > best.score:
                     per_subject[sid][p_i] = FingerScore(p_i, pos, score)
+            t_pre += t1 - t0
+            t_cmp += time.perf_counter() - t1
         fused = sorted(((sum(f.score for f in fs.values()), sid, fs)
                         for sid, fs in per_subject.items()), key=lambda r: (-r[0], r[1]))
         ranked = [WatchlistCandidate(sid, s, r, tuple(fs[k] for k in sorted(fs)))
                   for r, (s, sid, fs) in enumerate(fused, start=1)]
         hits = tuple(c for c in ranked if c.score >= threshold)[:max_candidates]
         return SearchResult(hits, ranked[0] if ranked else None, threshold, comparisons,
-                            len(flat) if probe else 0)
+                            len(flat), 1e3 * t_pre, 1e3 * t_cmp)
+
+    def trials(self, probe_positions: Sequence[int]) -> int:
+        """How many (subject, one enrolled finger per probe finger) combinations a search with
+        these probe positions fuses: the ``n_subjects`` to give :func:`threshold_for_fpir`.
+        With known positions it is the number of subjects holding those fingers; a probe
+        finger of unknown position (0) may pair with any of a subject's fingers, and the
+        union bound counts every such pairing."""
+        total = 0
+        for fingers in self._subjects.values():
+            combos = 1
+            for pos in probe_positions:
+                combos *= len(fingers) if pos == 0 else int(pos in fingers)
+            total += combos
+        return max(total, 1)
 
     # -- persistence hooks ---------------------------------------------------------
     def to_bytes(self) -> bytes:
