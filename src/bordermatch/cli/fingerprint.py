@@ -201,6 +201,7 @@ def search_cmd(images: list[str] = typer.Argument(..., help="IMG or POSITION:IMG
 @app.command("eval")
 def eval_cmd(folder: Path, ppi: float = _PPI, as_json: bool = _JSON,
              max_fingers: int | None = typer.Option(None, help="Use the first N fingers."),
+             max_impressions: int | None = typer.Option(None, help="Impressions 1..N only."),
              calibration_out: Path | None = typer.Option(
                  None, help="Also write a calibration JSON from these scores.")) -> None:
     """Verification accuracy on FVC-style <finger>_<impression> images (all pairs)."""
@@ -209,7 +210,7 @@ def eval_cmd(folder: Path, ppi: float = _PPI, as_json: bool = _JSON,
     from bordermatch.fingerprint.match import Bozorth3, calibrate
 
     try:
-        images = fvc_images(folder, max_fingers)
+        images = fvc_images(folder, max_fingers, max_impressions)
         scores = compare_all(images, Bozorth3(), ppi)
         summary = summarise(scores)
         if calibration_out is not None:
