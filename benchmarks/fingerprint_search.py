@@ -35,7 +35,7 @@ from bordermatch.fingerprint.evaluate import fvc_images
 from bordermatch.fingerprint.match import Bozorth3, load_calibration
 from bordermatch.fingerprint.minutiae import FingerTemplate, extract_template
 from bordermatch.fingerprint.prefilter import PairIndex
-from bordermatch.fingerprint.watchlist import Watchlist, threshold_for_fpir
+from bordermatch.fingerprint.watchlist import DEFAULT_SHORTLIST, Watchlist, threshold_for_fpir
 
 POSITIONS = (2, 3)  # right index, right middle
 
@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path,
                     default=Path(__file__).resolve().parents[2] / "shared/data/fingerprints")
     ap.add_argument("--fingers", type=int, default=10_000, help="enrolled fingers in all")
-    ap.add_argument("--shortlist", type=int, default=50)
+    ap.add_argument("--shortlist", type=int, default=DEFAULT_SHORTLIST)
     ap.add_argument("--fpir", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()

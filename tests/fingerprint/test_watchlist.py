@@ -72,7 +72,10 @@ def test_enrolment_rules():
     with pytest.raises(InputError):
         wl.search([], 1.0)
     wl.enrol("a", {1: t, 6: t})
+    wl.enrol("a", {1: t, 6: t, 7: t})
+    wl.enrol("a", {1: t, 6: t})  # re-enrolment replaces the subject's fingers
     assert (len(wl), wl.n_fingers) == (1, 2)
+    assert wl.search([t.with_position(7)], 1.0).candidates == ()
     wl.remove("a")
     with pytest.raises(RecordStateError):
         wl.remove("a")
@@ -89,6 +92,8 @@ def test_save_load_round_trip_and_tampering():
         Watchlist.from_bytes(data.replace(b'"fingers": 10', b'"fingers": 11'))
     with pytest.raises(TemplateError):
         Watchlist.from_bytes(b"not a watchlist")
+    with pytest.raises(TemplateError):
+        Watchlist.from_bytes(b"[1, 2]\n")
     lines = data.splitlines()
     with pytest.raises(TemplateError):
         Watchlist.from_bytes(b"\n".join([*lines[:-1], lines[-1][:-20] + b'"}']))

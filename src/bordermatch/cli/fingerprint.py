@@ -153,7 +153,7 @@ def search_cmd(images: list[str] = typer.Argument(..., help="IMG or POSITION:IMG
                threshold: float | None = typer.Option(None, help="Fused-score threshold "
                                                       "(overrides --fpir)."),
                min_score: int = typer.Option(30, help="NFIQ 2 below this asks for recapture."),
-               shortlist: int = typer.Option(50, help="Fingers the pre-filter passes on."),
+               shortlist: int = typer.Option(25, help="Fingers the pre-filter passes on."),
                calibration: Path | None = _CAL, as_json: bool = _JSON) -> None:
     """Search one or more probe fingers against watchlist W: hit, no_hit or recapture."""
     from bordermatch.fingerprint.match import load_calibration

@@ -152,6 +152,8 @@ def _decode_raster(data: bytes, limits: ImageLimits, name: str
         img = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS[:3])
     except UnidentifiedImageError:
         _raise_unidentified(data, name)
+    except PILImage.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(f"{name}: unreadable image header ({exc})") from None
     w, h = img.size

@@ -47,7 +47,9 @@ __all__ = [
     "threshold_for_fpir",
 ]
 
-DEFAULT_SHORTLIST = 50
+# 25: in benchmarks/fingerprint_search.py k=25 lost no more real mates than k=50 (6.1%, 3 of
+# 49 genuine pairs) at half the Bozorth3 cost; k=100 and beyond did not help until k=200.
+DEFAULT_SHORTLIST = 25
 FORMAT = "bordermatch-fingerprint-watchlist/1"
 
 
@@ -103,6 +105,8 @@ class Watchlist:
                 raise TemplateError(f"{subject_id} position {code}: no minutiae")
             clean[code] = t.with_position(code)
         self._subjects[subject_id] = clean
+        # A re-enrolment replaces every finger of the subject, including dropped ones.
+        self._prepared = {k: v for k, v in self._prepared.items() if k[0] != subject_id}
         for code, t in clean.items():
             self._prepared[(subject_id, code)] = self._comparator.prepare(t)
         self._invalidate()
@@ -210,7 +214,8 @@ class Watchlist:
                 row = json.loads(line)
                 t = decode_iso(base64.b64decode(row["iso_19794_2_2005"], validate=True))
                 grouped.setdefault(str(row["subject_id"]), {})[int(row["position"])] = t
-        except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError) as exc:
+        except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError,
+                AttributeError) as exc:
             raise TemplateError(f"malformed watchlist ({exc})") from None
         wl = cls(comparator)
         for sid, fingers in grouped.items():
