@@ -7,8 +7,8 @@ import logging
 import typer
 
 from bordermatch.cli import blobs, face, gallery, lane, models
-from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import eval as eval_cli
+from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
