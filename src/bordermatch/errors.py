@@ -12,7 +12,9 @@ cases apart::
     │   │   ├── ImageDecodeError         corrupt, truncated or not an image at all
     │   │   │   └── TruncatedImageError  header claims more pixels than the data holds
     │   │   ├── UnsupportedImageError    decodes, but in a format or mode we refuse
-    │   │   └── ImageTooLargeError       too many bytes, or too many pixels (decompression bomb)
+    │   │   ├── ImageTooLargeError       too many bytes, or too many pixels (decompression bomb)
+    │   │   ├── WrongResolutionError     a fingerprint not at the resolution its matcher needs
+    │   │   └── NotAFingerprintError     decodes, but holds no fingerprint ridges
     │   ├── FaceCountError
     │   │   ├── NoFaceError              no face found where one was required
     │   │   ├── TooManyFacesError        more faces than the operation allows
@@ -27,6 +29,7 @@ cases apart::
     │   │   │   └── LdsTruncatedError    a face record or image cut short
     │   │   └── TrustStoreError          CSCA certificates that cannot be loaded
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
+    │   ├── TemplateError                a fingerprint template that cannot be parsed
     │   ├── UnknownRecordError           no gallery, encounter, traveller... with that id
     │   └── RecordStateError             the record exists but refuses this (closed, reused key)
     │       └── TravelerConflictError    re-enrolment with other names, citizenship or documents
@@ -210,3 +213,16 @@ class LdsTruncatedError(LdsError):
 
 class TrustStoreError(DocumentError):
     code = "trust_store"
+
+
+# Fingerprint capture and templates (bordermatch.fingerprint).
+class WrongResolutionError(ImageError):
+    code = "wrong_resolution"
+
+
+class NotAFingerprintError(ImageError):
+    code = "not_a_fingerprint"
+
+
+class TemplateError(InputError):
+    code = "bad_template"

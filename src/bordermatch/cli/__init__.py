@@ -8,6 +8,7 @@ import typer
 
 from bordermatch.cli import blobs, document, face, gallery, lane, models
 from bordermatch.cli import eval as eval_cli
+from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -21,6 +22,7 @@ app.add_typer(lane.app, name="lane")
 service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")
+app.add_typer(fingerprint_cli.app, name="fingerprint")
 
 
 @app.callback()
