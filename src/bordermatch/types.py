@@ -157,6 +157,7 @@ class Occupant:
     seat: str | None = None
     reason: str | None = None  # the decision's Reason (bordermatch.match.decide)
     source: str | None = None  # "document" (1:few against a read) or "gallery" (1:N)
+    document: tuple[str, str] | None = None  # the read that decided it: (number, nationality)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,7 @@ class LaneResult:
     error: str | None = None
     timings_ms: tuple[tuple[str, float], ...] = field(default=())
     # Travel documents read in the lane: how many, how many named nobody enrolled, and the
-    # enrolled travellers whose document was read but whom no face matched.
+    # reads of enrolled travellers whom no face matched: (traveler_id, number, nationality).
     documents_read: int = 0
     documents_unknown: int = 0
-    documents_unmatched: tuple[str, ...] = ()
+    documents_unmatched: tuple[tuple[str, str, str], ...] = ()

@@ -187,9 +187,9 @@ def test_a_document_read_verifies_an_occupant_the_search_cannot(tmp_path):
     assert {o.decision for o in without.occupants} == {Outcome.NO_MATCH}
     reads = (DocumentRead("C", "P-RED", "USA", "rfid"), DocumentRead("C", "Z9", "CAN", "rfid"))
     got = pipe.process(replace(event, documents=reads), frames)
-    found = {o.traveler_id: (o.decision, o.source) for o in got.occupants}
-    assert found.pop("RED") == (Outcome.MATCH, "document")
-    assert [d for d, _ in found.values()] == [Outcome.NO_MATCH]  # BLUE's card was not read
+    found = {o.traveler_id: (o.decision, o.source, o.document) for o in got.occupants}
+    assert found.pop("RED") == (Outcome.MATCH, "document", ("P-RED", "USA"))
+    assert [d for d, _, _ in found.values()] == [Outcome.NO_MATCH]  # BLUE's card: not read
     assert (got.documents_read, got.documents_unknown, got.documents_unmatched) == (2, 1, ())
     # Both cards read: both occupants verified 1:few.
     stray = pipe.process(replace(event, documents=(DocumentRead("C", "P-BLUE", "USA", "rfid"),
@@ -201,5 +201,5 @@ def test_a_document_read_verifies_an_occupant_the_search_cannot(tmp_path):
     pipe.documents[("P-GREEN", "USA")] = "GREEN"
     green = pipe.process(replace(event, documents=(DocumentRead("C", "P-GREEN", "USA", "rfid"),
                                                    )), frames)
-    assert green.documents_unmatched == ("GREEN",)
+    assert green.documents_unmatched == (("GREEN", "P-GREEN", "USA"),)
     assert all(o.traveler_id != "GREEN" for o in green.occupants)

@@ -106,8 +106,10 @@ def simulate(
     seed: int = typer.Option(..., help="Random seed (the same seed gives the same lane)."),
     difficulty: str = typer.Option("default", help="easy | default | hard"),
     distractors: int | None = typer.Option(None, help="Gallery padding (default per difficulty)."),
-    documents_read: float | None = typer.Option(
+    read_rate: float | None = typer.Option(
         None, min=0.0, max=1.0, help="P(an enrolled occupant's document is read; default 0.85)."),
+    no_documents: bool = typer.Option(
+        False, "--no-documents", help="No document reads at all (not even stray or unknown)."),
     second_references: float | None = typer.Option(
         None, min=0.0, max=1.0,
         help="P(a traveller holds a second document with its own photo; default 0.3)."),

@@ -279,6 +279,8 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
              "quality": None if o.quality is None else round(o.quality, 2),
              **({"reason": o.reason} if o.reason is not None else {}),
              **({"source": o.source} if o.source is not None else {}),
+             **({"document": {"document_number": o.document[0], "nationality": o.document[1]}}
+                if o.document is not None else {}),
              **({"seat": o.seat} if o.seat is not None else {})}
             for o in result.occupants
         ],
@@ -289,8 +291,10 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
     if result.timings_ms:
         row["timings_ms"] = {k: round(v, 2) for k, v in result.timings_ms}
     if result.documents_read:
-        row["documents"] = {"read": result.documents_read, "unknown": result.documents_unknown,
-                            "unmatched": list(result.documents_unmatched)}
+        row["documents"] = {"read": result.documents_read, "unknown": result.documents_unknown}
+        row["unmatched_documents"] = [
+            {"traveler_id": t, "document_number": n, "nationality": c}
+            for t, n, c in result.documents_unmatched]
     return row
 
 

@@ -184,13 +184,14 @@ class LanePipeline:
                error: str | None = None, timings: tuple[tuple[str, float], ...] = (),
                ) -> LaneResult:
         """The vehicle's result line, with what became of the documents read for it."""
-        claimed = [self.documents.get(d.key) for d in event.documents]
         matched = {o.traveler_id for o in occupants if o.decision is Outcome.MATCH}
-        unmatched = tuple(sorted({t for t in claimed if t is not None and t not in matched}))
+        unmatched = sorted({(t, *d.key) for d in event.documents
+                            if (t := self.documents.get(d.key)) is not None and t not in matched})
         return LaneResult(event.event_id, tuple(occupants), latency_ms, error=error,
                           timings_ms=timings, documents_read=len(event.documents),
-                          documents_unknown=sum(t is None for t in claimed),
-                          documents_unmatched=unmatched)
+                          documents_unknown=sum(d.key not in self.documents
+                                                for d in event.documents),
+                          documents_unmatched=tuple(unmatched))
 
     def observe(self, event: LaneEvent, frames: DecodedFrames) -> Observation:
         views = {c.id: c.view for c in event.cameras}
@@ -342,7 +343,8 @@ class LanePipeline:
         captured = [t for t in tracks if t.best_quality >= self.config.min_capture_quality]
         captured = self._merge_same_identity(captured)
         scores = self.track_scores(captured)
-        claimed = {self.documents[d.key] for d in reads if d.key in self.documents}
+        read_by = {self.documents[d.key]: d.key for d in reads if d.key in self.documents}
+        claimed = set(read_by)
         if claimed and self.document_point is not None:
             found = identify_with_documents(scores, self.search.ids, claimed, self.point,
                                             self.document_point, self.aliases)
@@ -351,7 +353,9 @@ class LanePipeline:
         occupants = [
             Occupant(tr.track_id, f.traveler_id, f.decision.score, f.decision.outcome,
                      tr.best_quality, len(tr.shots), tr.cameras, seats.get(tr.track_id),
-                     reason=f.decision.reason.value, source=f.source)
+                     reason=f.decision.reason.value, source=f.source,
+                     document=read_by.get(f.traveler_id or "") if f.source == "document"
+                     else None)
             for tr, f in zip(captured, found, strict=True)]
         for tr in tracks:
             if tr.best_quality < self.config.min_capture_quality:
