@@ -124,9 +124,12 @@ def simulate(
         params = params_for(difficulty)
         overrides: dict[str, Any] = {
             k: v for k, v in (("distractors", distractors),
-                              ("document_read_prob", documents_read),
+                              ("document_read_prob", read_rate),
                               ("second_reference_prob", second_references))
             if v is not None}
+        if no_documents:
+            overrides.update(document_read_prob=0.0, unenrolled_document_prob=0.0,
+                             stray_read_prob=0.0)
         params = replace(params, **overrides)
         summary = run_sim(faces, out, vehicles, seed, params)
     except BordermatchError as exc:
