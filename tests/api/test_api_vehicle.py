@@ -22,6 +22,17 @@ def _frame(photos, shift: int) -> bytes:
     return buf.getvalue()
 
 
+def _one(photos, name: str, shift: int) -> bytes:
+    """A 960x540 frame with one occupant."""
+    canvas = Image.new("RGB", (960, 540), (40, 45, 50))
+    face = Image.open(io.BytesIO(photos[name])).convert("RGB")
+    face.thumbnail((300, 300))
+    canvas.paste(face, (320 + shift, 120))
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=92)
+    return buf.getvalue()
+
+
 def _enrol(client, tokens, gallery, tid, photo):
     r = client.post(f"/v1/galleries/{gallery}/travelers", headers=auth(tokens["officer"]),
                     data={"traveler_id": tid, "given_names": "G", "surname": "S",
@@ -106,6 +117,20 @@ def test_documents_read_for_a_vehicle_are_verified_1_to_few(client, tokens, gall
     assert r.status_code == 201, r.text
     got = {o["traveler_id"]: (o["decision"], o["source"]) for o in r.json()["occupants"]}
     assert got == {"T-BIDEN": ("match", "document"), "T-OBAMA": ("match", "gallery")}
+    # A card read whose holder no face matched is an item for an officer, not a crossing.
+    reads.append({"document_type": "P", "document_number": "T-OBAMA", "nationality": "USA",
+                  "source": "mrz"})
+    solo = [(f"ws/{k:04d}_{k * 100}.jpg", _one(photos, "biden2", 10 * k)) for k in range(2)]
+    r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-absent", "documents": reads},
+                solo)
+    assert r.status_code == 201, r.text
+    assert {o["traveler_id"] for o in r.json()["occupants"] if o["decision"] == "match"} == {
+        "T-BIDEN"}
+    items = client.get("/v1/review", headers=auth(tokens["officer"]),
+                       params={"kind": "unmatched_document"}).json()
+    assert [(i["traveler_id"], i["encounter_id"]) for i in items] == [("T-OBAMA", r.json()["id"])]
+    crossings = client.get("/v1/travelers/T-OBAMA/crossings", headers=auth(tokens["officer"]))
+    assert [c["encounter_id"] for c in crossings.json()] != [r.json()["id"]]
     bad = EVENT | {"event_id": "veh-bad-docs",
                    "documents": [{"document_number": "X", "source": "telepathy"}]}
     r = _submit(client, tokens, gallery, bad, frames)

@@ -175,7 +175,8 @@ class ServiceCore:
     def commit(self, who: Principal, gallery_id: str, lane: str, direction: str, kind: str,
                records: list[repo.OccupantRecord], idempotency_key: str | None,
                request_hash: str, write: Callable[[PutBlob], None],
-               event_ref: str | None = None, latency_ms: float = 0.0) -> EncounterResult:
+               event_ref: str | None = None, latency_ms: float = 0.0,
+               unmatched_documents: Sequence[str] = ()) -> EncounterResult:
         t0 = self.clock.now()
         try:
             with self.blob_batch() as put:
@@ -187,7 +188,8 @@ class ServiceCore:
                                              direction=direction, occupants=records,
                                              idempotency_key=idempotency_key,
                                              request_hash=request_hash, event_ref=event_ref,
-                                             latency_ms=latency_ms)
+                                             latency_ms=latency_ms,
+                                             unmatched_documents=unmatched_documents)
                     s.flush()
                     _, occ = repo.get_encounter(s, enc.id)
         except IntegrityError:

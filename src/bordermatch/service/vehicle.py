@@ -94,7 +94,8 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     return core.commit(who, gallery_id, parsed.lane, parsed.direction, "vehicle",
                        _records(core, result), idempotency_key, request_hash,
                        lambda put: None, event_ref=parsed.event_id[:200],
-                       latency_ms=result.latency_ms)
+                       latency_ms=result.latency_ms,
+                       unmatched_documents=sorted({t for t, _, _ in result.documents_unmatched}))
 
 
 def _records(core: ServiceCore, result: LaneResult) -> list[repo.OccupantRecord]:

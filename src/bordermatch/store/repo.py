@@ -309,8 +309,13 @@ def find_idempotent(s: Session, device_key_id: str, key: str) -> Encounter | Non
 def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, gallery: Gallery,
                   lane: str, direction: str, occupants: Sequence[OccupantRecord],
                   idempotency_key: str | None, request_hash: str | None,
-                  event_ref: str | None = None, latency_ms: float = 0.0) -> Encounter:
-    """Store an encounter, its occupants, crossings for matches and review items, at once."""
+                  event_ref: str | None = None, latency_ms: float = 0.0,
+                  unmatched_documents: Sequence[str] = ()) -> Encounter:
+    """Store an encounter, its occupants, crossings for matches and review items, at once.
+
+    ``unmatched_documents`` are travellers whose document was read for this encounter but
+    whom no face matched: each is a review item (the holder may be hiding, or the card was
+    read from the next lane); it never records a crossing."""
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}")
     enc = Encounter(id=new_id(), kind=kind, gallery_id=gallery.id, lane=lane,
@@ -337,6 +342,10 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                              else "manual_inspection", status="open", gallery_id=gallery.id,
                              encounter_id=enc.id, occupant_id=row.id,
                              traveler_id=o.traveler_id, score=o.score, created_at=now))
+    for tid in unmatched_documents:
+        s.add(ReviewItem(id=new_id(), kind="unmatched_document", status="open",
+                         gallery_id=gallery.id, encounter_id=enc.id, traveler_id=tid,
+                         created_at=now))
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
                  lane=lane, direction=direction, occupants=len(occupants),

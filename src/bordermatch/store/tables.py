@@ -161,7 +161,8 @@ class Crossing(Base):
 class ReviewItem(Base):
     __tablename__ = "review_items"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24))  # alias | encounter | manual_inspection
+    # alias | encounter | manual_inspection | unmatched_document
+    kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     gallery_id: Mapped[str | None] = mapped_column(ForeignKey("galleries.id"), nullable=True)
     encounter_id: Mapped[str | None] = mapped_column(ForeignKey("encounters.id"), nullable=True)

@@ -40,6 +40,7 @@ KIND_LABELS = {
     "alias": "Alias alert",
     "encounter": "Match needs review",
     "manual_inspection": "Manual inspection",
+    "unmatched_document": "Document read, no face matched",
 }
 PHOTO_LABELS = {"traveler": "Enrolled photo", "other": "Photo of the other identity",
                 "capture": "Capture at the lane or gate"}

@@ -30,7 +30,8 @@ def _out(r) -> ReviewItemOut:
 @router.get("", response_model=list[ReviewItemOut])
 def queue(who: Officer, svc: Service,
           status: Literal["open", "accepted", "rejected"] = "open",
-          kind: Literal["alias", "encounter", "manual_inspection"] | None = None,
+          kind: Literal["alias", "encounter", "manual_inspection",
+                        "unmatched_document"] | None = None,
           limit: int = Query(100, ge=1, le=1000)) -> list[ReviewItemOut]:
     with svc.sessions.begin() as s:
         return [_out(r) for r in repo.review_queue(s, who, svc.clock.now(), status, kind,
