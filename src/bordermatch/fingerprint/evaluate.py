@@ -24,7 +24,7 @@ from bordermatch.eval.metrics import eer, fnmr
 from bordermatch.fingerprint.capture import NOMINAL_PPI, load_fingerprint
 from bordermatch.fingerprint.match import Bozorth3, Comparator
 from bordermatch.fingerprint.minutiae import FingerTemplate, extract_template
-from bordermatch.match.calibrate import threshold_for_fmr
+from bordermatch.match.calibrate import threshold_for_rate
 
 __all__ = ["FVC_NAME", "FvcScores", "compare_all", "fvc_images", "summarise"]
 
@@ -87,7 +87,7 @@ def summarise(scores: FvcScores, target_fmr: float = 1e-3) -> dict[str, float | 
     there are too few impostors to calibrate that FMR (fewer than 1,000)."""
     rate, eer_threshold = eer(scores.genuine, scores.impostor)
     if target_fmr * scores.impostor.size >= 1 - 1e-9:
-        t = threshold_for_fmr(scores.impostor, target_fmr)
+        t = threshold_for_rate(scores.impostor, target_fmr)
         at_target, threshold = fnmr(scores.genuine, t), t
     else:
         at_target = threshold = None

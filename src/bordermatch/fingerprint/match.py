@@ -4,7 +4,7 @@ Score: Bozorth3's integer score (NBIS), higher is more similar, 0 for no corresp
 minutia pairs; it is not a probability and is not bounded above. A comparison is a match
 when ``score >= threshold`` (ties match), with the threshold chosen as the smallest one
 whose empirical FMR on impostor comparisons is at most the target
-(:func:`bordermatch.match.calibrate.threshold_for_fmr`). The shipped calibration
+(:func:`bordermatch.match.calibrate.threshold_for_rate`). The shipped calibration
 (``calibration.json`` beside this module) records the data and software it was made with.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from bordermatch.errors import ConfigError
 from bordermatch.fingerprint import _nbis
 from bordermatch.fingerprint.minutiae import FingerTemplate
-from bordermatch.match.calibrate import threshold_for_fmr
+from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.decide import decide
 from bordermatch.types import Decision
 
@@ -142,7 +142,7 @@ def calibrate(genuine: Sequence[float], impostor: Sequence[float],
               provenance: Mapping[str, Any]) -> ScoreCalibration:
     """Thresholds for each target FMR from impostor scores (genuine scores are only
     counted, for the record). Raises MetricError for targets below 1/len(impostor)."""
-    thresholds = {float(t): threshold_for_fmr(impostor, t) for t in targets}
+    thresholds = {float(t): threshold_for_rate(impostor, t) for t in targets}
     stamp = {"calibrated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     integer = all(float(s).is_integer() and s >= 0 for s in impostor)
     hist = tuple(np.bincount(np.asarray(impostor, dtype=np.int64)).tolist()) if integer else ()
