@@ -8,7 +8,7 @@ from bordermatch.errors import InputError, MetricError, RecordStateError, Templa
 from bordermatch.fingerprint.match import load_calibration
 from bordermatch.fingerprint.prefilter import PairIndex
 from bordermatch.fingerprint.watchlist import Watchlist, threshold_for_fpir
-from bordermatch.match.calibrate import threshold_for_fmr
+from bordermatch.match.calibrate import threshold_for_rate
 
 
 def _watchlist(n_subjects: int = 20) -> Watchlist:
@@ -102,7 +102,7 @@ def test_save_load_round_trip_and_tampering():
 def test_threshold_for_fpir_model():
     imp = np.repeat(np.arange(10.0), 100)  # uniform 0..9, 1,000 scores
     # One finger, one subject: the same as a 1:1 threshold for that FMR.
-    assert threshold_for_fpir(imp, 1, 1, 0.1) == np.ceil(threshold_for_fmr(imp, 0.1))
+    assert threshold_for_fpir(imp, 1, 1, 0.1) == np.ceil(threshold_for_rate(imp, 0.1))
     # More subjects or fewer fingers need a stricter threshold per finger.
     t2 = [threshold_for_fpir(imp, 2, n, 0.01) for n in (1, 10, 100)]
     assert t2 == sorted(t2) and t2[0] == 18  # P(sum = 18) = 0.01
