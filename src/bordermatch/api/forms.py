@@ -118,6 +118,7 @@ class FormInspector:
         ctype, options = parse_options_header(dict(scope.get("headers") or [])
                                               .get(b"content-type", b""))
         report = FormReport()
+        inspector: _Multipart | _Urlencoded
         if ctype == b"multipart/form-data" and options.get(b"boundary"):
             inspector = _Multipart(options[b"boundary"], report)
         elif ctype == b"application/x-www-form-urlencoded":

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from bordermatch.api.strings import Text
+from bordermatch.api.strings import IdText, NameText, ReasonText
 
 Decision = Literal["match", "no_match", "review", "no_capture", "manual_inspection"]
 Direction = Literal["entry", "exit"]
@@ -18,7 +18,7 @@ class Strict(BaseModel):
 
 
 class GalleryCreate(Strict):
-    name: Text(200, 1)
+    name: NameText
     kind: Literal["crossing", "flight"]
     valid_from: AwareDatetime
     valid_until: AwareDatetime
@@ -112,10 +112,10 @@ class EncounterOut(BaseModel):
 
 
 class OptOutIn(Strict):
-    gallery_id: Text(64, 1)
-    lane: Text(64, 1)
+    gallery_id: IdText
+    lane: IdText
     direction: Direction
-    traveler_id: Text(64, 1)
+    traveler_id: IdText
 
 
 class VerifyOut(BaseModel):
@@ -156,7 +156,7 @@ class ReviewItemOut(BaseModel):
 
 class AdjudicationIn(Strict):
     decision: Literal["accept", "reject"]
-    reason: Text(2000, 1, multiline=True)
+    reason: ReasonText
 
 
 class AuditEntryOut(BaseModel):

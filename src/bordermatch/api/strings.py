@@ -78,6 +78,30 @@ def QueryText(max_length: int = 200):
                      BeforeValidator(_checker(max_length, False))]
 
 
+# The same types as module-level aliases, one per parameter set in use, so that type checkers
+# read them as types (a call such as ``PathId()`` is not a valid annotation).
+# Models (``Text``):
+IdText = Annotated[str, Field(min_length=1, max_length=64), BeforeValidator(_checker(64, False))]
+NameText = Annotated[str, Field(min_length=1, max_length=200),
+                     BeforeValidator(_checker(200, False))]
+ReasonText = Annotated[str, Field(min_length=1, max_length=2000),
+                       BeforeValidator(_checker(2000, True))]
+# Path parameters (``PathId``):
+PathId64 = Annotated[str, Path(max_length=64), BeforeValidator(_checker(64, False))]
+# Form fields (``FormText``):
+FormId = Annotated[str, Form(min_length=1, max_length=64), BeforeValidator(_checker(64, False))]
+FormCode = Annotated[str, Form(min_length=1, max_length=32), BeforeValidator(_checker(32, False))]
+FormName = Annotated[str, Form(min_length=1, max_length=200),
+                     BeforeValidator(_checker(200, False))]
+FormNameOrEmpty = Annotated[str, Form(min_length=0, max_length=200),
+                            BeforeValidator(_checker(200, False))]
+FormCountry = Annotated[str, Form(min_length=2, max_length=3), BeforeValidator(_checker(3, False))]
+# Query parameters (``QueryText``):
+QueryText16 = Annotated[str | None, Query(max_length=16), BeforeValidator(_checker(16, False))]
+QueryText64 = Annotated[str | None, Query(max_length=64), BeforeValidator(_checker(64, False))]
+QueryText80 = Annotated[str | None, Query(max_length=80), BeforeValidator(_checker(80, False))]
+
+
 def check(value: str, max_length: int, what: str, multiline: bool = False) -> None:
     """Raise the same refusal outside pydantic (event fields)."""
     why = unstorable_reason(value, max_length, multiline)

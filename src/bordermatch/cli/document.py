@@ -120,7 +120,8 @@ def trust_add(file: Path = typer.Argument(..., help="CSCA certificate (PEM or DE
     except BordermatchError as exc:
         fail(exc, as_json)
     store.mkdir(parents=True, exist_ok=True)
-    now, added = datetime.now(UTC), []
+    now = datetime.now(UTC)
+    added: list[dict[str, Any]] = []
     for cert in certs:
         der = cert.public_bytes(Encoding.DER)
         (store / f"{hashlib.sha256(der).hexdigest()[:20]}.der").write_bytes(der)

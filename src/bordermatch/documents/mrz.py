@@ -282,8 +282,8 @@ def parse(lines: list[str] | tuple[str, ...], *, today: date | None = None) -> M
         try:
             if not value.isdigit():
                 raise ValueError(f"{value!r} is not YYMMDD digits")
-            dates[name] = resolve(int(value[:2]), int(value[2:4]), int(value[4:]), today)
-            add(name, "date", True, f"{value} -> {dates[name].isoformat()}")
+            dates[name] = when = resolve(int(value[:2]), int(value[2:4]), int(value[4:]), today)
+            add(name, "date", True, f"{value} -> {when.isoformat()}")
         except ValueError as exc:
             add(name, "date", False, f"{value!r}: {exc}")
     birth, expiry = dates["birth_date"], dates["expiry_date"]

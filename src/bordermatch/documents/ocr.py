@@ -114,13 +114,14 @@ def locate_mrz(gray: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], NDArray[np.f
     blackhat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT,
                                 cv2.getStructuringElement(cv2.MORPH_RECT, (15, 7)))
     grad = np.abs(cv2.Sobel(blackhat, cv2.CV_32F, 1, 0, ksize=3))
-    grad = cv2.normalize(grad, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    # The cv2 stubs do not allow None for an output (dst) or an empty kernel.
+    grad = cv2.normalize(grad, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)  # type: ignore[call-overload]
     grad = cv2.morphologyEx(grad, cv2.MORPH_CLOSE,
                             cv2.getStructuringElement(cv2.MORPH_RECT, (21, 5)))
     _, mask = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE,
                             cv2.getStructuringElement(cv2.MORPH_RECT, (25, 19)))
-    mask = cv2.erode(mask, None, iterations=2)
+    mask = cv2.erode(mask, None, iterations=2)  # type: ignore[call-overload]
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     best, best_score = None, 0.0
     for contour in contours:
@@ -143,11 +144,11 @@ def locate_mrz(gray: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], NDArray[np.f
     rect = ((cx / scale, cy / scale), (w / scale * 1.06 + 12, h / scale * 1.25 + 12), angle)
     corners = cv2.boxPoints(rect).astype(np.float32)
     rw, rh = int(rect[1][0]), int(rect[1][1])
-    dst = np.float32([[0, rh - 1], [0, 0], [rw - 1, 0], [rw - 1, rh - 1]])
+    dst = np.array([[0, rh - 1], [0, 0], [rw - 1, 0], [rw - 1, rh - 1]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(_order(corners), dst)
     crop = cv2.warpPerspective(gray, matrix, (rw, rh), flags=cv2.INTER_CUBIC,
                                borderMode=cv2.BORDER_REPLICATE)
-    return crop, corners
+    return crop, corners  # type: ignore[return-value]  # cv2 stubs drop the dtype (uint8 here)
 
 
 def _order(pts: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -155,7 +156,7 @@ def _order(pts: NDArray[np.float32]) -> NDArray[np.float32]:
     s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
     tl, br = pts[np.argmin(s)], pts[np.argmax(s)]
     tr, bl = pts[np.argmin(d)], pts[np.argmax(d)]
-    return np.float32([bl, tl, tr, br])
+    return np.array([bl, tl, tr, br], dtype=np.float32)
 
 
 LINE_PX = 42  # crop height per text line handed to Tesseract (see docs/benchmarks_documents.md)
@@ -173,7 +174,8 @@ def binarise(crop: NDArray[np.uint8], line_count_hint: int = 2,
                                                                              (k, k)))
     flat = cv2.divide(big, paper, scale=255)
     _, out = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return cv2.copyMakeBorder(out, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    # The cv2 stubs drop the dtype (uint8 here).
+    return cv2.copyMakeBorder(out, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)  # type: ignore[return-value]
 
 
 def fit_lines(text: str) -> tuple[str, ...]:
@@ -304,7 +306,7 @@ def read_mrz(image: NDArray[np.uint8], recognizer: Recognizer, *,
              today: date | None = None) -> OcrResult:
     """The whole path the CLI and the benchmark share: RGB or grey image -> checked MRZ."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    crop, corners = locate_mrz(gray)
+    crop, corners = locate_mrz(gray)  # type: ignore[arg-type]  # cvtColor keeps uint8
     lines = 3 if crop.shape[1] / crop.shape[0] < 5.5 else 2
     binary = binarise(crop, lines, getattr(recognizer, "line_px", None))
     scored = getattr(recognizer, "read", None)

@@ -67,7 +67,8 @@ def _line_bands(ink: NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 
 def _components(band: NDArray[np.bool_]) -> list[tuple[float, float, int]]:
-    n, _, stats, centroids = cv2.connectedComponentsWithStats(band.astype(np.uint8), 8)
+    # The stubs bind a positional 8 to ``labels`` (an output); cv2 accepts it.
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(band.astype(np.uint8), 8)  # type: ignore[call-overload]
     h = band.shape[0]
     return [(float(centroids[i][0]), float(stats[i][2]), int(stats[i][3])) for i in range(1, n)
             if stats[i][3] >= 0.3 * h and stats[i][4] >= 8]
@@ -80,12 +81,13 @@ def _fit_pitch(centres: list[float], widths: tuple[int, ...]) -> tuple[float, fl
     if len(gaps) < 5:
         raise DocumentError("too few characters in an MRZ line")
     pitch = float(np.median(gaps))  # most neighbours are adjacent characters
-    best = None
+    best: tuple[float, float, int] | None = None
     for count in widths:
         span = xs[-1] - xs[0]
         p = span / (count - 1)
         if best is None or abs(p - pitch) < abs(best[1] - pitch):
             best = (float(xs[0]), p, count)
+    assert best is not None  # widths is never empty
     origin, p, count = best
     idx = np.round((xs - origin) / p)
     a = np.vstack([np.ones_like(idx), idx]).T
@@ -134,7 +136,7 @@ class OcrbRecognizer:
         nearest = np.where(np.abs(xs[near - 1] - centres) < np.abs(xs[near] - centres),
                            xs[near - 1], xs[near])
         centres = np.where(np.abs(nearest - centres) < pitch / 3, nearest, centres)
-        readings = [self._classify(band, centres, pitch,
+        readings = [self._classify(band, centres, pitch,  # type: ignore[arg-type]  # float64
                                    self._templates(pitch / (bottom - top), top_char))
                     for top_char in ("H", "0")]
         _, text, margins = max(readings, key=lambda r: r[0])

@@ -34,8 +34,9 @@ from bordermatch.errors import LdsError, TrustStoreError
 
 LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 CSCA_MASTER_LIST = "2.23.136.1.1.2"
-_HASHES = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
-           "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
 
 class DataGroupHash(core.Sequence):

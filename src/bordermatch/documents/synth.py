@@ -119,12 +119,14 @@ def degrade(page: NDArray[np.uint8], d: Degradation, rng: np.random.Generator) -
     h, w = page.shape[:2]
     margin = int(0.12 * max(w, h))
     canvas_w, canvas_h = w + 2 * margin, h + 2 * margin
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    jitter = rng.uniform(-1, 1, size=(4, 2)) * d.perspective * np.float32([w, h])
-    centre = np.float32([canvas_w / 2, canvas_h / 2])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    jitter = rng.uniform(-1, 1, size=(4, 2)) * d.perspective * np.array([w, h], dtype=np.float32)
+    centre = np.array([canvas_w / 2, canvas_h / 2], dtype=np.float32)
     theta = np.deg2rad(d.rotation_deg)
-    rot = np.float32([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-    dst = ((src - np.float32([w / 2, h / 2]) + jitter) @ rot.T + centre).astype(np.float32)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]],
+                   dtype=np.float32)
+    dst = ((src - np.array([w / 2, h / 2], dtype=np.float32) + jitter) @ rot.T
+           + centre).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     desk = (70 + 20 * rng.random(3)).astype(np.uint8).tolist()
     out = cv2.warpPerspective(page, matrix, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR,
@@ -136,11 +138,12 @@ def degrade(page: NDArray[np.uint8], d: Degradation, rng: np.random.Generator) -
         r = 0.18 * canvas_w
         img += d.glare * np.exp(-(((xx - cx) / r) ** 2 + ((yy - cy) / (0.6 * r)) ** 2))[..., None]
     if d.blur_sigma > 0:
-        img = cv2.GaussianBlur(img, (0, 0), d.blur_sigma)
+        img = cv2.GaussianBlur(img, (0, 0), d.blur_sigma)  # type: ignore[assignment]  # stays float32
     if d.noise_sigma > 0:
-        img += rng.normal(0, d.noise_sigma, img.shape).astype(np.float32)
+        # img.shape is Any to the stubs, so they pick rng.normal's scalar overload.
+        img += rng.normal(0, d.noise_sigma, img.shape).astype(np.float32)  # type: ignore[attr-defined]
     out = np.clip(img, 0, 255).astype(np.uint8)
     if d.jpeg_quality:
         _, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, d.jpeg_quality])
-        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    return out
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # type: ignore[assignment]  # own JPEG: never None
+    return out  # type: ignore[return-value]  # cv2 stubs drop the dtype (uint8 here)

@@ -106,6 +106,7 @@ def decode_fingerprint(data: bytes, declared_ppi: float = NOMINAL_PPI,
     if min(pixels.shape) < MIN_SIDE_PX:
         raise ImageDecodeError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} pixels is too "
                                f"small for a fingerprint")
+    source: Literal["file", "declared"]
     if stated is not None and stated >= MIN_STATED_PPI:
         ppi, source = stated, "file"
     else:

@@ -71,7 +71,8 @@ def compare_all(images: list[tuple[int, int, Path]], comparator: Comparator | No
     prepared = [comparator.prepare(extract(load_fingerprint(p, declared_ppi)))
                 for _, _, p in images]
     t1 = time.perf_counter()
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for i, (fi, _, _) in enumerate(images):
         for j in range(i + 1, len(images)):
             score = comparator.compare(prepared[i], prepared[j])
@@ -86,6 +87,8 @@ def summarise(scores: FvcScores, target_fmr: float = 1e-3) -> dict[str, float | 
     """The figures ``bordermatch fingerprint eval`` prints. ``fnmr_at_fmr_1e-3`` is None when
     there are too few impostors to calibrate that FMR (fewer than 1,000)."""
     rate, eer_threshold = eer(scores.genuine, scores.impostor)
+    at_target: float | None
+    threshold: float | None
     if target_fmr * scores.impostor.size >= 1 - 1e-9:
         t = threshold_for_rate(scores.impostor, target_fmr)
         at_target, threshold = fnmr(scores.genuine, t), t

@@ -131,7 +131,9 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
     ok_row: Counter[int] = Counter()
     ok_seat: Counter[str] = Counter()
     mated = mated_ok = nonmated = nonmated_ok = 0
-    by_read, ok_read, by_source = Counter(), Counter(), Counter()
+    by_read: Counter[bool] = Counter()
+    ok_read: Counter[bool] = Counter()
+    by_source: Counter[str] = Counter()
     for v in outcomes:
         sources = v.sources or (None,) * len(v.occupants)
         for occ, ok, source in zip(v.occupants, v.matched, sources, strict=True):

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -275,7 +275,8 @@ def gallery_documents(s: Session, gallery_id: str) -> dict[tuple[str, str], str]
                             Enrolment.traveler_id)
                      .where(Enrolment.gallery_id == gallery_id, Enrolment.status == "enrolled",
                             Enrolment.document_number.is_not(None)))
-    return {(number, nationality): tid for number, nationality, tid in rows}
+    # Enrolments store document_number and nationality together (see enrol above).
+    return {(cast(str, number), cast(str, nationality)): tid for number, nationality, tid in rows}
 
 
 def travelers_by_id(s: Session, ids: Sequence[str]) -> dict[str, Traveler]:

@@ -180,6 +180,7 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
                                              "Try again later.")
         response.headers["Retry-After"] = str(max(1, int((locked - now).total_seconds())))
         return response
+    assert who is not None  # a failed sign-in either returned 401 or locked (429) above
     if who.role not in REVIEW_ROLES:
         log.info("review pages: sign-in refused for role %s (key %s)", who.role, who.key_id)
         authlimit.audit_refusal(svc.sessions, now, who, "review.sign_in_refused",

@@ -8,15 +8,15 @@ from pydantic import AwareDatetime
 from bordermatch.api.auth import Auditor
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import AuditEntryOut, AuditVerifyOut
-from bordermatch.api.strings import QueryText
+from bordermatch.api.strings import QueryText64, QueryText80
 from bordermatch.store import audit
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("", response_model=list[AuditEntryOut])
-def query(who: Auditor, svc: Service, action: QueryText(64) = None,
-          resource_id: QueryText(80) = None, since: AwareDatetime | None = None,
+def query(who: Auditor, svc: Service, action: QueryText64 = None,
+          resource_id: QueryText80 = None, since: AwareDatetime | None = None,
           until: AwareDatetime | None = None, after_seq: int = Query(0, ge=0, le=2**62),
           limit: int = Query(100, ge=1, le=1000)) -> list[AuditEntryOut]:
     with svc.sessions.begin() as s:

@@ -23,7 +23,7 @@ from bordermatch.api.deps import (
     request_hash,
 )
 from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
-from bordermatch.api.strings import FormText, PathId
+from bordermatch.api.strings import FormId, PathId64
 from bordermatch.service import EncounterResult
 from bordermatch.store import repo
 
@@ -53,8 +53,8 @@ def respond(result: EncounterResult, request: Request, response: Response) -> En
 @router.post("/gate", status_code=201, response_model=EncounterOut)
 def gate_encounter(
     request: Request, response: Response, who: GateDevice, svc: Service, _mp: MultipartOnly,
-    gallery_id: FormText(64, 1),
-    lane: FormText(64, 1),
+    gallery_id: FormId,
+    lane: FormId,
     direction: Annotated[Direction, Form()],
     photo: Annotated[UploadFile, File()],
     idempotency_key: IdempotencyKey = None,
@@ -80,7 +80,7 @@ def opt_out(body: OptOutIn, request: Request, response: Response, who: OptOutRec
 @router.post("/vehicle", status_code=201, response_model=EncounterOut)
 def vehicle_encounter(
     request: Request, response: Response, who: LaneDevice, svc: Service, _mp: FramesMultipart,
-    gallery_id: FormText(64, 1),
+    gallery_id: FormId,
     event: Annotated[str, Form(description="event.json of DESIGN.md, as a string")],
     frames: Annotated[list[UploadFile], File(
         description="Frames named <camera_id>/<seq:04d>_<t_ms>.jpg")],
@@ -100,7 +100,7 @@ def vehicle_encounter(
 
 
 @router.get("/{encounter_id}", response_model=EncounterOut)
-def get_encounter(encounter_id: PathId(64), who: Officer, svc: Service) -> EncounterOut:
+def get_encounter(encounter_id: PathId64, who: Officer, svc: Service) -> EncounterOut:
     with svc.sessions.begin() as s:
         enc, occ = repo.read_encounter(s, who, svc.clock.now(), encounter_id)
     return encounter_out(enc, occ)

@@ -24,7 +24,15 @@ from bordermatch.api.schemas import (
     ManifestReport,
     ManifestRowOut,
 )
-from bordermatch.api.strings import FormText, PathId, QueryText
+from bordermatch.api.strings import (
+    FormCode,
+    FormCountry,
+    FormId,
+    FormName,
+    FormNameOrEmpty,
+    PathId64,
+    QueryText16,
+)
 from bordermatch.errors import BordermatchError, InputError, ManifestError
 from bordermatch.gallery.manifest import ManifestRow, parse_manifest
 from bordermatch.io.images import strip_metadata
@@ -48,13 +56,13 @@ def create_gallery(body: GalleryCreate, who: Admin, svc: Service) -> GalleryOut:
 
 
 @router.get("", response_model=list[GalleryOut])
-def list_galleries(who: Enroller, svc: Service, status: QueryText(16) = None) -> list[GalleryOut]:
+def list_galleries(who: Enroller, svc: Service, status: QueryText16 = None) -> list[GalleryOut]:
     with svc.sessions() as s:
         return [_out(g, n) for g, n in repo.list_galleries(s, status)]
 
 
 @router.get("/{gallery_id}", response_model=GalleryOut)
-def get_gallery(gallery_id: PathId(), who: Enroller, svc: Service) -> GalleryOut:
+def get_gallery(gallery_id: PathId64, who: Enroller, svc: Service) -> GalleryOut:
     with svc.sessions() as s:
         rows = [(g, n) for g, n in repo.list_galleries(s) if g.id == gallery_id]
         if not rows:
@@ -63,7 +71,7 @@ def get_gallery(gallery_id: PathId(), who: Enroller, svc: Service) -> GalleryOut
 
 
 @router.post("/{gallery_id}/close", response_model=GalleryOut)
-def close_gallery(gallery_id: PathId(), who: Admin, svc: Service) -> GalleryOut:
+def close_gallery(gallery_id: PathId64, who: Admin, svc: Service) -> GalleryOut:
     with svc.sessions.begin() as s:
         g = repo.close_gallery(s, who, svc.clock.now(), gallery_id)
     return _out(g)
@@ -71,13 +79,13 @@ def close_gallery(gallery_id: PathId(), who: Admin, svc: Service) -> GalleryOut:
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
 def enrol_traveler(
-    gallery_id: PathId(), who: Enroller, svc: Service, _form: FormOnly,
-    traveler_id: FormText(64, 1),
-    given_names: FormText(200),
-    surname: FormText(200, 1),
-    document_type: FormText(32, 1),
-    document_number: FormText(64, 1),
-    nationality: FormText(3, 2),
+    gallery_id: PathId64, who: Enroller, svc: Service, _form: FormOnly,
+    traveler_id: FormId,
+    given_names: FormNameOrEmpty,
+    surname: FormName,
+    document_type: FormCode,
+    document_number: FormId,
+    nationality: FormCountry,
     citizen: Annotated[bool, Form()],
     opt_out: Annotated[bool, Form()] = False,
     photo: Annotated[UploadFile | None, File()] = None,
@@ -103,7 +111,7 @@ def enrol_traveler(
 
 @router.post("/{gallery_id}/travelers/{traveler_id}/references", status_code=201,
              response_model=EnrolmentOut)
-def add_reference(gallery_id: PathId(), traveler_id: PathId(), who: Enroller, svc: Service,
+def add_reference(gallery_id: PathId64, traveler_id: PathId64, who: Enroller, svc: Service,
                   _mp: MultipartOnly, photo: Annotated[UploadFile, File()]) -> EnrolmentOut:
     """Another reference photo of a traveller already enrolled here (an earlier encounter,
     a better photo): the traveller's score is the best over all their references."""
@@ -123,7 +131,7 @@ def _enrolment_out(result, gallery_id: str) -> EnrolmentOut:
 
 @router.post("/{gallery_id}/manifest", response_model=ManifestReport)
 def enrol_manifest(
-    gallery_id: PathId(), who: Admin, svc: Service, _mp: ManifestMultipart,
+    gallery_id: PathId64, who: Admin, svc: Service, _mp: ManifestMultipart,
     manifest: Annotated[UploadFile, File(description="manifest.csv (DESIGN.md columns)")],
     photos: Annotated[list[UploadFile] | None, File(description="The photos it names")] = None,
 ) -> ManifestReport:

@@ -17,15 +17,15 @@ from bordermatch.api.deps import (
     request_hash,
 )
 from bordermatch.api.schemas import BoardOut
-from bordermatch.api.strings import FormText, PathId
+from bordermatch.api.strings import FormCode, PathId64
 
 router = APIRouter(prefix="/v1/gate", tags=["gate"])
 
 
 @router.post("/{gallery_id}/board", response_model=BoardOut)
-def board(gallery_id: PathId(), who: AirlinePartner, svc: Service, _mp: MultipartOnly,
+def board(gallery_id: PathId64, who: AirlinePartner, svc: Service, _mp: MultipartOnly,
           photo: Annotated[UploadFile, File()],
-          gate: FormText(32, 1) = "gate",
+          gate: FormCode = "gate",
           idempotency_key: IdempotencyKey = None) -> BoardOut:
     data = read_image(photo, svc.settings, svc.settings.gate_max_pixels, "photo")
     with image_work(svc.settings):

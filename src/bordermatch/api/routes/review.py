@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from bordermatch.api.auth import Officer
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import AdjudicationIn, ReviewItemOut
-from bordermatch.api.strings import PathId
+from bordermatch.api.strings import PathId64
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
@@ -39,7 +39,7 @@ def queue(who: Officer, svc: Service,
 
 
 @router.post("/{item_id}/decision", response_model=ReviewItemOut)
-def adjudicate(item_id: PathId(), body: AdjudicationIn, who: Officer,
+def adjudicate(item_id: PathId64, body: AdjudicationIn, who: Officer,
                svc: Service) -> ReviewItemOut:
     with svc.sessions.begin() as s:
         item = repo.adjudicate(s, who, svc.clock.now(), item_id, body.decision == "accept",

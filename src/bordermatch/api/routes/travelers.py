@@ -8,14 +8,14 @@ from fastapi import APIRouter
 from bordermatch.api.auth import Officer, Supervisor
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import CrossingOut, TravelerOut, TravelerUpdate
-from bordermatch.api.strings import PathId
+from bordermatch.api.strings import PathId64
 from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/travelers", tags=["travelers"])
 
 
 @router.get("/{traveler_id}/crossings", response_model=list[CrossingOut])
-def crossings(traveler_id: PathId(), who: Officer, svc: Service,
+def crossings(traveler_id: PathId64, who: Officer, svc: Service,
               include_manual: bool = False) -> list[CrossingOut]:
     """Biometric and officer-confirmed crossings; ``include_manual`` adds manual inspections."""
     with svc.sessions.begin() as s:
@@ -27,7 +27,7 @@ def crossings(traveler_id: PathId(), who: Officer, svc: Service,
 
 
 @router.patch("/{traveler_id}", response_model=TravelerOut)
-def update_traveler(traveler_id: PathId(), body: TravelerUpdate, who: Supervisor,
+def update_traveler(traveler_id: PathId64, body: TravelerUpdate, who: Supervisor,
                     svc: Service) -> TravelerOut:
     """Names and citizenship change only here (re-enrolment with other details is a 409)."""
     changes = body.model_dump(exclude_none=True, exclude={"reason"})
