@@ -24,7 +24,7 @@ from bordermatch.errors import ConfigError
 from bordermatch.fingerprint import _nbis
 from bordermatch.fingerprint.minutiae import FingerTemplate
 from bordermatch.match.calibrate import threshold_for_rate
-from bordermatch.match.decide import decide
+from bordermatch.match.decide import OperatingPoint, decide
 from bordermatch.types import Decision
 
 __all__ = [
@@ -99,6 +99,12 @@ class ScoreCalibration:
             f"{', '.join(f'{t:g}' for t in sorted(self.thresholds))})"
         )
 
+    def operating_point(self, target_fmr: float = DEFAULT_TARGET_FMR) -> OperatingPoint:
+        """The 1:1 operating point at ``target_fmr``, for the one decision rule."""
+        source = ", ".join(f"{k}={v}" for k, v in sorted(self.provenance.items()))
+        return OperatingPoint(self.algorithm, "FMR", target_fmr, self.threshold(target_fmr),
+                              samples=self.n_impostor, provenance=source)
+
     def to_json(self) -> str:
         doc = {
             "algorithm": self.algorithm,
@@ -153,4 +159,4 @@ def calibrate(genuine: Sequence[float], impostor: Sequence[float],
 def compare_decision(score: float, calibration: ScoreCalibration,
                      target_fmr: float = DEFAULT_TARGET_FMR) -> Decision:
     """The 1:1 decision at the calibrated threshold, through the project's one rule."""
-    return decide(score, calibration.threshold(target_fmr), target_fmr)
+    return decide(score, calibration.operating_point(target_fmr))
