@@ -172,6 +172,8 @@ def _enrol_row(svc: Service, who: Admin, gallery_id: str, row: ManifestRow,
         upload = files.get(row.photo) or files.get(row.photo.rsplit("/", 1)[-1])
         if upload is None and not row.opt_out:
             raise InputError(f"photo {row.photo!r} was not uploaded")
+        if upload is not None:
+            upload.file.seek(0)  # rows may share a photo (two documents, one portrait)
         data = strip_metadata(read_image(upload, svc.settings, svc.settings.enrol_max_pixels,
                                          row.photo)) if upload and not row.opt_out else None
         res = svc.enrol(who, gallery_id, bio, data)
