@@ -22,6 +22,9 @@ ALLOWED = {
     ("POST", "/v1/galleries/{gallery_id}/close"): {"admin", "supervisor"},
     ("POST", "/v1/galleries/{gallery_id}/travelers"): {"admin", "supervisor", "officer"},
     ("POST", "/v1/galleries/{gallery_id}/manifest"): {"admin", "supervisor"},
+    ("POST", "/v1/galleries/{gallery_id}/travelers/{traveler_id}/references"):
+        {"admin", "supervisor", "officer"},
+    ("PATCH", "/v1/travelers/{traveler_id}"): {"supervisor"},
     ("POST", "/v1/encounters/gate"): {"gate_device"},
     ("POST", "/v1/encounters/opt-out"): {"gate_device", "lane_device", "officer"},
     ("POST", "/v1/encounters/vehicle"): {"lane_device"},
