@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bordermatch.match.engine import Verification
 from bordermatch.service import enrol as _enrol
 from bordermatch.service import gate as _gate
+from bordermatch.service import records as _records
 from bordermatch.service import vehicle as _vehicle
 from bordermatch.service import verify as _verify
 from bordermatch.service.core import EncounterResult, ServiceCore, check_index_backend
@@ -68,3 +69,15 @@ class BorderService(ServiceCore):
                           request_hash: str) -> EncounterResult:
         return _vehicle.vehicle_encounter(self, who, gallery_id, event, frames,
                                           idempotency_key, request_hash)
+
+    # -- records without face work (service/records.py) -------------------------------
+    create_gallery = _records.create_gallery
+    list_galleries = _records.list_galleries
+    get_gallery = _records.get_gallery
+    close_gallery = _records.close_gallery
+    read_encounter = _records.read_encounter
+    review_queue = _records.review_queue
+    adjudicate = _records.adjudicate
+    crossings = _records.crossings
+    audit_entries = _records.audit_entries
+    audit_verify = _records.audit_verify

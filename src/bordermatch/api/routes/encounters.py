@@ -25,7 +25,6 @@ from bordermatch.api.deps import (
 from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
 from bordermatch.api.strings import FormId, PathId64
 from bordermatch.service import EncounterResult
-from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
 
@@ -101,6 +100,4 @@ def vehicle_encounter(
 
 @router.get("/{encounter_id}", response_model=EncounterOut)
 def get_encounter(encounter_id: PathId64, who: Officer, svc: Service) -> EncounterOut:
-    with svc.sessions.begin() as s:
-        enc, occ = repo.read_encounter(s, who, svc.clock.now(), encounter_id)
-    return encounter_out(enc, occ)
+    return encounter_out(*svc.read_encounter(who, encounter_id))

@@ -49,32 +49,23 @@ def _out(g, enrolled: int = 0) -> GalleryOut:
 
 @router.post("", status_code=201, response_model=GalleryOut)
 def create_gallery(body: GalleryCreate, who: Admin, svc: Service) -> GalleryOut:
-    with svc.sessions.begin() as s:
-        g = repo.create_gallery(s, who, svc.clock.now(), body.name, body.kind,
-                                body.valid_from, body.valid_until)
-    return _out(g)
+    return _out(svc.create_gallery(who, body.name, body.kind, body.valid_from,
+                                   body.valid_until))
 
 
 @router.get("", response_model=list[GalleryOut])
 def list_galleries(who: Enroller, svc: Service, status: QueryText16 = None) -> list[GalleryOut]:
-    with svc.sessions() as s:
-        return [_out(g, n) for g, n in repo.list_galleries(s, status)]
+    return [_out(g, n) for g, n in svc.list_galleries(status)]
 
 
 @router.get("/{gallery_id}", response_model=GalleryOut)
 def get_gallery(gallery_id: PathId64, who: Enroller, svc: Service) -> GalleryOut:
-    with svc.sessions() as s:
-        rows = [(g, n) for g, n in repo.list_galleries(s) if g.id == gallery_id]
-        if not rows:
-            repo.get_gallery(s, gallery_id)  # raises the 404
-        return _out(*rows[0])
+    return _out(*svc.get_gallery(gallery_id))
 
 
 @router.post("/{gallery_id}/close", response_model=GalleryOut)
 def close_gallery(gallery_id: PathId64, who: Admin, svc: Service) -> GalleryOut:
-    with svc.sessions.begin() as s:
-        g = repo.close_gallery(s, who, svc.clock.now(), gallery_id)
-    return _out(g)
+    return _out(svc.close_gallery(who, gallery_id))
 
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
@@ -137,8 +128,7 @@ def enrol_manifest(
 ) -> ManifestReport:
     """Enrol a gallery directory: each row succeeds or fails on its own, with a reason."""
     limit = svc.settings.max_upload_bytes
-    with svc.sessions() as s:
-        repo.get_gallery(s, gallery_id)
+    svc.get_gallery(gallery_id)  # 404 before reading any upload
     try:
         text = read_upload(manifest, limit, "manifest").decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -14,7 +14,6 @@ from bordermatch.api.auth import Officer
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import AdjudicationIn, ReviewItemOut
 from bordermatch.api.strings import PathId64
-from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
@@ -33,15 +32,10 @@ def queue(who: Officer, svc: Service,
           kind: Literal["alias", "encounter", "manual_inspection",
                         "unmatched_document"] | None = None,
           limit: int = Query(100, ge=1, le=1000)) -> list[ReviewItemOut]:
-    with svc.sessions.begin() as s:
-        return [_out(r) for r in repo.review_queue(s, who, svc.clock.now(), status, kind,
-                                                   limit)]
+    return [_out(r) for r in svc.review_queue(who, status, kind, limit)]
 
 
 @router.post("/{item_id}/decision", response_model=ReviewItemOut)
 def adjudicate(item_id: PathId64, body: AdjudicationIn, who: Officer,
                svc: Service) -> ReviewItemOut:
-    with svc.sessions.begin() as s:
-        item = repo.adjudicate(s, who, svc.clock.now(), item_id, body.decision == "accept",
-                               body.reason)
-    return _out(item)
+    return _out(svc.adjudicate(who, item_id, body.decision == "accept", body.reason))

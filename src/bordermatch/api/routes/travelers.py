@@ -9,7 +9,6 @@ from bordermatch.api.auth import Officer, Supervisor
 from bordermatch.api.deps import Service
 from bordermatch.api.schemas import CrossingOut, TravelerOut, TravelerUpdate
 from bordermatch.api.strings import PathId64
-from bordermatch.store import repo
 
 router = APIRouter(prefix="/v1/travelers", tags=["travelers"])
 
@@ -18,9 +17,7 @@ router = APIRouter(prefix="/v1/travelers", tags=["travelers"])
 def crossings(traveler_id: PathId64, who: Officer, svc: Service,
               include_manual: bool = False) -> list[CrossingOut]:
     """Biometric and officer-confirmed crossings; ``include_manual`` adds manual inspections."""
-    with svc.sessions.begin() as s:
-        rows = repo.crossings_for(s, who, svc.clock.now(), traveler_id,
-                                  biometric_only=not include_manual)
+    rows = svc.crossings(who, traveler_id, biometric_only=not include_manual)
     return [CrossingOut(id=c.id, traveler_id=c.traveler_id, direction=c.direction,
                         lane=c.lane, gallery_id=c.gallery_id, encounter_id=c.encounter_id,
                         method=c.method, occurred_at=c.occurred_at) for c in rows]
