@@ -136,7 +136,7 @@ def enrol_traveler(s: Session, now: datetime, bio: Biographics) -> Traveler:
     that differ): re-enrolment never rewrites a traveller other galleries share."""
     t = s.get(Traveler, bio.traveler_id)
     if t is None:
-        t = Traveler(id=bio.traveler_id, created_at=now, opted_out=False,
+        t = Traveler(id=bio.traveler_id, created_at=now, opted_out=bio.opt_out,
                      given_names=bio.given_names, surname=bio.surname,
                      document_type=bio.document_type, document_number=bio.document_number,
                      nationality=bio.nationality, citizen=bio.citizen)
