@@ -336,7 +336,7 @@ case("idem-key-too-long", 422, "validation_error")(
 # Record state and unknown records.
 case("gate-closed-gallery", 409, "record_state")(lambda e: gate(e, gallery=e.closed))
 case("enrol-closed-gallery", 409, "record_state")(lambda e: enrol(e, gallery=e.closed))
-case("enrol-existing-traveller", 409, "record_state")(lambda e: e.client.post(
+case("enrol-existing-traveller", 409, "traveler_conflict")(lambda e: e.client.post(
     f"/v1/galleries/{e.gallery}/travelers", headers=auth(e.tokens["officer"]),
     data=BIO | {"traveler_id": "T-1", "opt_out": "true"}))
 case("opt-out-unknown-gallery", 404, "unknown_record")(lambda e: opt_out(e, gallery_id="nope"))
