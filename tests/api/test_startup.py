@@ -28,3 +28,16 @@ def test_calibrated_default_starts(tmp_path):
     from bordermatch.api.app import create_app
 
     assert create_app(_settings(tmp_path)).title == "bordermatch"
+
+
+def test_a_missing_or_wrong_lane_operating_point_fails_create_app(tmp_path):
+    """No silent fallback to uncalibrated 1:N thresholds (issue 8)."""
+    from bordermatch.api.app import create_app
+    from bordermatch.match.decide import OperatingPoint
+
+    with pytest.raises(ConfigError, match="no open-set operating point"):
+        create_app(_settings(tmp_path, search_operating_point=tmp_path / "missing.json"))
+    one_to_one = tmp_path / "fmr.json"
+    OperatingPoint("sface", "FMR", 1e-4, 2.0).save(one_to_one)
+    with pytest.raises(ConfigError, match="not an FPIR one"):
+        create_app(_settings(tmp_path, search_operating_point=one_to_one))
