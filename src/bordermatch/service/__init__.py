@@ -77,6 +77,8 @@ class BorderService(ServiceCore):
     close_gallery = _records.close_gallery
     read_encounter = _records.read_encounter
     review_queue = _records.review_queue
+    review_item = _records.review_item
+    review_photo = _records.review_photo
     adjudicate = _records.adjudicate
     crossings = _records.crossings
     audit_entries = _records.audit_entries

@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bordermatch.errors import RecordStateError, UnknownRecordError
-from bordermatch.store import audit, authlimit, keys, repo
+from bordermatch.store import audit, authlimit, keys
 from bordermatch.store.keys import Principal
 from bordermatch.web.sessions import (
     COOKIE,
@@ -218,8 +218,7 @@ def queue(request: Request, kind: str | None = None, done: str | None = None) ->
     if kind not in (None, "", *KIND_LABELS):
         return _error(request, 404, "Not found", "There is no such queue.", who, session)
     svc = request.app.state.service
-    with svc.sessions.begin() as s:
-        items = repo.review_queue(s, who, svc.clock.now(), "open", kind or None, 200)
+    items = svc.review_queue(who, "open", kind or None, 200)
     return _render(request, "queue.html", who=who, session=session, items=items,
                    kind=kind or None, kinds=KIND_LABELS, done=done)
 
@@ -236,8 +235,7 @@ def _item(request: Request, item_id: str, who: Principal, session: WebSession,
           status: int = 200, message: str | None = None, reason: str = "") -> Response:
     svc = request.app.state.service
     try:
-        with svc.sessions.begin() as s:
-            view = repo.read_review_item(s, who, svc.clock.now(), item_id)
+        view = svc.review_item(who, item_id)
     except UnknownRecordError:
         return _error(request, 404, "Not found", "There is no such review item.", who, session)
     return _render(request, "item.html", status, who=who, session=session, view=view,
@@ -254,9 +252,7 @@ def photo(request: Request, item_id: str, which: str) -> Response:
         return _error(request, 404, "Not found", "There is no such photo.", *state)
     svc = request.app.state.service
     try:
-        with svc.sessions.begin() as s:
-            blob_id = repo.review_photo_blob(s, state[0], svc.clock.now(), item_id, which)
-        data = svc.blobs.get(blob_id, kind="image")
+        data = svc.review_photo(state[0], item_id, which)
     except UnknownRecordError:
         return _error(request, 404, "Not found", "That photo is not (or no longer) stored.",
                       *state)
@@ -288,8 +284,7 @@ def decide(request: Request, item_id: str,
                      f"Give a reason (at most {MAX_REASON} characters).", reason)
     svc = request.app.state.service
     try:
-        with svc.sessions.begin() as s:
-            repo.adjudicate(s, who, svc.clock.now(), item_id, decision == "accept", reason)
+        svc.adjudicate(who, item_id, decision == "accept", reason)
     except UnknownRecordError:
         return _error(request, 404, "Not found", "There is no such review item.", who, session)
     except RecordStateError:
