@@ -36,6 +36,7 @@ from bordermatch.errors import (
     UnsupportedImageError,
     WrongResolutionError,
 )
+from bordermatch.io.images import raise_unidentified
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -152,7 +153,7 @@ def _decode_raster(data: bytes, limits: ImageLimits, name: str
     try:
         img = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS[:3])
     except UnidentifiedImageError:
-        _raise_unidentified(data, name)
+        raise_unidentified(data, name, ACCEPTED_FORMATS, " for fingerprints")
     except PILImage.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -169,18 +170,6 @@ def _decode_raster(data: bytes, limits: ImageLimits, name: str
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(f"{name}: corrupt or truncated image ({exc})") from None
     return _to_grey(img, name), _stated_ppi(img), str(img.format)
-
-
-def _raise_unidentified(data: bytes, name: str) -> None:
-    try:
-        with PILImage.open(io.BytesIO(data)) as other:
-            fmt = other.format
-    except Exception:
-        raise ImageDecodeError(f"{name}: not a recognised image") from None
-    raise UnsupportedImageError(
-        f"{name}: format {fmt} is not accepted for fingerprints "
-        f"(use {', '.join(ACCEPTED_FORMATS)})"
-    )
 
 
 def _stated_ppi(img: PILImage.Image) -> float | None:

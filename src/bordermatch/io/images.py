@@ -19,7 +19,9 @@ import io
 import threading
 import warnings
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from PIL import Image as PILImage
@@ -142,7 +144,7 @@ def _open_checked(data: bytes, max_pixels: int, name: str) -> PILImage.Image:
     try:
         img = PILImage.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
-        _raise_unidentified(data, name)
+        raise_unidentified(data, name)
     except PILImage.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{name}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -159,16 +161,17 @@ def _open_checked(data: bytes, max_pixels: int, name: str) -> PILImage.Image:
     return img
 
 
-def _raise_unidentified(data: bytes, name: str) -> None:
-    # Distinguish "a real image in a format we refuse" from "not an image at all". The
-    # second open only parses the header; no refused decoder ever runs.
+def raise_unidentified(data: bytes, name: str, accepted: Sequence[str] = ACCEPTED_FORMATS,
+                       purpose: str = "") -> NoReturn:
+    """Distinguish "a real image in a format we refuse" from "not an image at all". The
+    second open only parses the header; no refused decoder ever runs."""
     try:
         with PILImage.open(io.BytesIO(data)) as other:
             fmt = other.format
     except Exception:
         raise ImageDecodeError(f"{name}: not a recognised image") from None
     raise UnsupportedImageError(
-        f"{name}: format {fmt} is not accepted (use {', '.join(ACCEPTED_FORMATS)})"
+        f"{name}: format {fmt} is not accepted{purpose} (use {', '.join(accepted)})"
     )
 
 
