@@ -459,8 +459,10 @@ def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
     out: dict[str, str] = {}
     for which, tid in (("traveler", item.traveler_id), ("other", item.other_traveler_id)):
         if tid and item.gallery_id:
+            # A traveller may hold several references: show the first one still stored.
             blob = s.scalar(select(Enrolment.photo_blob).where(
-                Enrolment.gallery_id == item.gallery_id, Enrolment.traveler_id == tid))
+                Enrolment.gallery_id == item.gallery_id, Enrolment.traveler_id == tid,
+                Enrolment.photo_blob.is_not(None)).order_by(Enrolment.enrolled_at).limit(1))
             if blob:
                 out[which] = blob
     if item.occupant_id:
