@@ -50,36 +50,8 @@ def _checker(max_length: int, multiline: bool):
     return check
 
 
-def storable(max_length: int, min_length: int = 0, multiline: bool = False):
-    """``Annotated`` metadata for a storable string (the check runs before length limits)."""
-    return (Field(min_length=min_length, max_length=max_length),
-            BeforeValidator(_checker(max_length, multiline)))
-
-
-def Text(max_length: int, min_length: int = 0, multiline: bool = False):
-    """A storable ``str`` type for models: ``name: Text(200, 1)``."""
-    return Annotated[str, *storable(max_length, min_length, multiline)]
-
-
-def FormText(max_length: int, min_length: int = 0, **kw):
-    """The same for a form field."""
-    return Annotated[str, Form(min_length=min_length, max_length=max_length, **kw),
-                     BeforeValidator(_checker(max_length, False))]
-
-
-def PathId(max_length: int = 64):
-    """A path parameter naming a record: refused as unstorable before any lookup."""
-    return Annotated[str, Path(max_length=max_length), BeforeValidator(_checker(max_length,
-                                                                                False))]
-
-
-def QueryText(max_length: int = 200):
-    return Annotated[str | None, Query(max_length=max_length),
-                     BeforeValidator(_checker(max_length, False))]
-
-
-# The same types as module-level aliases, one per parameter set in use, so that type checkers
-# read them as types (a call such as ``PathId()`` is not a valid annotation).
+# Storable string types, one module-level alias per parameter set in use, so that type
+# checkers read them as types; the storability check runs before the length limits.
 # Models (``Text``):
 IdText = Annotated[str, Field(min_length=1, max_length=64), BeforeValidator(_checker(64, False))]
 NameText = Annotated[str, Field(min_length=1, max_length=200),
