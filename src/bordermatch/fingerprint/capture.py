@@ -36,7 +36,7 @@ from bordermatch.errors import (
     UnsupportedImageError,
     WrongResolutionError,
 )
-from bordermatch.io.images import raise_unidentified
+from bordermatch.io.images import flatten_8bit, raise_unidentified
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -186,15 +186,4 @@ def _stated_ppi(img: PILImage.Image) -> float | None:
 
 
 def _to_grey(img: PILImage.Image, name: str) -> NDArray[np.uint8]:
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        arr = np.asarray(img).astype(np.float64)
-        return np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8)
-    if mode == "F":
-        raise UnsupportedImageError(f"{name}: floating-point images are not accepted")
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        # Transparent areas are background; on a live-scan that is white (no contact).
-        rgba = img.convert("RGBA")
-        white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = PILImage.alpha_composite(white, rgba)
-    return np.asarray(img.convert("L"), dtype=np.uint8)
+    return np.asarray(flatten_8bit(img, name).convert("L"), dtype=np.uint8)

@@ -175,21 +175,27 @@ def raise_unidentified(data: bytes, name: str, accepted: Sequence[str] = ACCEPTE
     )
 
 
-def to_rgb8(img: PILImage.Image, name: str = "image") -> Image:
+def flatten_8bit(img: PILImage.Image, name: str = "image") -> PILImage.Image:
+    """An 8-bit image without transparency, ready for ``convert("RGB")`` or ``("L")``.
+
+    16-bit data is scaled, not clipped (Pillow's own convert would saturate); floating-point
+    images are refused; transparent areas become white (document photos are taken on a
+    light background, and on a live-scan fingerprint no contact is white)."""
     mode = img.mode
     if mode in _SIXTEEN_BIT_MODES:
         arr = np.asarray(img).astype(np.float64)
-        # 16-bit data is scaled, not clipped: Pillow's own convert("L") would saturate.
-        arr = np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(arr[..., None], 3, axis=2))
+        return PILImage.fromarray(np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8), "L")
     if mode == "F":
         raise UnsupportedImageError(f"{name}: floating-point images are not accepted")
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        # Document photos are taken on a light background; compositing on white keeps it so.
         background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = PILImage.alpha_composite(background, rgba)
-    rgb = img.convert("RGB")
+    return img
+
+
+def to_rgb8(img: PILImage.Image, name: str = "image") -> Image:
+    rgb = flatten_8bit(img, name).convert("RGB")
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
