@@ -37,6 +37,7 @@ cases apart::
     │   ├── ModelNotFoundError           weight file or carrier package missing
     │   ├── ModelIntegrityError          SHA-256 mismatch, before or after preparation
     │   └── ModelFormatError             the file is not the network its manifest claims
+    ├── PermissionRefused               a valid key asks for what it is not bound to (403)
     ├── BusyError                       the process is at its limit of concurrent work (503)
     ├── StorageError                    persisted data cannot be served
     │   ├── BlobNotFoundError            no blob with that id (never stored, or deleted)
@@ -132,6 +133,16 @@ class TravelerConflictError(RecordStateError):
     """A traveller's details change only through a supervisor's audited action."""
 
     code = "traveler_conflict"
+
+
+class PermissionRefused(BordermatchError):
+    """A key with the right role used outside its scope (another lane's submissions)."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str, code: str = "forbidden") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class BusyError(BordermatchError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.api.api_helpers import ROLES, auth
+from tests.api.api_helpers import ROLES, auth, lanes_for
 from tests.store.service_fixtures import *  # noqa: F403  (shared fixtures)
 
 
@@ -54,7 +54,7 @@ def tokens(app, clock) -> dict[str, str]:
     out = {}
     with service.sessions.begin() as s:
         for role in ROLES:
-            _, out[role] = keys.create_key(s, clock, role, f"test {role}")
+            _, out[role] = keys.create_key(s, clock, role, f"test {role}", lanes_for(role))
     return out
 
 

@@ -3,7 +3,7 @@ idempotency, alias alerts, review, audit. Public-domain photos only."""
 
 from __future__ import annotations
 
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import auth, officer_view
 
 MANIFEST = (
     "traveler_id,given_names,surname,document_type,document_number,nationality,citizen,photo\n"
@@ -38,7 +38,7 @@ def test_manifest_gate_crossing_and_idempotency(client, tokens, gallery, photos,
 
     r = _gate(client, tokens, gallery, photos["obama2"], key="evt-1")
     assert r.status_code == 201, r.text
-    enc = r.json()
+    enc = officer_view(client, tokens, r)
     assert [o["decision"] for o in enc["occupants"]] == ["match"]
     assert enc["occupants"][0]["traveler_id"] == "T-OBAMA"
 
@@ -93,7 +93,8 @@ def test_alias_alert_and_review_adjudication(client, tokens, gallery, photos):
     assert (item["kind"], item["traveler_id"], item["other_traveler_id"]) == ("alias", "T-3",
                                                                               "T-1")
     # While the alert is open, a face that reaches both identities is for an officer.
-    held = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
+    held = officer_view(client, tokens, _gate(client, tokens, gallery,
+                                              photos["obama"]))["occupants"]
     assert [(o["traveler_id"], o["decision"], o["reason"]) for o in held] == [
         ("T-1", "review", "alias")]
     assert [o["decision"] for o in _gate(client, tokens, gallery, photos["biden2"]).json()[
@@ -103,7 +104,8 @@ def test_alias_alert_and_review_adjudication(client, tokens, gallery, photos):
     assert r.status_code == 200
     # Closing the alert does not let a face that fits two identities through: the runner-up
     # rule holds it, flagged or not (one decision rule for gates and lanes).
-    after = _gate(client, tokens, gallery, photos["obama"]).json()["occupants"]
+    after = officer_view(client, tokens, _gate(client, tokens, gallery,
+                                               photos["obama"]))["occupants"]
     assert [(o["traveler_id"], o["decision"], o["reason"]) for o in after] == [
         ("T-1", "review", "runner_up")]
     assert r.json()["decided_by"] == "test supervisor" and r.json()["status"] == "rejected"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import func, select
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import auth, officer_view
 
 from bordermatch.store.tables import Enrolment, Occupant, ReviewItem
 
@@ -25,8 +25,7 @@ def _gate(client, tokens, gallery, photo):
     r = client.post("/v1/encounters/gate", headers=auth(tokens["gate_device"]),
                     data={"gallery_id": gallery, "lane": "g1", "direction": "entry"},
                     files={"photo": ("p.jpg", photo, "image/jpeg")})
-    assert r.status_code == 201, r.text
-    return r.json()
+    return officer_view(client, tokens, r)
 
 
 def test_citizen_biometrics_gone_within_12h_noncitizen_kept(client, tokens, gallery, photos,

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 from PIL import Image
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import auth, officer_view
 
 
 def _frame(photos, shift: int) -> bytes:
@@ -57,8 +57,7 @@ def test_vehicle_event_decides_each_occupant(client, tokens, gallery, photos):
     _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
     frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
     r = _submit(client, tokens, gallery, EVENT, frames, key="veh-1")
-    assert r.status_code == 201, r.text
-    body = r.json()
+    body = officer_view(client, tokens, r)
     assert body["kind"] == "vehicle" and body["lane"] == "lane-3"
     matched = sorted(o["traveler_id"] for o in body["occupants"] if o["decision"] == "match")
     assert matched == ["T-BIDEN", "T-OBAMA"]
@@ -97,7 +96,8 @@ def test_a_vehicle_occupant_whom_two_identities_fit_is_review(client, tokens, ga
     frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
     r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-alias"}, frames)
     assert r.status_code == 201, r.text
-    got = {o["traveler_id"]: o["decision"] for o in r.json()["occupants"]}
+    got = {o["traveler_id"]: o["decision"] for o in officer_view(client, tokens, r)[
+        "occupants"]}
     assert got.get("T-BIDEN") == "match"
     obama = [d for t, d in got.items() if t in ("T-OBAMA", "T-OBAMA-2")]
     assert obama == ["review"]
@@ -115,7 +115,8 @@ def test_documents_read_for_a_vehicle_are_verified_1_to_few(client, tokens, gall
     r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-docs", "documents": reads},
                 frames)
     assert r.status_code == 201, r.text
-    got = {o["traveler_id"]: (o["decision"], o["source"]) for o in r.json()["occupants"]}
+    got = {o["traveler_id"]: (o["decision"], o["source"])
+           for o in officer_view(client, tokens, r)["occupants"]}
     assert got == {"T-BIDEN": ("match", "document"), "T-OBAMA": ("match", "gallery")}
     # A card read whose holder no face matched is an item for an officer, not a crossing.
     reads.append({"document_type": "P", "document_number": "T-OBAMA", "nationality": "USA",
@@ -124,7 +125,8 @@ def test_documents_read_for_a_vehicle_are_verified_1_to_few(client, tokens, gall
     r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-absent", "documents": reads},
                 solo)
     assert r.status_code == 201, r.text
-    assert {o["traveler_id"] for o in r.json()["occupants"] if o["decision"] == "match"} == {
+    assert {o["traveler_id"] for o in officer_view(client, tokens, r)["occupants"]
+            if o["decision"] == "match"} == {
         "T-BIDEN"}
     items = client.get("/v1/review", headers=auth(tokens["officer"]),
                        params={"kind": "unmatched_document"}).json()

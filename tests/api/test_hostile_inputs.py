@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.api.api_helpers import ROLES, auth
+from tests.api.api_helpers import ROLES, auth, lanes_for
 from tests.api.hostile_payloads import (
     BIO,
     EVENT,
@@ -72,7 +72,8 @@ def env(request, tmp_path_factory, face_engine):
         tokens = {}
         with svc.sessions.begin() as s:
             for role in ROLES:
-                _, tokens[role] = keys.create_key(s, clock, role, f"hostile {role}")
+                _, tokens[role] = keys.create_key(s, clock, role, f"hostile {role}",
+                                                  lanes_for(role))
             who, revoked = keys.create_key(s, clock, "officer", "revoked officer")
         with svc.sessions.begin() as s:
             keys.revoke(s, clock, who.key_id)

@@ -38,6 +38,17 @@ def test_db_upgrade_and_keys_create_issue_a_working_key(env, app, client):
     assert run("keys", "create", "--role", "root", "--name", "x").exit_code == 2
 
 
+def test_a_device_key_is_issued_for_its_lanes(env, app, client):
+    assert run("db", "upgrade").exit_code == 0
+    unbound = run("keys", "create", "--role", "gate_device", "--name", "gate B12")
+    assert unbound.exit_code == 2 and "--lane" in unbound.output
+    r = run("keys", "create", "--role", "gate_device", "--name", "gate B12",
+            "--lane", "gate-B12", "--lane", "gate-B14")
+    assert r.exit_code == 0, r.output
+    listed = run("keys", "list")
+    assert "gate-B12,gate-B14" in listed.output
+
+
 def test_audit_verify_detects_tampering(env, sessions, admin, clock):
     with sessions.begin() as s:
         repo.create_gallery(s, admin, clock.now(), "g", "crossing", clock.now(),

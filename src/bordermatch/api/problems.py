@@ -20,16 +20,19 @@ from bordermatch.errors import (
     ImageTooLargeError,
     InputError,
     ModelError,
+    PermissionRefused,
     RecordStateError,
     UnknownRecordError,
     UnsupportedImageError,
 )
+from bordermatch.store import authlimit
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 # Most specific first: the first isinstance match decides the status.
 _STATUS: tuple[tuple[type[BordermatchError], int], ...] = (
+    (PermissionRefused, 403),
     (UnknownRecordError, 404),
     (RecordStateError, 409),
     (ImageTooLargeError, 413),
@@ -74,6 +77,17 @@ def route_of(request: Request) -> str:
     return getattr(route, "path", "(unmatched)")
 
 
+def _audit_refusal(request: Request, exc: PermissionRefused) -> None:
+    """A 403 from a key's scope is audited like one from its role (api/auth.py)."""
+    who = getattr(request.state, "principal", None)
+    service = getattr(request.app.state, "service", None)
+    if who is None or service is None:
+        return
+    source = request.client.host if request.client else "unknown"
+    authlimit.audit_refusal(service.sessions, service.clock.now(), who, f"auth.{exc.code}",
+                            route_of(request), source)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -82,6 +96,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BordermatchError)
     async def _domain(request: Request, exc: BordermatchError) -> JSONResponse:
         status = status_for(exc)
+        if isinstance(exc, PermissionRefused):
+            _audit_refusal(request, exc)
         if isinstance(exc, BusyError):
             return problem(status, exc.code, str(exc),
                            {"Retry-After": str(max(1, round(exc.retry_after_s)))})

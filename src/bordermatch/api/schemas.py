@@ -87,9 +87,12 @@ class ManifestReport(BaseModel):
 
 
 class OccupantOut(BaseModel):
+    """One occupant's decision. A device's answer leaves out ``traveler_id``, ``score``,
+    ``reason`` and ``source`` (null); an officer's GET of the encounter has them."""
+
     track_id: int
-    traveler_id: str | None
-    score: float | None
+    traveler_id: str | None = None
+    score: float | None = None
     decision: Decision
     # Why (bordermatch.types.Reason): above_threshold, below_threshold, review_band,
     # runner_up, alias, no_capture, opted_out.
@@ -119,11 +122,14 @@ class OptOutIn(Strict):
 
 
 class VerifyOut(BaseModel):
+    """A gate device gets the decision and the qualities; the score, threshold and target
+    are for officers, who weigh a borderline case (null for a device)."""
+
     decision: Decision
     reason: str
-    score: float
-    threshold: float
-    target_fmr: float
+    score: float | None = None
+    threshold: float | None = None
+    target_fmr: float | None = None
     quality_live: float
     quality_document: float
 

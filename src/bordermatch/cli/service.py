@@ -62,6 +62,10 @@ def keys_create(role: str = typer.Option(..., "--role", help="lane_device | gate
                                          "officer | supervisor | auditor | airline_partner "
                                          "| admin"),
                 name: str = typer.Option(..., "--name", help="Person or device it is for."),
+                lane: list[str] = typer.Option(
+                    [], "--lane", help="A lane the key may submit for; repeat for several. "
+                    "Required for lane_device, gate_device and airline_partner keys (a "
+                    "partner's boarding lanes are gate:<gate>)."),
                 database_url: str | None = DbUrl) -> None:
     """Issue a key. The token is printed once and never stored."""
     from bordermatch.errors import InputError
@@ -71,7 +75,7 @@ def keys_create(role: str = typer.Option(..., "--role", help="lane_device | gate
     sessions = _sessions(database_url)
     try:
         with sessions.begin() as s:
-            who, token = keys.create_key(s, SystemClock(), role, name)
+            who, token = keys.create_key(s, SystemClock(), role, name, lane)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -86,7 +90,8 @@ def keys_list(database_url: str | None = DbUrl) -> None:
     with _sessions(database_url)() as s:
         for k in keys.list_keys(s):
             state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-            typer.echo(f"{k.id}\t{k.role}\t{k.name}\t{state}")
+            lanes = ",".join(k.lanes or ()) or "-"
+            typer.echo(f"{k.id}\t{k.role}\t{k.name}\t{lanes}\t{state}")
 
 
 @keys_app.command("revoke")

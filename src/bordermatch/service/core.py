@@ -177,6 +177,7 @@ class ServiceCore:
                request_hash: str, write: Callable[[PutBlob], None],
                event_ref: str | None = None, latency_ms: float = 0.0,
                unmatched_documents: Sequence[str] = ()) -> EncounterResult:
+        who.check_lane(lane)
         t0 = self.clock.now()
         try:
             with self.blob_batch() as put:

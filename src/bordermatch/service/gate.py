@@ -55,6 +55,7 @@ def gate_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: str
     replay = core.replay(who, idempotency_key, request_hash)
     if replay is not None:
         return replay
+    who.check_lane(lane)  # before any face work; commit() checks again
     with core.sessions() as s:
         g = repo.usable_gallery(s, gallery_id, core.clock.now())
         if kind == "board" and g.kind != "flight":
@@ -90,10 +91,14 @@ def opt_out_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: 
     replay = core.replay(who, idempotency_key, request_hash)
     if replay is not None:
         return replay
+    who.check_lane(lane)
     with core.sessions() as s:
         repo.usable_gallery(s, gallery_id, core.clock.now())
-        repo.get_traveler(s, traveler_id)
-    record = repo.OccupantRecord(track_id=0, traveler_id=traveler_id, score=None,
+        # An id that is not enrolled here gets the same answer as one that is (no probing
+        # for who exists); the inspection is queued for the person, linked to no one.
+        enrolled = repo.is_enrolled(s, gallery_id, traveler_id)
+    record = repo.OccupantRecord(track_id=0, traveler_id=traveler_id if enrolled else None,
+                                 score=None,
                                  decision="manual_inspection", quality=None,
                                  reason=Reason.OPTED_OUT.value)
     return core.commit(who, gallery_id, lane, direction, "opt_out", [record],

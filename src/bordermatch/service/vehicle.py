@@ -70,6 +70,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     if replay is not None:
         return replay
     parsed, data = read_upload(event, frames)
+    who.check_lane(parsed.lane)
     with core.sessions() as s:
         repo.usable_gallery(s, gallery_id, core.clock.now())
         aliases = repo.open_alias_pairs(s, gallery_id)

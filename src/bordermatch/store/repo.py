@@ -231,6 +231,12 @@ def add_enrolment(s: Session, who: Principal, now: datetime, gallery: Gallery,
     return e
 
 
+def is_enrolled(s: Session, gallery_id: str, traveler_id: str) -> bool:
+    return s.scalar(select(Enrolment.id).where(Enrolment.gallery_id == gallery_id,
+                                               Enrolment.traveler_id == traveler_id)
+                    .limit(1)) is not None
+
+
 def find_enrolment(s: Session, gallery_id: str, bio: Biographics) -> Enrolment | None:
     return s.scalar(select(Enrolment).where(
         Enrolment.gallery_id == gallery_id, Enrolment.traveler_id == bio.traveler_id,

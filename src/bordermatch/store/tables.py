@@ -198,6 +198,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))  # the person or device it was issued to
     role: Mapped[str] = mapped_column(String(32))
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # The lanes a device or partner key may submit for (store/keys.py BOUND_ROLES).
+    lanes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -25,28 +25,38 @@ from bordermatch.api.deps import (
 from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
 from bordermatch.api.strings import FormId, PathId64
 from bordermatch.service import EncounterResult
+from bordermatch.store.keys import Principal
 
 router = APIRouter(prefix="/v1/encounters", tags=["encounters"])
 
 
-def encounter_out(enc, occupants) -> EncounterOut:
+# A lane or gate device opens a barrier or sends the traveller to secondary: it needs the
+# decision and the capture quality (to ask for a recapture), never who it matched or how
+# well. Officers read the whole record with GET /v1/encounters/{id}.
+DEVICE_ROLES = ("lane_device", "gate_device")
+
+
+def encounter_out(enc, occupants, redact: bool = False) -> EncounterOut:
     return EncounterOut(
         id=enc.id, kind=enc.kind, gallery_id=enc.gallery_id, lane=enc.lane,
         direction=enc.direction, created_at=enc.created_at, latency_ms=enc.latency_ms,
-        occupants=[OccupantOut(track_id=o.track_id, traveler_id=o.traveler_id, score=o.score,
-                               decision=o.decision, reason=o.reason, source=o.source,
-                               quality=o.quality,
+        occupants=[OccupantOut(track_id=o.track_id, decision=o.decision, quality=o.quality,
                                row=o.row, seat=o.seat)
+                   if redact else
+                   OccupantOut(track_id=o.track_id, traveler_id=o.traveler_id, score=o.score,
+                               decision=o.decision, reason=o.reason, source=o.source,
+                               quality=o.quality, row=o.row, seat=o.seat)
                    for o in occupants])
 
 
-def respond(result: EncounterResult, request: Request, response: Response) -> EncounterOut:
+def respond(result: EncounterResult, request: Request, response: Response,
+            who: Principal) -> EncounterOut:
     if result.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     else:
         request.app.state.metrics.record_occupants(result.encounter.lane, result.occupants)
-    return encounter_out(result.encounter, result.occupants)
+    return encounter_out(result.encounter, result.occupants, who.role in DEVICE_ROLES)
 
 
 @router.post("/gate", status_code=201, response_model=EncounterOut)
@@ -63,7 +73,7 @@ def gate_encounter(
     with image_work(svc.settings):
         result = svc.gate_encounter(who, gallery_id, lane, direction, data, idempotency_key,
                                     request_hash("gate", gallery_id, lane, direction, data))
-    return respond(result, request, response)
+    return respond(result, request, response, who)
 
 
 @router.post("/opt-out", status_code=201, response_model=EncounterOut)
@@ -73,7 +83,7 @@ def opt_out(body: OptOutIn, request: Request, response: Response, who: OptOutRec
     result = svc.opt_out_encounter(
         who, body.gallery_id, body.lane, body.direction, body.traveler_id, idempotency_key,
         request_hash("opt_out", body.model_dump_json()))
-    return respond(result, request, response)
+    return respond(result, request, response, who)
 
 
 @router.post("/vehicle", status_code=201, response_model=EncounterOut)
@@ -95,7 +105,7 @@ def vehicle_encounter(
     # One slot for the event: the lane pipeline decodes its frames one after another.
     with image_work(settings):
         result = svc.vehicle_encounter(who, gallery_id, event, named, idempotency_key, digest)
-    return respond(result, request, response)
+    return respond(result, request, response, who)
 
 
 @router.get("/{encounter_id}", response_model=EncounterOut)
