@@ -114,8 +114,9 @@ def locate_mrz(gray: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], NDArray[np.f
     blackhat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT,
                                 cv2.getStructuringElement(cv2.MORPH_RECT, (15, 7)))
     grad = np.abs(cv2.Sobel(blackhat, cv2.CV_32F, 1, 0, ksize=3))
-    # The cv2 stubs do not allow None for an output (dst) or an empty kernel.
-    grad = cv2.normalize(grad, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)  # type: ignore[call-overload]
+    # An explicit output array: OpenCV's stubs disagree across releases on whether dst may
+    # be None.
+    grad = cv2.normalize(grad, np.empty_like(grad), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     grad = cv2.morphologyEx(grad, cv2.MORPH_CLOSE,
                             cv2.getStructuringElement(cv2.MORPH_RECT, (21, 5)))
     _, mask = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
