@@ -7,7 +7,7 @@ matplotlib comes from the eval extra, so it is imported inside the functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ def vlines(ax: Any, lines: dict[str, float], colours: Sequence[str] = ("tab:red"
            "tab:purple", "tab:brown")) -> None:
     """Labelled vertical lines (thresholds, targets); the label carries the value so the
     figure can be read without the report."""
-    for (name, x), colour in zip(lines.items(), colours * (1 + len(lines)), strict=False):
+    for i, (name, x) in enumerate(lines.items()):
+        colour = colours[i % len(colours)]
         ax.axvline(x, color=colour, linestyle="--", linewidth=1, label=f"{name} = {x:g}")
 
 
@@ -68,13 +69,13 @@ def integer_counts(ax: Any, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
 
 
-def histogram(ax: Any, groups: dict[str, Sequence[float]], colours: dict[str, str] | None = None,
+def histogram(ax: Any, groups: Mapping[str, Sequence[float]], colours: dict[str, str] | None = None,
               bins: int = 30) -> np.ndarray:
     """Overlaid histograms on uniform shared bins, integer count ticks; returns the edges."""
-    groups = {k: v for k, v in groups.items() if len(v)}
-    edges = uniform_bins(groups.values(), bins)
-    for name, vals in groups.items():
-        ax.hist(vals, bins=edges, alpha=0.6 if len(groups) > 1 else 0.9,
+    shown = {k: v for k, v in groups.items() if len(v)}
+    edges = uniform_bins(shown.values(), bins)
+    for name, vals in shown.items():
+        ax.hist(vals, bins=edges, alpha=0.6 if len(shown) > 1 else 0.9,
                 color=(colours or {}).get(name), label=name)
     integer_counts(ax)
     return edges
