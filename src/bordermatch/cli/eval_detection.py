@@ -155,11 +155,9 @@ def render_markdown(figures, command: str, iou: float) -> str:
 
 
 def plot(figures, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from bordermatch.eval.plotstyle import bars_with_n, figure, label, save
 
     # Recall is only comparable at matched precision, so prefer the calibrated rows.
     targeted = [f for f in figures if f.target_precision is not None]
@@ -172,28 +170,24 @@ def plot(figures, path: Path) -> None:
         shown = [f for f in figures if f.threshold == lowest]
         ylabel = f"recall at score >= {lowest:g}"
     bands = [b.band for b in shown[0].bands]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax1, ax2) = figure(ncols=2)
     width = 0.8 / len(shown)
     x = np.arange(len(bands))
     for i, f in enumerate(shown):
-        ax1.bar(x + i * width, [b.recall for b in f.bands], width, label=f.detector)
+        bars_with_n(ax1, x + i * width, [b.recall for b in f.bands],
+                    [b.faces for b in f.bands], width, label=f.detector)
     ax1.set_xticks(x + width * (len(shown) - 1) / 2, bands)
-    ax1.set_xlabel("face height (px)")
-    ax1.set_ylabel(ylabel)
-    ax1.set_ylim(0, 1)
-    ax1.legend(fontsize=8)
+    label(ax1, "face height (px)", ylabel)
+    ax1.set_ylim(0, 1.1)  # headroom for the n labels
+    ax1.legend()
     for f in {f.detector: f for f in figures}.values():
         rec, prec = f.pr_curve
         ax2.plot(rec, prec, label=f"{f.detector} (AP {f.ap:.3f})")
-    ax2.set_xlabel("recall (all sizes)")
-    ax2.set_ylabel("precision")
+    label(ax2, "recall (all sizes)", "precision")
     ax2.set_xlim(0, 1)
     ax2.set_ylim(0, 1.02)
-    ax2.legend(fontsize=8)
-    ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax2.legend()
+    save(fig, path)
 
 
 def _as_dict(f) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 
 from bordermatch.eval import metrics
 from bordermatch.eval.lfw import LARGE_FMRS, ProtocolResult
+from bordermatch.eval.plotstyle import figure, label, save
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,7 @@ def markdown(result: ProtocolResult, meta: dict[str, str]) -> str:
 
 def det_plot(result: ProtocolResult, path: Path) -> Path:
     """DET curves (FNMR against FMR, log axes) of the pooled held-out scores."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5), dpi=120)
+    fig, ax = figure(figsize=(6, 5))
     lowest = 1.0
     for name, r in result.matchers.items():
         gen, imp = r.pooled()
@@ -104,16 +100,11 @@ def det_plot(result: ProtocolResult, path: Path) -> Path:
     ax.set_yscale("log")
     ax.set_xlim(lowest, 1.0)
     ax.set_ylim(lowest, 1.0)
-    ax.set_xlabel("FMR (false match rate)")
-    ax.set_ylabel("FNMR (false non-match rate)")
-    ax.set_title("LFW View 2, pooled held-out folds")
-    ax.grid(True, which="both", alpha=0.3)
+    label(ax, "FMR (false match rate)", "FNMR (false non-match rate)",
+          "LFW View 2, pooled held-out folds")
+    ax.grid(True, which="both")  # minor decades too: log axes are unreadable without them
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def write_report(result: ProtocolResult, out_dir: Path, meta: dict[str, str]) -> Path:

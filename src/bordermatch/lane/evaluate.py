@@ -167,6 +167,7 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "match_rate_by_row": {f"row{r}": ok_row[r] / by_row[r] for r in sorted(by_row)},
         "mated_by_row": {f"row{r}": by_row[r] for r in sorted(by_row)},
         "match_rate_by_seat": {s: ok_seat[s] / by_seat[s] for s in SEATS if by_seat[s]},
+        "mated_by_seat": {s: by_seat[s] for s in SEATS if by_seat[s]},
         "false_matches": false_matches,
         # Mated occupants whose document was read in the lane (simulated truth), and what
         # decided each correct match: a document read (1:few) or the gallery search (1:N).

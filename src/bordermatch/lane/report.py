@@ -5,6 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bordermatch.eval.plotstyle import (
+    LATENCY_TARGET_MS,
+    bars_with_n,
+    figure,
+    histogram,
+    label,
+    save,
+    vlines,
+)
 from bordermatch.lane.evaluate import VehicleOutcome
 
 
@@ -13,10 +22,11 @@ def _pct(x: float | None) -> str:
 
 
 def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleOutcome],
-                 series: dict[str, Any], title: str = "Lane evaluation") -> Path:
+                 series: dict[str, Any], title: str = "Lane evaluation",
+                 thresholds: dict[str, float] | None = None) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots = _plots(out_dir, metrics, series)
+    plots = _plots(out_dir, metrics, series, thresholds)
     m = metrics
     lines = [
         f"# {title}", "",
@@ -63,45 +73,64 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
     return path
 
 
-def _plots(out_dir: Path, metrics: dict[str, Any], series: dict[str, Any]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = []
-    seats = metrics["match_rate_by_seat"]
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.bar(list(seats), [100 * v for v in seats.values()], color="tab:blue")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("match rate (%)")
-    ax.set_title("Mated occupants matched, by seat")
-    fig.tight_layout()
-    paths.append(out_dir / "match_rate_by_seat.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+def _plots(out_dir: Path, metrics: dict[str, Any], series: dict[str, Any],
+           thresholds: dict[str, float] | None = None) -> list[Path]:
+    paths = [save(seat_figure(metrics), out_dir / "match_rate_by_seat.png")]
     if series.get("latency_ms"):
-        fig, ax = plt.subplots(figsize=(6, 3))
-        ax.hist(series["latency_ms"], bins=30, color="tab:gray")
-        ax.axvline(metrics["latency_ms_p95"], color="tab:red", label="p95")
-        ax.set_xlabel("latency per vehicle (ms)")
-        ax.legend()
-        fig.tight_layout()
-        paths.append(out_dir / "latency.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(save(latency_figure(series["latency_ms"], metrics), out_dir / "latency.png"))
     scored = [(s, d) for s, d in series.get("scores", []) if s is not None]
     if scored:
-        fig, ax = plt.subplots(figsize=(6, 3))
-        for decision, colour in (("match", "tab:green"), ("review", "tab:orange"),
-                                 ("no_match", "tab:red")):
-            vals = [s for s, d in scored if d == decision]
-            if vals:
-                ax.hist(vals, bins=40, alpha=0.6, color=colour, label=decision)
-        ax.set_xlabel("track score (cosine to assigned / best free candidate)")
-        ax.legend()
-        fig.tight_layout()
-        paths.append(out_dir / "scores.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(save(score_figure(scored, thresholds), out_dir / "scores.png"))
     return paths
+
+
+def seat_figure(metrics: dict[str, Any]) -> Any:
+    """Match rate per seat, each bar labelled with the mated occupants behind it."""
+    seats = metrics["match_rate_by_seat"]
+    counts = metrics.get("mated_by_seat", {})
+    fig, ax = figure()
+    bars_with_n(ax, list(seats), [100 * v for v in seats.values()],
+                [counts.get(s, 0) for s in seats], color="tab:blue")
+    ax.set_ylim(0, 110)  # headroom for the n labels above a 100 % bar
+    label(ax, "seat", "match rate (%)",
+          f"Mated occupants matched, by seat ({metrics['vehicles']} vehicles, "
+          f"{metrics['mated_occupants']} mated occupants)")
+    return fig
+
+
+def latency_figure(latency_ms: list[float], metrics: dict[str, Any]) -> Any:
+    fig, ax = figure()
+    histogram(ax, {"vehicles": latency_ms}, {"vehicles": "tab:gray"})
+    lines = {"target": LATENCY_TARGET_MS}
+    if metrics.get("latency_ms_p95") is not None:
+        lines["p95"] = metrics["latency_ms_p95"]
+    vlines(ax, lines)
+    label(ax, "latency per vehicle (ms)", "vehicles",
+          f"Latency per vehicle ({len(latency_ms)} vehicles)")
+    ax.legend()
+    return fig
+
+
+def score_thresholds(scored: list[tuple[float, str]]) -> dict[str, float]:
+    """Thresholds seen in the decisions when none are given: the lowest score that was
+    answered match / review (the results lines do not carry the thresholds used)."""
+    out = {}
+    for decision in ("match", "review"):
+        vals = [s for s, d in scored if d == decision]
+        if vals:
+            out[f"{decision} (lowest)"] = min(vals)
+    return out
+
+
+def score_figure(scored: list[tuple[float, str]],
+                 thresholds: dict[str, float] | None = None) -> Any:
+    fig, ax = figure()
+    groups = {d: [s for s, dd in scored if dd == d] for d in ("match", "review", "no_match")}
+    histogram(ax, groups, {"match": "tab:green", "review": "tab:orange",
+                           "no_match": "tab:red"}, bins=40)
+    vlines(ax, thresholds if thresholds is not None else score_thresholds(scored),
+           colours=("black", "tab:purple"))
+    label(ax, "track score (cosine to assigned / best free candidate)", "tracks",
+          f"Track scores by decision ({len(scored)} tracks)")
+    ax.legend()
+    return fig
