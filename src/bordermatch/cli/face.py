@@ -30,8 +30,11 @@ def verify(
         fail(exc, as_json)
     verifier = PairVerifier(engine)
     if pairs is not None:
-        for row in verifier.run_file(pairs, progress=True):
-            emit_json(row) if as_json else typer.echo(_line(row))
+        try:
+            for row in verifier.run_file(pairs, progress=True):
+                emit_json(row) if as_json else typer.echo(_line(row))
+        except BordermatchError as exc:  # the pairs file itself is unreadable
+            fail(exc, as_json)
         return
     row = verifier.verify_pair(str(image_a), str(image_b), details=True)
     if as_json:
