@@ -139,3 +139,18 @@ def test_verify_pairs_file_missing_is_one_line_exit_2(tmp_path):
         result = runner.invoke(app, ["verify", "--pairs", str(tmp_path / "none.tsv"), *extra])
         assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
         assert "cannot read pairs file" in result.output
+
+
+@pytest.mark.slow
+def test_detect_out_to_a_directory_is_one_line_not_a_traceback(publicdomain, tmp_path):
+    result = runner.invoke(app, ["detect", str(publicdomain / "obama.jpg"), "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 4 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot write the annotated image" in result.output
+
+
+@pytest.mark.slow
+def test_detect_out_says_where_it_wrote(publicdomain, tmp_path):
+    out = tmp_path / "a.png"
+    result = runner.invoke(app, ["detect", str(publicdomain / "obama.jpg"), "--out", str(out)])
+    assert result.exit_code == 0 and f"wrote annotated image to {out}" in result.output

@@ -103,7 +103,13 @@ def detect(
                      "score": round(f.score, 4), "quality": round(q.unified, 1),
                      "subject": choice is not None and f is choice.face})
     if out is not None:
-        draw_faces(img, faces, out, choice.face if choice is not None else None)
+        try:
+            draw_faces(img, faces, out, choice.face if choice is not None else None)
+        except Exception as exc:  # OpenCV raises cv2.error, not OSError, for a bad target
+            raise OSError(0, f"cannot write the annotated image ({type(exc).__name__})",
+                          str(out)) from None
+        if not as_json:
+            typer.echo(f"wrote annotated image to {out}", err=True)
     ambiguous = choice is not None and choice.ambiguous
     if as_json:
         emit_json({"image": str(image), "faces": rows, "ambiguous": ambiguous,
