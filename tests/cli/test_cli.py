@@ -154,3 +154,12 @@ def test_detect_out_says_where_it_wrote(publicdomain, tmp_path):
     out = tmp_path / "a.png"
     result = runner.invoke(app, ["detect", str(publicdomain / "obama.jpg"), "--out", str(out)])
     assert result.exit_code == 0 and f"wrote annotated image to {out}" in result.output
+
+
+@pytest.mark.slow
+def test_verify_no_face_names_the_image(publicdomain, tmp_path):
+    from PIL import Image
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    result = runner.invoke(app, ["verify", str(blank), str(publicdomain / "obama.jpg")])
+    assert result.exit_code == 2 and f"error (no_face): {blank}: " in result.output

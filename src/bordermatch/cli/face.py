@@ -43,7 +43,12 @@ def verify(
             raise typer.Exit(EXIT_INPUT)  # the same exit as in text mode
         return
     if row["error"]:
-        typer.echo(f"error ({row['error']}): {row.get('detail', '')}", err=True)
+        # Name the image that failed: a bare "no face found" does not say which of the two.
+        image = row[row["side"]] if row.get("side") else ""
+        detail = row.get("detail", "")
+        if image and image not in detail:
+            detail = f"{image}: {detail}"
+        typer.echo(f"error ({row['error']}): {detail}", err=True)
         raise typer.Exit(EXIT_INPUT)
     typer.echo(_line(row))
     for side in ("a", "b"):
