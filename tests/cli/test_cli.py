@@ -122,3 +122,44 @@ def test_models_verify_checks_a_user_pack(tmp_path):
     onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
     bad = runner.invoke(app, ["models", "verify", "--pack", str(pack)])
     assert bad.exit_code == 3 and "FAILED" in bad.output
+
+
+@pytest.mark.slow
+def test_verify_pairs_survives_a_line_that_is_not_utf8(publicdomain, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    o, o2 = publicdomain / "obama.jpg", publicdomain / "obama2.jpg"
+    pairs.write_bytes(b"bad\xff\tx\n" + f"{o}\t{o2}\n".encode())
+    result = runner.invoke(app, ["verify", "--pairs", str(pairs), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["error"] for r in _json_lines(result.output)] == ["bad_line", None]
+
+
+def test_verify_pairs_file_missing_is_one_line_exit_2(tmp_path):
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, ["verify", "--pairs", str(tmp_path / "none.tsv"), *extra])
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+        assert "cannot read pairs file" in result.output
+
+
+@pytest.mark.slow
+def test_detect_out_to_a_directory_is_one_line_not_a_traceback(publicdomain, tmp_path):
+    result = runner.invoke(app, ["detect", str(publicdomain / "obama.jpg"), "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 4 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot write the annotated image" in result.output
+
+
+@pytest.mark.slow
+def test_detect_out_says_where_it_wrote(publicdomain, tmp_path):
+    out = tmp_path / "a.png"
+    result = runner.invoke(app, ["detect", str(publicdomain / "obama.jpg"), "--out", str(out)])
+    assert result.exit_code == 0 and f"wrote annotated image to {out}" in result.output
+
+
+@pytest.mark.slow
+def test_verify_no_face_names_the_image(publicdomain, tmp_path):
+    from PIL import Image
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    result = runner.invoke(app, ["verify", str(blank), str(publicdomain / "obama.jpg")])
+    assert result.exit_code == 2 and f"error (no_face): {blank}: " in result.output

@@ -10,11 +10,12 @@ from bordermatch.cli import blobs, document, face, gallery, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
+from bordermatch.cli._common import os_errors
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Biometric entry/exit verification for border crossings.")
-app.command("verify")(face.verify)
-app.command("detect")(face.detect)
+app.command("verify")(os_errors(face.verify))
+app.command("detect")(os_errors(face.detect))
 app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 
@@ -13,6 +15,9 @@ from bordermatch.errors import BordermatchError
 
 EXIT_INPUT = 2
 EXIT_MODEL = 3
+EXIT_OS = 4  # the operating system refused a file (missing, a directory, permissions)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def settings(**overrides: Any) -> Settings:
@@ -40,3 +45,20 @@ def fail(exc: BordermatchError, as_json: bool = False) -> None:
     else:
         typer.echo(f"error ({exc.code}): {exc}", err=True)
     raise typer.Exit(EXIT_MODEL if isinstance(exc, ModelError) else EXIT_INPUT)
+
+
+def os_errors(command: _F) -> _F:
+    """Turn an OSError escaping a command into one stderr line and ``EXIT_OS``.
+
+    Registered once for every command (cli/__init__), so no command needs its own handler;
+    the error names the file and the OS reason, never a traceback.
+    """
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error (os_error): {where}{exc.strerror or exc}", err=True)
+            raise typer.Exit(EXIT_OS) from None
+    return wrapper  # type: ignore[return-value]

@@ -30,8 +30,11 @@ def verify(
         fail(exc, as_json)
     verifier = PairVerifier(engine)
     if pairs is not None:
-        for row in verifier.run_file(pairs, progress=True):
-            emit_json(row) if as_json else typer.echo(_line(row))
+        try:
+            for row in verifier.run_file(pairs, progress=True):
+                emit_json(row) if as_json else typer.echo(_line(row))
+        except BordermatchError as exc:  # the pairs file itself is unreadable
+            fail(exc, as_json)
         return
     row = verifier.verify_pair(str(image_a), str(image_b), details=True)
     if as_json:
@@ -40,7 +43,12 @@ def verify(
             raise typer.Exit(EXIT_INPUT)  # the same exit as in text mode
         return
     if row["error"]:
-        typer.echo(f"error ({row['error']}): {row.get('detail', '')}", err=True)
+        # Name the image that failed: a bare "no face found" does not say which of the two.
+        image = row[row["side"]] if row.get("side") else ""
+        detail = row.get("detail", "")
+        if image and image not in detail:
+            detail = f"{image}: {detail}"
+        typer.echo(f"error ({row['error']}): {detail}", err=True)
         raise typer.Exit(EXIT_INPUT)
     typer.echo(_line(row))
     for side in ("a", "b"):
@@ -100,7 +108,13 @@ def detect(
                      "score": round(f.score, 4), "quality": round(q.unified, 1),
                      "subject": choice is not None and f is choice.face})
     if out is not None:
-        draw_faces(img, faces, out, choice.face if choice is not None else None)
+        try:
+            draw_faces(img, faces, out, choice.face if choice is not None else None)
+        except Exception as exc:  # OpenCV raises cv2.error, not OSError, for a bad target
+            raise OSError(0, f"cannot write the annotated image ({type(exc).__name__})",
+                          str(out)) from None
+        if not as_json:
+            typer.echo(f"wrote annotated image to {out}", err=True)
     ambiguous = choice is not None and choice.ambiguous
     if as_json:
         emit_json({"image": str(image), "faces": rows, "ambiguous": ambiguous,

@@ -99,13 +99,22 @@ class PairVerifier:
 
 
 def read_pairs(path: Path) -> list[tuple[str, str] | None]:
-    """One (a, b) per non-empty line; None marks a malformed line (reported, not fatal)."""
+    """One (a, b) per non-empty line; None marks a malformed line (reported, not fatal).
+
+    Lines are decoded one by one, so a single line that is not UTF-8 becomes that line's
+    ``bad_line`` instead of refusing the whole file.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read pairs file ({exc})") from None
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read pairs file ({exc.strerror})") from None
     rows: list[tuple[str, str] | None] = []
-    for line in text.splitlines():
+    for raw in data.splitlines():
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            rows.append(None)
+            continue
         if not line.strip():
             continue
         parts = line.rstrip("\r\n").split("\t")
