@@ -50,8 +50,9 @@ def fail(exc: BordermatchError, as_json: bool = False) -> None:
 def os_errors(command: _F) -> _F:
     """Turn an OSError escaping a command into one stderr line and ``EXIT_OS``.
 
-    Registered once for every command (cli/__init__), so no command needs its own handler;
-    the error names the file and the OS reason, never a traceback.
+    Applied where a command is registered (cli/__init__: today verify and detect), so the
+    command itself needs no handler; the error names the file and the OS reason, never a
+    traceback.
     """
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
