@@ -99,7 +99,8 @@ def issue_keys(url: str) -> dict[str, str]:
     out = {}
     with sessionmaker_for(engine).begin() as s:
         for role in ROLES:
-            _, out[role] = keys.create_key(s, SystemClock(), role, f"load {role}")
+            lanes = ["gate-1"] if role in keys.BOUND_ROLES else []
+            _, out[role] = keys.create_key(s, SystemClock(), role, f"load {role}", lanes)
     engine.dispose()
     return out
 
@@ -142,7 +143,7 @@ def seed(base: str, tokens: dict[str, str], photos: dict[str, bytes]) -> str:
         g = c.post("/v1/galleries", headers={"X-API-Key": tokens["admin"]}, json={
             "name": "load", "kind": "crossing",
             "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(days=1)).isoformat()})
+            "valid_until": (now + timedelta(days=1)).isoformat(), "lanes": ["gate-1"]})
         g.raise_for_status()
         gallery = g.json()["id"]
         for tid, name, opt_out in (("T-OBAMA", "obama", False), ("T-BIDEN", "biden", False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.api.api_helpers import ROLES, auth, lanes_for
+from tests.api.api_helpers import DEVICE_LANES, ROLES, auth, lanes_for
 from tests.store.service_fixtures import *  # noqa: F403  (shared fixtures)
 
 
@@ -71,6 +71,6 @@ def gallery(client, tokens, clock) -> str:
     r = client.post("/v1/galleries", headers=auth(tokens["admin"]), json={
         "name": "Flight BM123 departure", "kind": "flight",
         "valid_from": (now - timedelta(hours=1)).isoformat(),
-        "valid_until": (now + timedelta(days=1)).isoformat()})
+        "valid_until": (now + timedelta(days=1)).isoformat(), "lanes": list(DEVICE_LANES)})
     assert r.status_code == 201, r.text
     return r.json()["id"]

@@ -20,6 +20,7 @@ ALLOWED = {
     ("GET", "/v1/galleries"): {"admin", "supervisor", "officer"},
     ("GET", "/v1/galleries/{gallery_id}"): {"admin", "supervisor", "officer"},
     ("POST", "/v1/galleries/{gallery_id}/close"): {"admin", "supervisor"},
+    ("PUT", "/v1/galleries/{gallery_id}/lanes"): {"admin", "supervisor"},
     ("POST", "/v1/galleries/{gallery_id}/travelers"): {"admin", "supervisor", "officer"},
     ("POST", "/v1/galleries/{gallery_id}/manifest"): {"admin", "supervisor"},
     ("POST", "/v1/galleries/{gallery_id}/travelers/{traveler_id}/references"):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from PIL import Image
 from sqlalchemy import func, select
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import DEVICE_LANES, auth
 
 from bordermatch.store.tables import Encounter
 
@@ -48,7 +48,8 @@ def test_boarding_needs_one_face_and_a_flight_gallery(client, tokens, gallery, p
     crossing = client.post("/v1/galleries", headers=auth(tokens["admin"]), json={
         "name": "land crossing", "kind": "crossing",
         "valid_from": (now - timedelta(hours=1)).isoformat(),
-        "valid_until": (now + timedelta(days=1)).isoformat()}).json()["id"]
+        "valid_until": (now + timedelta(days=1)).isoformat(),
+        "lanes": list(DEVICE_LANES)}).json()["id"]
     r = client.post(f"/v1/gate/{crossing}/board", headers=auth(tokens["airline_partner"]),
                     data={"gate": "B12"},
                     files={"photo": ("p.jpg", photos["biden2"], "image/jpeg")})

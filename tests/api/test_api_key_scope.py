@@ -117,7 +117,8 @@ def test_opt_out_does_not_link_a_traveller_of_another_gallery(client, tokens, ga
     other = client.post("/v1/galleries", headers=auth(tokens["admin"]), json={
         "name": "another flight", "kind": "flight",
         "valid_from": (clock.now() - timedelta(hours=1)).isoformat(),
-        "valid_until": (clock.now() + timedelta(days=1)).isoformat()}).json()["id"]
+        "valid_until": (clock.now() + timedelta(days=1)).isoformat(),
+        "lanes": ["gate-7"]}).json()["id"]
     r = _opt_out(client, tokens, other, "T-OBAMA")
     assert r.status_code == 201, r.text
     with app.state.service.sessions() as s:

@@ -105,6 +105,9 @@ def test_metrics_labels_come_from_a_closed_set(client, tokens, gallery, app, clo
     with app.state.service.sessions.begin() as s:
         _, odd = keys.create_key(s, clock, "gate_device", "odd", [leaked, "gate-7"])
     tokens = tokens | {"gate_device": odd}
+    served = client.put(f"/v1/galleries/{gallery}/lanes", headers=auth(tokens["admin"]),
+                        json={"lanes": [leaked, "gate-7"]})
+    assert served.status_code == 200, served.text
     assert _gate(client, tokens, gallery, _png(64, 64), lane=leaked).status_code == 201
     assert _gate(client, tokens, gallery, _png(64, 64), lane="gate-7").status_code == 201
     client.request("BREW", "/metrics")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import func, select
-from tests.api.api_helpers import auth, officer_view
+from tests.api.api_helpers import DEVICE_LANES, auth, officer_view
 
 from bordermatch.store.tables import Enrolment, Occupant, ReviewItem
 
@@ -73,7 +73,8 @@ def test_purge_runs_in_process_on_a_schedule(settings, clock, blobs, face_engine
         now = clock.now()
         g = client.post("/v1/galleries", headers=auth(admin), json={
             "name": "x", "kind": "crossing", "valid_from": now.isoformat(),
-            "valid_until": now.replace(year=now.year + 1).isoformat()}).json()["id"]
+            "valid_until": now.replace(year=now.year + 1).isoformat(),
+            "lanes": list(DEVICE_LANES)}).json()["id"]
         _enrol(client, {"officer": officer}, g, "CIT", photos["obama"], citizen=True)
         assert len(list(blobs.ids())) == 2
         clock.advance(hours=12)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.api.api_helpers import auth, lanes_for
+from tests.api.api_helpers import DEVICE_LANES, auth, lanes_for
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def _gallery_with_two_travellers(api, tokens, photos) -> str:
     g = api.post("/v1/galleries", headers=auth(tokens["admin"]), json={
         "name": "crash test", "kind": "crossing",
         "valid_from": (now - timedelta(hours=1)).isoformat(),
-        "valid_until": (now + timedelta(days=1)).isoformat()})
+        "valid_until": (now + timedelta(days=1)).isoformat(), "lanes": list(DEVICE_LANES)})
     assert g.status_code == 201, g.text
     gallery = g.json()["id"]
     for tid, name in (("T-OBAMA", "obama"), ("T-BIDEN", "biden")):

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.api.api_helpers import ROLES, auth, lanes_for
+from tests.api.api_helpers import DEVICE_LANES, ROLES, auth, lanes_for
 from tests.api.hostile_payloads import (
     BIO,
     EVENT,
@@ -83,7 +83,8 @@ def env(request, tmp_path_factory, face_engine):
         ids = []
         for name in ("open", "closed"):
             r = client.post("/v1/galleries", headers=auth(tokens["admin"]),
-                            json={"name": name, "kind": "flight", **window})
+                            json={"name": name, "kind": "flight", **window,
+                                  "lanes": list(DEVICE_LANES)})
             ids.append(r.json()["id"])
         client.post(f"/v1/galleries/{ids[1]}/close", headers=auth(tokens["admin"]))
         photo = (PUBLICDOMAIN / "obama.jpg").read_bytes()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import DEVICE_LANES, auth
 from tests.web.web_helpers import alias_item, manual_inspection_item
 
 CHROMIUM = os.environ.get("BM_CHROMIUM", "/usr/bin/chromium")
@@ -92,7 +92,7 @@ def test_officer_reviews_in_a_real_browser(live_server, browser, tokens, photos,
         g = api.post("/v1/galleries", headers=auth(tokens["admin"]), json={
             "name": "Crossing 12 northbound", "kind": "crossing",
             "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(days=1)).isoformat()})
+            "valid_until": (now + timedelta(days=1)).isoformat(), "lanes": list(DEVICE_LANES)})
         assert g.status_code == 201, g.text
         gallery = g.json()["id"]
         alias = alias_item(api, tokens, gallery, photos)

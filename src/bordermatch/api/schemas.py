@@ -22,6 +22,9 @@ class GalleryCreate(Strict):
     kind: Literal["crossing", "flight"]
     valid_from: AwareDatetime
     valid_until: AwareDatetime
+    # The lanes whose device and partner keys may submit here ("gate:B12" for a boarding
+    # desk); none means no device may, until PUT /v1/galleries/{id}/lanes assigns some.
+    lanes: list[IdText] = Field(default_factory=list, max_length=64)
 
     @field_validator("valid_from", "valid_until")
     @classmethod
@@ -32,12 +35,17 @@ class GalleryCreate(Strict):
             raise ValueError("date out of range once converted to UTC") from None
 
 
+class GalleryLanes(Strict):
+    lanes: list[IdText] = Field(max_length=64)
+
+
 class GalleryOut(BaseModel):
     id: str
     name: str
     kind: str
     valid_from: datetime
     valid_until: datetime
+    lanes: list[str] = Field(default_factory=list)
     status: str
     enrolled: int = 0
     created_at: datetime

@@ -75,6 +75,7 @@ class BorderService(ServiceCore):
     list_galleries = _records.list_galleries
     get_gallery = _records.get_gallery
     close_gallery = _records.close_gallery
+    set_gallery_lanes = _records.set_gallery_lanes
     read_encounter = _records.read_encounter
     review_queue = _records.review_queue
     review_item = _records.review_item

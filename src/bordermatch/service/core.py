@@ -184,7 +184,7 @@ class ServiceCore:
                 # Blobs first and outside the transaction: fsyncs never hold the DB lock.
                 write(put)
                 with self.sessions.begin() as s:
-                    g = repo.usable_gallery(s, gallery_id, t0)
+                    g = repo.serving_gallery(s, who, gallery_id, lane, t0)
                     enc = repo.add_encounter(s, who, t0, kind=kind, gallery=g, lane=lane,
                                              direction=direction, occupants=records,
                                              idempotency_key=idempotency_key,

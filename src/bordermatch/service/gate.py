@@ -57,7 +57,7 @@ def gate_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: str
         return replay
     who.check_lane(lane)  # before any face work; commit() checks again
     with core.sessions() as s:
-        g = repo.usable_gallery(s, gallery_id, core.clock.now())
+        g = repo.serving_gallery(s, who, gallery_id, lane, core.clock.now())
         if kind == "board" and g.kind != "flight":
             raise RecordStateError(f"gallery {gallery_id} is not a flight gallery: boarding "
                                    "matches only against a flight's manifest")
@@ -93,7 +93,7 @@ def opt_out_encounter(core: ServiceCore, who: Principal, gallery_id: str, lane: 
         return replay
     who.check_lane(lane)
     with core.sessions() as s:
-        repo.usable_gallery(s, gallery_id, core.clock.now())
+        repo.serving_gallery(s, who, gallery_id, lane, core.clock.now())
         # An id that is not enrolled here gets the same answer as one that is (no probing
         # for who exists); the inspection is queued for the person, linked to no one.
         enrolled = repo.is_enrolled(s, gallery_id, traveler_id)

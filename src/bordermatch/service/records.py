@@ -15,10 +15,17 @@ from bordermatch.store.tables import AuditEvent, Crossing, Encounter, Gallery, O
 
 
 def create_gallery(core: ServiceCore, who: Principal, name: str, kind: str,
-                   valid_from: datetime, valid_until: datetime) -> Gallery:
+                   valid_from: datetime, valid_until: datetime,
+                   lanes: Sequence[str] = ()) -> Gallery:
     with core.sessions.begin() as s:
         return repo.create_gallery(s, who, core.clock.now(), name, kind, valid_from,
-                                   valid_until)
+                                   valid_until, lanes)
+
+
+def set_gallery_lanes(core: ServiceCore, who: Principal, gallery_id: str,
+                      lanes: Sequence[str]) -> Gallery:
+    with core.sessions.begin() as s:
+        return repo.set_gallery_lanes(s, who, core.clock.now(), gallery_id, lanes)
 
 
 def list_galleries(core: ServiceCore, status: str | None = None) -> list[tuple[Gallery, int]]:

@@ -72,7 +72,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     parsed, data = read_upload(event, frames)
     who.check_lane(parsed.lane)
     with core.sessions() as s:
-        repo.usable_gallery(s, gallery_id, core.clock.now())
+        repo.serving_gallery(s, who, gallery_id, parsed.lane, core.clock.now())
         aliases = repo.open_alias_pairs(s, gallery_id)
     stored = core.gallery(gallery_id)
     if not len(stored.search):

@@ -44,6 +44,23 @@ class Principal:
         if self.role in BOUND_ROLES and lane not in self.lanes:
             raise PermissionRefused(f"this key is not bound to lane {lane!r}", "lane_not_bound")
 
+    def check_served(self, gallery_id: str, served_by: Sequence[str], lane: str) -> None:
+        """Refuse a device or partner submission to a gallery its lane does not serve: a gate
+        key may speak for its own gate, but only into the galleries (flights, crossings) that
+        an administrator assigned to that gate."""
+        if self.role in BOUND_ROLES and lane not in served_by:
+            raise PermissionRefused(f"lane {lane!r} does not serve gallery {gallery_id}",
+                                    "lane_not_serving_gallery")
+
+
+def normalise_lanes(lanes: Sequence[str]) -> tuple[str, ...]:
+    """Lane names as keys and galleries store them: stripped, unique, bounded."""
+    bound = tuple(dict.fromkeys(lane.strip() for lane in lanes))
+    if len(bound) > MAX_LANES or any(not x or len(x) > 64 or not x.isprintable()
+                                     for x in bound):
+        raise InputError(f"lanes must be 1-64 printable characters, at most {MAX_LANES}")
+    return bound
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -56,15 +73,12 @@ def create_key(session: Session, clock: Clock, role: str, name: str,
         raise InputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if not name.strip():
         raise InputError("a key must name the person or device it is issued to")
-    bound = tuple(dict.fromkeys(lane.strip() for lane in lanes))
+    bound = normalise_lanes(lanes)
     if role in BOUND_ROLES and not bound:
         raise InputError(f"a {role} key must name the lanes it serves (--lane)")
     if role not in BOUND_ROLES and bound:
         raise InputError(f"a {role} key is not bound to lanes; give --lane only to "
                          f"{', '.join(BOUND_ROLES)}")
-    if len(bound) > MAX_LANES or any(not x or len(x) > 64 or not x.isprintable()
-                                     for x in bound):
-        raise InputError(f"lanes must be 1-64 printable characters, at most {MAX_LANES}")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     session.add(ApiKey(id=key_id, name=name.strip(), role=role, secret_hash=_digest(secret),

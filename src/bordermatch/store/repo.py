@@ -23,7 +23,7 @@ from bordermatch.errors import (
     UnknownRecordError,
 )
 from bordermatch.store import audit
-from bordermatch.store.keys import Principal
+from bordermatch.store.keys import Principal, normalise_lanes
 from bordermatch.store.tables import (
     Crossing,
     Encounter,
@@ -44,16 +44,29 @@ def new_id() -> str:
 
 # -- galleries -----------------------------------------------------------------------------
 def create_gallery(s: Session, who: Principal, now: datetime, name: str, kind: str,
-                   valid_from: datetime, valid_until: datetime) -> Gallery:
+                   valid_from: datetime, valid_until: datetime,
+                   lanes: Sequence[str] = ()) -> Gallery:
     if kind not in GALLERY_KINDS:
         raise InputError(f"gallery kind must be one of {GALLERY_KINDS}")
     if valid_until <= valid_from:
         raise InputError("valid_until must be after valid_from")
+    served_by = list(normalise_lanes(lanes))
     g = Gallery(id=new_id(), name=name, kind=kind, valid_from=valid_from,
-                valid_until=valid_until, status="open", revision=0, created_at=now)
+                valid_until=valid_until, status="open", revision=0, lanes=served_by,
+                created_at=now)
     s.add(g)
     s.flush()
-    audit.append(s, now, who, "gallery.create", "gallery", g.id, name=name, kind=kind)
+    audit.append(s, now, who, "gallery.create", "gallery", g.id, name=name, kind=kind,
+                 lanes=served_by)
+    return g
+
+
+def set_gallery_lanes(s: Session, who: Principal, now: datetime, gallery_id: str,
+                      lanes: Sequence[str]) -> Gallery:
+    """Reassign the lanes that serve a gallery (a flight moved to another gate)."""
+    g = get_gallery(s, gallery_id)
+    before, g.lanes = list(g.lanes or []), list(normalise_lanes(lanes))
+    audit.append(s, now, who, "gallery.lanes", "gallery", g.id, before=before, after=g.lanes)
     return g
 
 
@@ -61,6 +74,14 @@ def get_gallery(s: Session, gallery_id: str) -> Gallery:
     g = s.get(Gallery, gallery_id)
     if g is None:
         raise UnknownRecordError(f"no gallery {gallery_id!r}")
+    return g
+
+
+def serving_gallery(s: Session, who: Principal, gallery_id: str, lane: str,
+                    now: datetime) -> Gallery:
+    """A usable gallery that ``lane`` serves, for the device or partner ``who``."""
+    g = usable_gallery(s, gallery_id, now)
+    who.check_served(g.id, g.lanes or (), lane)
     return g
 
 

@@ -65,6 +65,9 @@ class Gallery(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     # Bumped on every enrolment or purge so in-process search caches know they are stale.
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # The lanes (gates, vehicle lanes, "gate:<gate>" boarding desks) whose device and partner
+    # keys may submit here; a bound key from any other lane is refused (store/keys.py).
+    lanes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

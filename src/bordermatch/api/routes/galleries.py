@@ -20,6 +20,7 @@ from bordermatch.api.deps import (
 from bordermatch.api.schemas import (
     EnrolmentOut,
     GalleryCreate,
+    GalleryLanes,
     GalleryOut,
     ManifestReport,
     ManifestRowOut,
@@ -43,14 +44,15 @@ router = APIRouter(prefix="/v1/galleries", tags=["galleries"])
 
 def _out(g, enrolled: int = 0) -> GalleryOut:
     return GalleryOut(id=g.id, name=g.name, kind=g.kind, valid_from=g.valid_from,
-                      valid_until=g.valid_until, status=g.status, enrolled=enrolled,
+                      valid_until=g.valid_until, lanes=list(g.lanes or []),
+                      status=g.status, enrolled=enrolled,
                       created_at=g.created_at, closed_at=g.closed_at)
 
 
 @router.post("", status_code=201, response_model=GalleryOut)
 def create_gallery(body: GalleryCreate, who: Admin, svc: Service) -> GalleryOut:
     return _out(svc.create_gallery(who, body.name, body.kind, body.valid_from,
-                                   body.valid_until))
+                                   body.valid_until, body.lanes))
 
 
 @router.get("", response_model=list[GalleryOut])
@@ -66,6 +68,13 @@ def get_gallery(gallery_id: PathId64, who: Enroller, svc: Service) -> GalleryOut
 @router.post("/{gallery_id}/close", response_model=GalleryOut)
 def close_gallery(gallery_id: PathId64, who: Admin, svc: Service) -> GalleryOut:
     return _out(svc.close_gallery(who, gallery_id))
+
+
+@router.put("/{gallery_id}/lanes", response_model=GalleryOut)
+def set_lanes(gallery_id: PathId64, body: GalleryLanes, who: Admin, svc: Service) -> GalleryOut:
+    """Which lanes' device and partner keys may submit to this gallery (audited)."""
+    svc.set_gallery_lanes(who, gallery_id, body.lanes)
+    return _out(*svc.get_gallery(gallery_id))
 
 
 @router.post("/{gallery_id}/travelers", status_code=201, response_model=EnrolmentOut)
