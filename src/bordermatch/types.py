@@ -169,6 +169,9 @@ class LaneResult:
     latency_ms: float
     error: str | None = None
     timings_ms: tuple[tuple[str, float], ...] = field(default=())
+    error_detail: str | None = None  # where: the event.json field, the camera, the frame
+    # Frames left out (misnamed, unreadable) while the rest decided: (camera, file, reason).
+    skipped_frames: tuple[tuple[str, str, str], ...] = ()
     # Travel documents read in the lane: how many, how many named nobody enrolled, and the
     # reads of enrolled travellers whom no face matched: (traveler_id, number, nationality).
     documents_read: int = 0

@@ -85,8 +85,33 @@ def test_one_to_one_when_the_gallery_holds_only_one_of_them(tmp_path):
 def test_partial_unreadable_frames_are_reported_with_the_occupants(tmp_path):
     t = _templates()
     result = _run(_pipeline(["RED", "BLUE"], t), _event(tmp_path, corrupt_one=True))
-    assert result.error == "unreadable_frames:1"
+    assert result.error is None
     assert len(result.occupants) == 2
+    [(camera, file, reason)] = result.skipped_frames
+    assert (camera, file) == ("left", "0002_200.jpg") and reason.startswith("corrupt_image")
+
+
+def test_a_misnamed_frame_is_skipped_and_the_vehicle_still_decided(tmp_path):
+    t = _templates()
+    folder = _event(tmp_path)
+    bad = frame_path(folder, "front", 1, 100)
+    bad.rename(bad.with_name("frame-1.jpg"))
+    result = _run(_pipeline(["RED", "BLUE"], t), folder)
+    assert result.error is None
+    assert sorted(o.traveler_id for o in result.occupants) == ["BLUE", "RED"]
+    assert [(c, f) for c, f, _ in result.skipped_frames] == [("front", "frame-1.jpg")]
+
+
+def test_no_decodable_frame_says_which_frame_failed(tmp_path):
+    folder = tmp_path / "ev"
+    write_event(folder, "ev", [("front", "windshield")])
+    p = frame_path(folder, "front", 0, 0)
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"\xff\xd8broken")
+    result = _run(_pipeline(["RED"], _templates()[:1]), folder)
+    assert result.error == "unreadable_frames" and not result.occupants
+    assert "front/0000_0.jpg" in (result.error_detail or "")
+    assert [(c, f) for c, f, _ in result.skipped_frames] == [("front", "0000_0.jpg")]
 
 
 def test_low_quality_tracks_are_no_capture(tmp_path):

@@ -46,6 +46,9 @@ class VehicleOutcome:
     seats_checked: int = 0
     seats_correct: int = 0
     sources: tuple[str | None, ...] = ()  # per truth occupant: what decided its match
+    # Per truth occupant: "match" (correctly handled), "review" (a track named the right
+    # traveller but held it for an officer: not a match, not a miss either) or "missed".
+    statuses: tuple[str, ...] = ()
 
 
 def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
@@ -58,25 +61,29 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     matched = []
     sources: list[str | None] = []
     seat_checks = []
+    statuses = []
     for occ in truth:
-        ok, source = False, None
+        ok, source, review = False, None, False
         if occ.traveler_id is not None:
             for i, t in enumerate(tracks):
                 if i not in claimed and t.get("traveler_id") == occ.traveler_id:
                     seen.add(i)
                     if t.get("seat") is not None:
                         seat_checks.append(t["seat"] == occ.seat)
+                    review = review or t.get("decision") == "review"
                     if t.get("decision") == "match":
                         claimed.add(i)
                         ok, source = True, t.get("source", "gallery")
                         break
         matched.append(ok)
         sources.append(source)
+        statuses.append("match" if ok else "review" if review else "missed")
     free = [t for i, t in enumerate(tracks) if i not in claimed and i not in seen]
     free_no_match = sum(t.get("decision") == "no_match" for t in free)
     nonmated = [i for i, o in enumerate(truth) if o.traveler_id is None]
     for k, i in enumerate(nonmated):
         matched[i] = k < free_no_match
+        statuses[i] = "match" if matched[i] else "missed"
     false_matches = sum(t.get("decision") == "match" and t.get("traveler_id") not in truth_ids
                         for t in tracks)
     # Capture: each mated occupant seen under its own id, the rest covered by free tracks.
@@ -88,7 +95,7 @@ def score_vehicle(event_id: str, truth: tuple[TruthOccupant, ...],
     return VehicleOutcome(event_id, truth, tuple(matched), bool(captured), validated,
                           false_matches, error,
                           sum(t.get("decision") != "no_capture" for t in tracks),
-                          len(seat_checks), sum(seat_checks), tuple(sources))
+                          len(seat_checks), sum(seat_checks), tuple(sources), tuple(statuses))
 
 
 def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list[VehicleOutcome],
@@ -104,7 +111,8 @@ def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list
         event_id = _event_id(folder)
         row = results.get(event_id)
         outcomes.append(score_vehicle(event_id, truth, row))
-        if row is not None and isinstance(row.get("latency_ms"), int | float):
+        if row is not None and not failed(row) \
+                and isinstance(row.get("latency_ms"), int | float):
             latencies.append(float(row["latency_ms"]))
     if not outcomes:
         raise MetricError(f"{events_dir}: no events with truth.json and a valid event.json")
@@ -113,6 +121,14 @@ def evaluate(events_dir: Path, results_path: Path) -> tuple[dict[str, Any], list
               "scores": [(o.get("score"), o.get("decision")) for r in results.values()
                          for o in r.get("occupants", [])]}
     return metrics, outcomes, series
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """An event that was not decided: an error and no occupant. Its latency is how fast
+    the event was refused, not how long a vehicle waits, so it stays out of the latency
+    figures (a results line of an older run may carry ``unreadable_frames:<n>`` beside the
+    occupants of a decided vehicle)."""
+    return row.get("error") is not None and not row.get("occupants")
 
 
 def _event_id(folder: Path) -> str:
@@ -130,19 +146,22 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
     by_seat: Counter[str] = Counter()
     ok_row: Counter[int] = Counter()
     ok_seat: Counter[str] = Counter()
-    mated = mated_ok = nonmated = nonmated_ok = 0
+    mated = mated_ok = nonmated = nonmated_ok = mated_review = 0
     by_read: Counter[bool] = Counter()
     ok_read: Counter[bool] = Counter()
     by_source: Counter[str] = Counter()
     for v in outcomes:
         sources = v.sources or (None,) * len(v.occupants)
-        for occ, ok, source in zip(v.occupants, v.matched, sources, strict=True):
+        statuses = v.statuses or ("",) * len(v.occupants)
+        for occ, ok, source, status in zip(v.occupants, v.matched, sources, statuses,
+                                           strict=True):
             if occ.traveler_id is None:
                 nonmated += 1
                 nonmated_ok += ok
                 continue
             mated += 1
             mated_ok += ok
+            mated_review += status == "review"
             if source is not None:
                 by_source[source] += 1
             if occ.document_read is not None:
@@ -164,6 +183,8 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "vehicle_validation_rate": sum(v.validated for v in outcomes) / n,
         "capture_rate": sum(v.captured for v in outcomes) / n,
         "match_rate": mated_ok / mated if mated else None,
+        # Mated occupants whose own traveller was named but held for review (not matched).
+        "review_rate": mated_review / mated if mated else None,
         "match_rate_by_row": {f"row{r}": ok_row[r] / by_row[r] for r in sorted(by_row)},
         "mated_by_row": {f"row{r}": by_row[r] for r in sorted(by_row)},
         "match_rate_by_seat": {s: ok_seat[s] / by_seat[s] for s in SEATS if by_seat[s]},
@@ -186,6 +207,7 @@ def summarise(outcomes: list[VehicleOutcome], latencies: list[float]) -> dict[st
         "fpir": false_matches / nonmated if nonmated else None,
         "nonmated_correct_rate": nonmated_ok / nonmated if nonmated else None,
         "events_with_error": sum(v.error is not None for v in outcomes),
+        "latency_vehicles": int(lat.size),  # decided vehicles: failed events are left out
         "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else None,
         "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else None,
     }

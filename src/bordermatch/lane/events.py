@@ -5,7 +5,10 @@ for evaluation only, ``truth.json``. The service receives the same event as JSON
 frame uploads; both become one :class:`LaneEvent` through :func:`parse_event`, and frames
 are decoded here (:func:`decode_frames`) so that the pipeline only sees arrays. Every
 problem with one event raises :class:`LaneEventError` with a stable ``reason`` so the run
-can record it in that event's result and go on with the next event.
+can record it in that event's result and go on with the next event; its ``detail`` says
+where (the field of event.json, the camera, the frame). A misnamed or unreadable frame of
+an event folder is not such a problem: it is skipped and listed (:class:`SkippedFrame`),
+and the vehicle is decided from the other frames.
 """
 
 from __future__ import annotations
@@ -35,6 +38,16 @@ class LaneEventError(EventError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFrame:
+    """A frame left out of an event: its camera, file name and why."""
+
+    camera: str
+    file: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,7 @@ class LaneEvent:
     frames: tuple[FrameRef, ...]
     folder: Path | None = None
     documents: tuple[DocumentRead, ...] = ()
+    skipped: tuple[SkippedFrame, ...] = ()  # misnamed frames of an event folder
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -87,7 +101,7 @@ class DecodedFrames:
     """The decoded frames of one event by (camera, seq), and those that failed, with why."""
 
     images: Mapping[tuple[str, int], Image]
-    failed: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    failed: Mapping[tuple[str, int], SkippedFrame] = field(default_factory=dict)
     decode_ms: float = 0.0
 
 
@@ -115,8 +129,8 @@ def read_event(folder: Path) -> LaneEvent:
     folder = Path(folder)
     meta = _read_json(folder / "event.json", "event_json")
     cameras = _check_meta(meta)
-    return _event(meta, cameras, _list_frames(folder / "frames", {c.id for c in cameras}),
-                  folder)
+    frames, skipped = _list_frames(folder / "frames", {c.id for c in cameras})
+    return _event(meta, cameras, frames, folder, skipped)
 
 
 def parse_event(meta: object, frames: Sequence[FrameRef], folder: Path | None = None,
@@ -127,33 +141,37 @@ def parse_event(meta: object, frames: Sequence[FrameRef], folder: Path | None = 
     known = {c.id for c in cameras}
     for fr in frames:
         if fr.camera not in known:
-            raise LaneEventError("unknown_camera",
-                                 f"frames for camera {fr.camera!r} not listed in event.json")
+            raise LaneEventError("unknown_camera", f"frame {fr.name}: camera "
+                                 f"{fr.camera!r} not listed in the event's cameras")
     return _event(meta, cameras, frames, folder)
 
 
 def _event(meta: dict, cameras: list[Camera], frames: Sequence[FrameRef],
-           folder: Path | None) -> LaneEvent:
+           folder: Path | None, skipped: Sequence[SkippedFrame] = ()) -> LaneEvent:
     if not frames:
-        raise LaneEventError("empty_event", "no frames")
+        detail = "no frames" if not skipped else (
+            f"no usable frames; skipped {len(skipped)}: "
+            + "; ".join(f"{s.camera}/{s.file} ({s.reason})" for s in skipped[:5]))
+        raise LaneEventError("empty_event", detail)
     return LaneEvent(meta["event_id"], meta["lane"], meta["direction"], meta["started_at"],
                      tuple(cameras), tuple(sorted(frames, key=lambda f: (f.camera, f.seq))),
-                     folder, _documents(meta.get("documents", [])))
+                     folder, _documents(meta.get("documents", [])), tuple(skipped))
 
 
 def _documents(raw: object) -> tuple[DocumentRead, ...]:
     if not isinstance(raw, list) or len(raw) > MAX_DOCUMENTS:
-        raise LaneEventError("bad_event_json",
-                             f"'documents' must be a list of at most {MAX_DOCUMENTS} reads")
+        raise LaneEventError("bad_event_json", f"event.json 'documents' must be a list of "
+                             f"at most {MAX_DOCUMENTS} reads")
     out = []
     for i, doc in enumerate(raw):
         fields = ("document_type", "document_number", "nationality", "source")
         if not (isinstance(doc, dict) and all(isinstance(doc.get(f), str) and doc[f]
                                               and len(doc[f]) <= 64 for f in fields)):
-            raise LaneEventError("bad_event_json", f"documents[{i}] needs non-empty strings "
+            raise LaneEventError("bad_event_json", f"event.json documents[{i}] needs non-empty "
+                                 "strings "
                                  f"{', '.join(fields)} (at most 64 characters)")
         if doc["source"] not in DOCUMENT_SOURCES:
-            raise LaneEventError("bad_event_json", f"documents[{i}].source "
+            raise LaneEventError("bad_event_json", f"event.json documents[{i}].source "
                                  f"{doc['source']!r} not in {DOCUMENT_SOURCES}")
         out.append(DocumentRead(*(doc[f] for f in fields)))
     return tuple(out)
@@ -166,22 +184,30 @@ def _check_meta(meta: object) -> list[Camera]:
     for key, kind in (("event_id", str), ("lane", str), ("direction", str),
                       ("started_at", str), ("cameras", list)):
         if not isinstance(meta.get(key), kind):
-            raise LaneEventError("bad_event_json", f"field {key!r} missing or not {kind.__name__}")
+            raise LaneEventError("bad_event_json", f"event.json field {key!r} missing or not "
+                                 f"{kind.__name__}")
     if meta["direction"] not in DIRECTIONS:
-        raise LaneEventError("bad_event_json",
-                             f"direction {meta['direction']!r} not in {DIRECTIONS}")
+        raise LaneEventError("bad_event_json", f"event.json direction "
+                             f"{meta['direction']!r} not in {DIRECTIONS}")
     try:
         datetime.fromisoformat(meta["started_at"])
     except ValueError:
-        raise LaneEventError("bad_event_json", "started_at is not ISO-8601") from None
+        raise LaneEventError("bad_event_json", f"event.json started_at "
+                             f"{meta['started_at'][:40]!r} is not ISO-8601") from None
     cameras = []
-    for cam in meta["cameras"]:
+    for i, cam in enumerate(meta["cameras"]):
         if not (isinstance(cam, dict) and isinstance(cam.get("id"), str)
                 and isinstance(cam.get("view"), str) and cam["id"]):
-            raise LaneEventError("bad_event_json", f"camera entry {cam!r} needs string id and view")
+            raise LaneEventError("bad_event_json",
+                                 f"event.json cameras[{i}] needs a non-empty string id and "
+                                 f"a string view, got {str(cam)[:60]}")
         cameras.append(Camera(cam["id"], cam["view"]))
-    if len({c.id for c in cameras}) != len(cameras):
-        raise LaneEventError("bad_event_json", "duplicate camera id")
+    seen: set[str] = set()
+    for i, c in enumerate(cameras):
+        if c.id in seen:
+            raise LaneEventError("bad_event_json", f"event.json cameras[{i}]: duplicate "
+                                 f"camera id {c.id!r}")
+        seen.add(c.id)
     return cameras
 
 
@@ -199,27 +225,39 @@ def decode_frames(refs: Sequence[FrameRef], decode: Callable[[FrameRef], Image])
     """Decode each frame with ``decode``; a frame that fails is recorded with its reason."""
     start = time.perf_counter()
     images: dict[tuple[str, int], Image] = {}
-    failed: dict[tuple[str, int], str] = {}
+    failed: dict[tuple[str, int], SkippedFrame] = {}
     for fr in refs:
         try:
             images[(fr.camera, fr.seq)] = decode(fr)
         except InputError as exc:  # a busy or broken process is not an unreadable frame
-            failed[(fr.camera, fr.seq)] = f"{fr.name}: {exc}"
+            file = fr.path.name if fr.path is not None else fr.name.partition("/")[2]
+            failed[(fr.camera, fr.seq)] = SkippedFrame(fr.camera, file, f"{exc.code}: {exc}")
     return DecodedFrames(images, failed, (time.perf_counter() - start) * 1000.0)
 
 
-def _list_frames(frames_dir: Path, camera_ids: set[str]) -> list[FrameRef]:
+def _list_frames(frames_dir: Path, camera_ids: set[str],
+                 ) -> tuple[list[FrameRef], list[SkippedFrame]]:
+    """The well-named frames of an event folder, and the files skipped (misnamed or not a
+    file): a camera that wrote one odd file name has still seen the vehicle."""
     if not frames_dir.is_dir():
-        return []
-    frames = []
+        return [], []
+    frames, skipped = [], []
     for cam_dir in sorted(p for p in frames_dir.iterdir()):
         if not cam_dir.is_dir():
             continue
         if cam_dir.name not in camera_ids:
-            raise LaneEventError("unknown_camera",
-                                 f"frames for camera {cam_dir.name!r} not listed in event.json")
-        frames += [frame_ref(f"{cam_dir.name}/{f.name}", f) for f in sorted(cam_dir.iterdir())]
-    return frames
+            raise LaneEventError("unknown_camera", f"frames/{cam_dir.name}/: camera "
+                                 f"{cam_dir.name!r} not listed in event.json")
+        for f in sorted(cam_dir.iterdir()):
+            if not f.is_file():
+                skipped.append(SkippedFrame(cam_dir.name, f.name, "not a file"))
+                continue
+            try:
+                frames.append(frame_ref(f"{cam_dir.name}/{f.name}", f))
+            except LaneEventError as exc:
+                skipped.append(SkippedFrame(cam_dir.name, f.name,
+                                            f"{exc.reason}: not <seq:04d>_<t_ms>.jpg"))
+    return frames, skipped
 
 
 def read_truth(folder: Path) -> tuple[TruthOccupant, ...]:
@@ -227,14 +265,16 @@ def read_truth(folder: Path) -> tuple[TruthOccupant, ...]:
     occupants = truth.get("occupants") if isinstance(truth, dict) else None
     if not isinstance(occupants, list):
         raise LaneEventError("bad_truth_json", "truth.json needs an 'occupants' list")
-    out = []
+    out: list[TruthOccupant] = []
     for occ in occupants:
         tid = occ.get("traveler_id") if isinstance(occ, dict) else 0
         seat = occ.get("seat") if isinstance(occ, dict) else None
         read = occ.get("document_read") if isinstance(occ, dict) else None
         if not (tid is None or isinstance(tid, str)) or seat not in SEATS \
                 or not (read is None or isinstance(read, bool)):
-            raise LaneEventError("bad_truth_json", f"bad occupant {occ!r}")
+            raise LaneEventError("bad_truth_json", f"truth.json occupants[{len(out)}]: needs "
+                                 f"traveler_id (string or null) and a seat in {SEATS}, "
+                                 f"got {str(occ)[:80]}")
         out.append(TruthOccupant(tid, seat, read))
     return tuple(out)
 
@@ -244,7 +284,10 @@ def _read_json(path: Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LaneEventError(f"missing_{what}", f"{path.name} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
+        raise LaneEventError(f"bad_{what}", f"{path.name} line {exc.lineno} column "
+                             f"{exc.colno}: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise LaneEventError(f"bad_{what}", f"{path.name} unreadable ({exc})") from None
 
 
@@ -288,6 +331,11 @@ def result_to_json(result: LaneResult) -> dict[str, Any]:
     }
     if result.error is not None:
         row["error"] = result.error
+        if result.error_detail:
+            row["error_detail"] = result.error_detail
+    if result.skipped_frames:
+        row["skipped_frames"] = [{"camera": c, "file": f, "reason": r}
+                                 for c, f, r in result.skipped_frames]
     if result.timings_ms:
         row["timings_ms"] = {k: round(v, 2) for k, v in result.timings_ms}
     if result.documents_read:

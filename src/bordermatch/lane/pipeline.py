@@ -168,27 +168,28 @@ class LanePipeline:
 
     def process(self, event: LaneEvent, frames: DecodedFrames) -> LaneResult:
         start = time.perf_counter()
+        skipped = tuple((f.camera, f.file, f.reason)
+                        for f in (*event.skipped, *frames.failed.values()))
         try:
             obs = self.observe(event, frames)
         except LaneEventError as exc:
-            return LaneResult(event.event_id, (), _ms(start), error=exc.reason)
+            return LaneResult(event.event_id, (), _ms(start), error=exc.reason,
+                              error_detail=exc.detail, skipped_frames=skipped)
         occupants, search_ms = self.decide(obs.tracks, obs.seats, event.documents)
         obs.timings["search"] = search_ms
-        error = None
-        if frames.failed:
-            error = f"unreadable_frames:{len(frames.failed)}"
         return self.result(event, occupants, _ms(start) + obs.timings.get("decode", 0.0),
-                           error, tuple(obs.timings.items()))
+                           timings=tuple(obs.timings.items()), skipped=skipped)
 
     def result(self, event: LaneEvent, occupants: Sequence[Occupant], latency_ms: float,
                error: str | None = None, timings: tuple[tuple[str, float], ...] = (),
-               ) -> LaneResult:
+               skipped: tuple[tuple[str, str, str], ...] = ()) -> LaneResult:
         """The vehicle's result line, with what became of the documents read for it."""
         matched = {o.traveler_id for o in occupants if o.decision is Outcome.MATCH}
         unmatched = sorted({(t, *d.key) for d in event.documents
                             if (t := self.documents.get(d.key)) is not None and t not in matched})
         return LaneResult(event.event_id, tuple(occupants), latency_ms, error=error,
-                          timings_ms=timings, documents_read=len(event.documents),
+                          timings_ms=timings, skipped_frames=skipped,
+                          documents_read=len(event.documents),
                           documents_unknown=sum(d.key not in self.documents
                                                 for d in event.documents),
                           documents_unmatched=tuple(unmatched))
@@ -228,8 +229,10 @@ class LanePipeline:
             tracklets += link_frames(shots_by_frame, cam)
             timings["tracking"] += _ms(t)
         if frames.failed and not images:
+            bad = next(iter(frames.failed.values()))
             raise LaneEventError("unreadable_frames",
-                                 f"none of {len(frames.failed)} frames decodes")
+                                 f"none of {len(frames.failed)} frames decodes; first: "
+                                 f"{bad.camera}/{bad.file} ({bad.reason})")
         cfg = self.config
         first = cfg.first_shots if self.adaptive else cfg.shots_per_tracklet
         t = time.perf_counter()

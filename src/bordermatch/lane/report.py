@@ -16,9 +16,15 @@ from bordermatch.eval.plotstyle import (
 )
 from bordermatch.lane.evaluate import VehicleOutcome
 
+_STATUS = {"match": "ok", "review": "review", "missed": "MISSED"}
+
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0f} ms"
 
 
 def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleOutcome],
@@ -36,6 +42,7 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
         f"| vehicle validation rate | {_pct(m['vehicle_validation_rate'])} |",
         f"| capture rate (every occupant captured) | {_pct(m['capture_rate'])} |",
         f"| match rate (mated occupants) | {_pct(m['match_rate'])} |",
+        f"| right traveller held for review (mated occupants) | {_pct(m.get('review_rate'))} |",
         f"| false matches | {m['false_matches']} |",
         f"| occupant count exact | {_pct(m['occupant_count_exact_rate'])} "
         f"({m['tracks_per_occupant']:.2f} tracks per occupant) |",
@@ -48,8 +55,8 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
         f"| FPIR (upper bound) | {_pct(m['fpir'])} |",
         f"| non-mated occupants answered no_match | {_pct(m['nonmated_correct_rate'])} |",
         f"| events with an error | {m['events_with_error']} |",
-        f"| latency p50 / p95 | {m['latency_ms_p50'] or 0:.0f} / "
-        f"{m['latency_ms_p95'] or 0:.0f} ms |",
+        f"| latency p50 / p95 (decided vehicles) | {_ms(m['latency_ms_p50'])} / "
+        f"{_ms(m['latency_ms_p95'])} ({m.get('latency_vehicles', 'n/a')} vehicles) |",
         "", "## Match rate by row and seat", "", "| row/seat | mated occupants | match rate |",
         "|---|---|---|",
     ]
@@ -60,12 +67,13 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
     failed = [v for v in outcomes if not v.validated][:50]
     if failed:
         lines += ["", "## Vehicles not validated (first 50)", "",
-                  "| event | occupants (seat: traveller, ok) | false matches | error |",
+                  "| event | occupants (seat: traveller, ok / review / MISSED) "
+                  "| false matches | error |",
                   "|---|---|---|---|"]
         for v in failed:
-            occ = ", ".join(f"{o.seat}: {o.traveler_id or 'not enrolled'} "
-                            f"{'ok' if ok else 'MISSED'}"
-                            for o, ok in zip(v.occupants, v.matched, strict=True))
+            statuses = v.statuses or tuple("match" if ok else "missed" for ok in v.matched)
+            occ = ", ".join(f"{o.seat}: {o.traveler_id or 'not enrolled'} {_STATUS[st]}"
+                            for o, st in zip(v.occupants, statuses, strict=True))
             lines.append(f"| {v.event_id} | {occ} | {v.false_matches} | {v.error or ''} |")
     lines += ["", *[f"![{p.stem}]({p.name})" for p in plots], ""]
     path = out_dir / "report.md"

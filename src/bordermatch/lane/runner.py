@@ -112,16 +112,17 @@ def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
             start = time.perf_counter()
             try:
                 event, frames = load_event(folder, pipeline, limits)
-                for why in frames.failed.values():
-                    log.warning("%s: %s", event.event_id, why)
                 result = pipeline.process(event, frames)
             except LaneEventError as exc:
-                result = LaneResult(folder.name, (), _ms(start), error=exc.reason)
+                result = LaneResult(folder.name, (), _ms(start), error=exc.reason,
+                                    error_detail=exc.detail)
             except BordermatchError as exc:
-                result = LaneResult(folder.name, (), _ms(start), error=exc.code)
-            except Exception:  # one bad event must not end a night's run; it is logged
+                result = LaneResult(folder.name, (), _ms(start), error=exc.code,
+                                    error_detail=str(exc))
+            except Exception as exc:  # one bad event must not end a night's run; it is logged
                 log.exception("%s: internal error", folder.name)
-                result = LaneResult(folder.name, (), _ms(start), error="internal_error")
+                result = LaneResult(folder.name, (), _ms(start), error="internal_error",
+                                    error_detail=f"{type(exc).__name__} (see the log)")
             fh.write(json.dumps(result_to_json(result)) + "\n")
             fh.flush()
             if progress:
@@ -167,38 +168,40 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
     for n, folder in enumerate(event_folders(events_dir)[:limit], start=1):
-        try:
-            truth = read_truth(folder)
-            start = time.perf_counter()
-            event, frames = load_event(folder, pipeline)
-            obs = pipeline.observe(event, frames)
-        except LaneEventError:
-            continue
-        if keep is not None:
-            keep.append((obs, (time.perf_counter() - start) * 1000.0))
-        mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
-        aliases = {p for o in truth for p in (partners or {}).get(o.traveler_id or "", ())}
-        excluded = sorted(set(mates) | {col[a] for a in aliases if a in col})
-        tracks = [t for t in obs.tracks
-                  if t.best_quality >= pipeline.config.min_capture_quality]
-        if not tracks:
-            lowest = float(pipeline.scale.of_cosine(np.float32(-1.0)))
-            for f in FUSIONS:
-                out[f]["mated"] += [lowest] * len(mates)
-                out[f]["rank1"] += [False] * len(mates)
-            continue
-        for fusion in FUSIONS:
-            pipeline.config = replace(pipeline.config, fusion=fusion)
-            s = pipeline.track_scores(tracks)
-            others = np.delete(s, excluded, axis=1) if excluded else s
-            if others.shape[1]:  # empty when the vehicle holds every gallery traveller
-                out[fusion]["nonmated"] += others.max(1).tolist()
-            for m in mates:
-                best = int(s[:, m].argmax())
-                out[fusion]["mated"].append(float(s[best, m]))
-                out[fusion]["rank1"].append(bool(s[best].argmax() == m))
-        if progress:
-            progress(n)
+        try:  # every event counts for the progress, the skipped ones too
+            try:
+                truth = read_truth(folder)
+                start = time.perf_counter()
+                event, frames = load_event(folder, pipeline)
+                obs = pipeline.observe(event, frames)
+            except LaneEventError:
+                continue
+            if keep is not None:
+                keep.append((obs, (time.perf_counter() - start) * 1000.0))
+            mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
+            aliases = {p for o in truth for p in (partners or {}).get(o.traveler_id or "", ())}
+            excluded = sorted(set(mates) | {col[a] for a in aliases if a in col})
+            tracks = [t for t in obs.tracks
+                      if t.best_quality >= pipeline.config.min_capture_quality]
+            if not tracks:
+                lowest = float(pipeline.scale.of_cosine(np.float32(-1.0)))
+                for f in FUSIONS:
+                    out[f]["mated"] += [lowest] * len(mates)
+                    out[f]["rank1"] += [False] * len(mates)
+                continue
+            for fusion in FUSIONS:
+                pipeline.config = replace(pipeline.config, fusion=fusion)
+                s = pipeline.track_scores(tracks)
+                others = np.delete(s, excluded, axis=1) if excluded else s
+                if others.shape[1]:  # empty when the vehicle holds every gallery traveller
+                    out[fusion]["nonmated"] += others.max(1).tolist()
+                for m in mates:
+                    best = int(s[:, m].argmax())
+                    out[fusion]["mated"].append(float(s[best, m]))
+                    out[fusion]["rank1"].append(bool(s[best].argmax() == m))
+        finally:
+            if progress:
+                progress(n)
     return out
 
 

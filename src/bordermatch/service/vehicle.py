@@ -88,7 +88,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
 
     result = pipeline.process(parsed, decode_frames(pipeline.frames_needed(parsed), decode))
     if result.error and result.error.split(":")[0] in _EVENT_ERRORS and not result.occupants:
-        raise EventError(f"lane event refused: {result.error}")
+        raise EventError(f"lane event refused: {result.error}: {result.error_detail}")
     if len(result.occupants) > core.settings.max_vehicle_occupants:
         raise TooManyFacesError(f"{len(result.occupants)} occupants tracked; a vehicle may "
                                 f"hold at most {core.settings.max_vehicle_occupants}")
