@@ -10,12 +10,15 @@ from bordermatch.cli import blobs, document, face, gallery, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
-from bordermatch.cli._common import os_errors
+from bordermatch.cli._common import ErrorsGroup
+from bordermatch.cli.progress import set_output
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+# ErrorsGroup: an OSError or an unopenable database in any command is one line, exit 4 or 5.
+app = typer.Typer(cls=ErrorsGroup, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
                   help="Biometric entry/exit verification for border crossings.")
-app.command("verify")(os_errors(face.verify))
-app.command("detect")(os_errors(face.detect))
+app.command("verify")(face.verify)
+app.command("detect")(face.detect)
 app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")
@@ -27,9 +30,14 @@ app.add_typer(fingerprint_cli.app, name="fingerprint")
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def _root(verbose: bool = typer.Option(
+              False, "--verbose", "-v", help="Per-item notes and debug logging."),
+          quiet: bool = typer.Option(
+              False, "--quiet", "-q", help="No progress bars (they are off anyway when "
+              "stderr is not a terminal).")) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    set_output(verbose=verbose, quiet=quiet)
 
 
 def main() -> None:
