@@ -4,6 +4,7 @@ plus broken events that must be reported per event without stopping the run."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def lane(pd_faces: Path, tmp_path_factory):
                      "surname": person.split("_")[1], "document_type": "P",
                      "document_number": f"D-{tid}", "nationality": "USA", "citizen": "true",
                      "photo": f"photos/{photo}"})
+    rows.append({**rows[0], "traveler_id": "T-GHOST", "document_number": "D-GHOST",
+                 "photo": "photos/ghost.jpg"})  # a photo that is not there: one rejected row
     write_manifest(gdir / "manifest.csv", rows)
     det = registry.create("detector", "yunet", score_threshold=0.6)
     emb = registry.create("embedder", "sface")
@@ -66,6 +69,15 @@ def lane(pd_faces: Path, tmp_path_factory):
     write_event(events / "f-corrupt", "f-corrupt", [("front", "windshield")])
     (events / "f-corrupt" / "frames" / "front").mkdir(parents=True)
     (events / "f-corrupt" / "frames" / "front" / "0000_0.jpg").write_bytes(b"\xff\xd8garbage")
+    # The driver again, with one frame misnamed and one corrupt: skipped, the rest decide.
+    shutil.copytree(events / "b-driver", events / "g-odd-frames")
+    meta = json.loads((events / "g-odd-frames" / "event.json").read_text())
+    (events / "g-odd-frames" / "event.json").write_text(json.dumps({**meta,
+                                                                    "event_id": "g-odd-frames"}))
+    (events / "g-odd-frames" / "truth.json").unlink()  # scored above through b-driver
+    frames = sorted((events / "g-odd-frames" / "frames").glob("*/*.jpg"))
+    frames[0].rename(frames[0].with_name("IMG_0001.jpg"))
+    frames[1].write_bytes(b"\xff\xd8garbage")
     return root
 
 
@@ -75,12 +87,22 @@ def test_lane_run_and_evaluate(lane: Path):
 
     pipeline = build_pipeline(lane / "g.npz")
     out = lane / "results.jsonl"
-    assert run_events(pipeline, lane / "events", out) == 6
+    assert run_events(pipeline, lane / "events", out) == 7
     rows = {r["event_id"]: r for r in read_results(out)}
     assert rows["c-bad-json"]["error"] == "bad_event_json"
+    assert rows["c-bad-json"]["error_detail"].startswith("event.json line 1 column 2")
     assert rows["d-empty"]["error"] == "empty_event"
     assert rows["e-unknown-cam"]["error"] == "unknown_camera"
+    assert "frames/roof/" in rows["e-unknown-cam"]["error_detail"]
     assert rows["f-corrupt"]["error"] == "unreadable_frames"
+    assert "front/0000_0.jpg" in rows["f-corrupt"]["error_detail"]
+    odd = rows["g-odd-frames"]
+    assert "error" not in odd
+    assert [o["traveler_id"] for o in odd["occupants"] if o["decision"] == "match"] == ["T-BIDEN"]
+    skipped = {(f["camera"], f["file"]): f["reason"] for f in odd["skipped_frames"]}
+    assert len(skipped) == 2 and any(f == "IMG_0001.jpg" for _, f in skipped)
+    assert sorted(r.split(":")[0] for r in skipped.values()) == ["bad_frame_name",
+                                                                 "corrupt_image"]
     three = rows["a-three"]["occupants"]
     matched = sorted(o["traveler_id"] for o in three if o["decision"] == "match")
     assert matched == ["T-BIDEN", "T-OBAMA"]
@@ -96,7 +118,7 @@ def test_lane_run_and_evaluate(lane: Path):
     assert metrics["seat_accuracy"] == 1.0 and metrics["seats_checked"] == 3
 
 
-def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path):
+def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from bordermatch.cli import app
@@ -106,9 +128,24 @@ def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path):
                               str(tmp_path / "g2.npz"), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["enrolled"] == 2
+    # Text mode: a summary with counts; the per-photo note only in the sidecar and with -v.
+    res = runner.invoke(app, ["gallery", "build", str(lane / "gallery"), "--out",
+                              str(tmp_path / "g2.npz")])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("\n") == 1 and "1 rejected (not_found 1)" in res.stdout
+    assert "rejected line" not in res.output
+    res = runner.invoke(app, ["gallery", "build", str(lane / "gallery"), "--out",
+                              str(tmp_path / "g2.npz"), "-v"])
+    assert "rejected line 4 T-GHOST: not_found" in res.stderr
+    assert "rejected line" not in res.stdout
+    # A terminal gets a bar on stderr; stdout keeps the one summary line.
+    monkeypatch.setattr("bordermatch.cli.progress._is_tty", lambda stream: True)
     res = runner.invoke(app, ["lane", "run", "--gallery", str(tmp_path / "g2.npz"), "--events",
                               str(lane / "events"), "--out", str(tmp_path / "r.jsonl")])
     assert res.exit_code == 0, res.output
+    assert "vehicles: 100%" in res.stderr and "7/7" in res.stderr
+    assert res.stdout.startswith("7 events in ") and res.stdout.count("\n") == 1
+    assert "(4 with an error reason, 3 frames skipped)" in res.stdout  # f-corrupt too
     res = runner.invoke(app, ["lane", "evaluate", "--events", str(lane / "events"),
                               "--results", str(tmp_path / "r.jsonl"), "--out",
                               str(tmp_path / "rep")])

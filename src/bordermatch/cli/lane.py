@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from bordermatch.cli._common import fail
+from bordermatch.cli.progress import Quiet, Verbose, output, progress
 from bordermatch.errors import BordermatchError
 
 app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simulate.")
@@ -56,24 +57,35 @@ def run(
         None, help="1:1 FMR at which documents read in the lane are verified (default 1e-3)."),
     ignore_documents: bool = typer.Option(
         False, "--ignore-documents", help="Baselines: decide every occupant by 1:N search."),
+    verbose: bool = Verbose,
+    quiet: bool = Quiet,
 ) -> None:
     """Process every event: one results line each, never aborting on a bad event."""
+    from bordermatch.lane.events import event_folders
     from bordermatch.lane.runner import build_pipeline, run_events
 
+    shown = output(verbose, quiet)
+    errors = skipped = 0
     try:
         config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
                          layout, document_fmr, ignore_documents)
         pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score)
-        errors = 0
+        with progress("vehicles", "vehicle", shown, len(event_folders(events))) as bar:
+            def show(result) -> None:
+                nonlocal errors, skipped
+                errors += result.error is not None
+                skipped += len(result.skipped_frames)
+                if result.error is not None:
+                    bar.note(f"  {result.event_id}: {result.error}: {result.error_detail}")
+                for camera, name, why in result.skipped_frames:
+                    bar.note(f"  {result.event_id}: skipped frame {camera}/{name}: {why}")
+                bar.advance()
 
-        def show(result) -> None:
-            nonlocal errors
-            errors += result.error is not None
-
-        n = run_events(pipeline, events, out, show)
+            n = run_events(pipeline, events, out, show)
     except BordermatchError as exc:
         fail(exc)
-    typer.echo(f"{n} events -> {out} ({errors} with an error reason)")
+    typer.echo(f"{n} events in {bar.elapsed_s:.1f} s -> {out} ({errors} with an error "
+               f"reason, {skipped} frames skipped)")
 
 
 @app.command("evaluate")
@@ -113,6 +125,7 @@ def simulate(
     second_references: float | None = typer.Option(
         None, min=0.0, max=1.0,
         help="P(a traveller holds a second document with its own photo; default 0.3)."),
+    quiet: bool = Quiet,
 ) -> None:
     """Render a gallery and lane events with truth.json (parameters: docs/lane.md)."""
     from dataclasses import replace
@@ -131,12 +144,15 @@ def simulate(
             overrides.update(document_read_prob=0.0, unenrolled_document_prob=0.0,
                              stray_read_prob=0.0)
         params = replace(params, **overrides)
-        summary = run_sim(faces, out, vehicles, seed, params)
+        with progress("rendering", "vehicle", output(quiet=quiet), vehicles) as bar:
+            summary = run_sim(faces, out, vehicles, seed, params,
+                              progress=lambda done: bar.done_of(done))
     except BordermatchError as exc:
         fail(exc)
     typer.echo(f"{summary['vehicles']} vehicles, {summary['occupants']} occupants, "
                f"{summary['documents_read']} documents read, gallery of "
-               f"{summary['travelers']} travellers ({summary['gallery']} photos) -> {out}")
+               f"{summary['travelers']} travellers ({summary['gallery']} photos) in "
+               f"{bar.elapsed_s:.1f} s -> {out}")
 
 
 @app.command("calibrate")
@@ -160,10 +176,12 @@ def calibrate(
     results_out: Path | None = typer.Option(
         None, help="Also write results lines for these events, decided with the new thresholds "
         "(one set only)."),
+    quiet: bool = Quiet,
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
     from bordermatch.errors import ConfigError
     from bordermatch.gallery.file import load as load_gallery
+    from bordermatch.lane.events import event_folders
     from bordermatch.lane.runner import CalibrationSet, build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
     from bordermatch.match.decide import OperatingPoint
@@ -182,12 +200,16 @@ def calibrate(
             pipeline = build_pipeline(g, None, config, detector, detector_score,
                                       point=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
-        th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
-                                 fusion=fusion, source=", ".join(map(str, events)),
-                                 limit=limit, results_out=results_out)
+        total = sum(len(event_folders(e)[:limit]) for e in events)
+        with progress("observing", "vehicle", output(quiet=quiet), total) as bar:
+            th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
+                                     fusion=fusion, source=", ".join(map(str, events)),
+                                     progress=lambda _n: bar.advance(), limit=limit,
+                                     results_out=results_out)
     except BordermatchError as exc:
         fail(exc)
     th.save(out)
     (Path(out).with_suffix(".fusion.json")).write_text(json.dumps(comparison, indent=1))
     typer.echo(json.dumps(comparison, indent=1))
-    typer.echo(f"thresholds -> {out}: match {th.match:.4f}, review {th.review:.4f}")
+    typer.echo(f"{bar.count} vehicles in {bar.elapsed_s:.1f} s; thresholds -> {out}: "
+               f"match {th.match:.4f}, review {th.review:.4f}")

@@ -91,7 +91,7 @@ def progress(desc: str, unit: str, out: Output, total: int | None = None,
     stream = stream if stream is not None else sys.stderr
     enabled = not out.quiet and _is_tty(stream)
     bar = tqdm(total=total, desc=desc, unit=unit, file=stream, disable=not enabled,
-               dynamic_ncols=True, leave=False, smoothing=0.1)
+               dynamic_ncols=True, leave=True, smoothing=0.1)
     try:
         with logging_redirect_tqdm():  # a log line is printed above the bar, not through it
             yield Progress(bar, out)
