@@ -28,8 +28,13 @@ def test_fvc_protocol_counts_and_metrics(tmp_path):
     images = fvc_images(_folder(tmp_path))
     assert [(f, i) for f, i, _ in images][:4] == [(1, 1), (1, 2), (1, 3), (2, 1)]
     _fake_extract.calls = 0
-    scores = compare_all(images, FakeComparator(), extract=_fake_extract)
+    seen: list[tuple[int, int]] = []
+    scores = compare_all(images, FakeComparator(), extract=_fake_extract,
+                         progress=lambda done, total: seen.append((done, total)))
     assert (scores.genuine.size, scores.impostor.size) == (3 * 3, 36 - 9)
+    # The bar counts 9 extractions, then 36 comparisons, one row of pairs at a time.
+    assert seen[0] == (1, 45) and seen[8] == (9, 45) and seen[-1] == (45, 45)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     out = summarise(scores)
     assert out["eer"] == 0.0 and out["fnmr_at_fmr_0.001"] is None
     assert out["genuine"] == 9 and out["impostor"] == 27 and out["images"] == 9

@@ -12,12 +12,13 @@ from pathlib import Path
 import typer
 
 from bordermatch.cli._common import fail
+from bordermatch.cli.progress import Quiet, bars_enabled, output
 
 log = logging.getLogger(__name__)
 
 
 def _embed(lfw_dir: Path, cache_dir: Path | None, workers: int, flip: bool,
-           dlib_box: str, limit_pairs: int | None, detect_min_side: int):
+           dlib_box: str, limit_pairs: int | None, detect_min_side: int, quiet: bool = False):
     from bordermatch.eval.lfw import image_root, read_pairs
     from bordermatch.eval.lfw import limit_pairs as limit
     from bordermatch.eval.lfw_embed import EmbedConfig, default_cache_dir, embed_images
@@ -28,7 +29,8 @@ def _embed(lfw_dir: Path, cache_dir: Path | None, workers: int, flip: bool,
     names = sorted({n for p in pairs for n in (p.a, p.b)})
     config = EmbedConfig(dlib_box=dlib_box, detect_min_side=detect_min_side)
     emb = embed_images(image_root(lfw_dir), names, config, cache_dir or default_cache_dir(),
-                       workers=workers, flip=flip)
+                       workers=workers, flip=flip,
+                       progress=bars_enabled(output(quiet=quiet)))  # its own tqdm bar
     return pairs, emb, config
 
 
@@ -48,6 +50,7 @@ def lfw(
     large: bool = typer.Option(True, "--large/--no-large",
                                help="Also calibrate on all cross-identity impostor pairs."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    quiet: bool = Quiet,
 ) -> None:
     """LFW View-2 10-fold verification: SFace, dlib, fusion and cascade."""
     from bordermatch.errors import BordermatchError
@@ -57,7 +60,7 @@ def lfw(
     started = time.perf_counter()
     try:
         pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, limit_pairs,
-                                    detect_min_side)
+                                    detect_min_side, quiet)
         pairs = [p for p in pairs if p.fold < folds]
         if len({p.fold for p in pairs}) < 2:
             raise typer.BadParameter("need at least 2 folds")
@@ -93,6 +96,7 @@ def calibrate(
     dlib_box: str = typer.Option("landmarks"),
     detect_min_side: int = typer.Option(500, help="Enlarge smaller images for detection."),
     margin: float = typer.Option(0.25, help="Cascade band margin (calibrated log-odds)."),
+    quiet: bool = Quiet,
 ) -> None:
     """Fit calibration, fusion, cascade band and FMR thresholds on all of LFW View 2."""
     from bordermatch.errors import BordermatchError
@@ -100,7 +104,7 @@ def calibrate(
 
     try:
         pairs, emb, config = _embed(lfw_dir, cache_dir, workers, flip, dlib_box, None,
-                                    detect_min_side)
+                                    detect_min_side, quiet)
         calibration = build_calibration(pairs, emb, margin, {
             "data": "LFW deep-funneled, View 2 pairs.txt (10 x 600 pairs) and all "
                     "different-person comparisons among its images",

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from bordermatch.cli._common import emit_json, fail
+from bordermatch.cli.progress import Quiet, Verbose, output, progress
 from bordermatch.errors import BordermatchError, InputError, ManifestError
 
 app = typer.Typer(no_args_is_help=True, help="Fingerprints: NFIQ 2, Bozorth3, watchlist.")
@@ -100,23 +101,30 @@ def _watchlist_images(folder: Path) -> list[tuple[str, int, Path]]:
 
 @watchlist_app.command("build")
 def watchlist_build(folder: Path, out: Path = typer.Option(..., "--out"), ppi: float = _PPI,
-                    as_json: bool = _JSON) -> None:
-    """Enrol DIR/<subject_id>/<position>.<ext> into the watchlist file W."""
+                    as_json: bool = _JSON, verbose: bool = Verbose, quiet: bool = Quiet,
+                    ) -> None:
+    """Enrol DIR/<subject_id>/<position>.<ext> into the watchlist file W (the rejected
+    images are in the --json report, and printed with -v)."""
     from bordermatch.fingerprint.capture import load_fingerprint
     from bordermatch.fingerprint.minutiae import extract_template
     from bordermatch.fingerprint.quality import Nfiq2Assessor
     from bordermatch.fingerprint.watchlist import Watchlist
 
     rejected: list[dict[str, str]] = []
+    shown = output(verbose, quiet)
     try:
         grouped: dict[str, dict[int, object]] = {}
-        for sid, pos, img in _watchlist_images(folder):
-            try:
-                image = load_fingerprint(img, ppi)
-                q = Nfiq2Assessor().assess(image)
-                grouped.setdefault(sid, {})[pos] = extract_template(image, pos, q.score)
-            except InputError as exc:
-                rejected.append({"image": str(img), "error": exc.code, "detail": str(exc)})
+        found = _watchlist_images(folder)
+        with progress("enrolling", "finger", shown, len(found)) as bar:
+            for sid, pos, img in found:
+                try:
+                    image = load_fingerprint(img, ppi)
+                    q = Nfiq2Assessor().assess(image)
+                    grouped.setdefault(sid, {})[pos] = extract_template(image, pos, q.score)
+                except InputError as exc:
+                    rejected.append({"image": str(img), "error": exc.code, "detail": str(exc)})
+                    bar.note(f"  rejected {img}: {exc.code} ({exc})")
+                bar.advance()
         wl = Watchlist()
         for sid, fingers in grouped.items():
             wl.enrol(sid, fingers)  # type: ignore[arg-type]
@@ -128,9 +136,9 @@ def watchlist_build(folder: Path, out: Path = typer.Option(..., "--out"), ppi: f
     if as_json:
         emit_json(report)
     else:
-        typer.echo(f"enrolled {len(wl)} subjects, {wl.n_fingers} fingers -> {out}")
-        for r in rejected:
-            typer.echo(f"  rejected {r['image']}: {r['error']} ({r['detail']})")
+        typer.echo(f"enrolled {len(wl)} subjects, {wl.n_fingers} fingers in "
+                   f"{bar.elapsed_s:.1f} s -> {out}; {len(rejected)} images rejected"
+                   + (" (-v or --json lists them)" if rejected and not shown.verbose else ""))
 
 
 def _split_probe(arg: str) -> tuple[int, Path]:
@@ -203,7 +211,8 @@ def eval_cmd(folder: Path, ppi: float = _PPI, as_json: bool = _JSON,
              max_fingers: int | None = typer.Option(None, help="Use the first N fingers."),
              max_impressions: int | None = typer.Option(None, help="Impressions 1..N only."),
              calibration_out: Path | None = typer.Option(
-                 None, help="Also write a calibration JSON from these scores.")) -> None:
+                 None, help="Also write a calibration JSON from these scores."),
+             quiet: bool = Quiet) -> None:
     """Verification accuracy on FVC-style <finger>_<impression> images (all pairs)."""
     from bordermatch.fingerprint import _nbis
     from bordermatch.fingerprint.evaluate import compare_all, fvc_images, summarise
@@ -211,7 +220,8 @@ def eval_cmd(folder: Path, ppi: float = _PPI, as_json: bool = _JSON,
 
     try:
         images = fvc_images(folder, max_fingers, max_impressions)
-        scores = compare_all(images, Bozorth3(), ppi)
+        with progress("extract+compare", "op", output(quiet=quiet)) as bar:
+            scores = compare_all(images, Bozorth3(), ppi, progress=bar.done_of)
         summary = summarise(scores)
         if calibration_out is not None:
             digest = hashlib.sha256()

@@ -84,14 +84,19 @@ class Progress:
         return time.perf_counter() - self._start
 
 
+def bars_enabled(out: Output, stream: IO[str] | None = None) -> bool:
+    """Whether a bar would show: for library code that draws its own tqdm bar."""
+    return not out.quiet and _is_tty(stream if stream is not None else sys.stderr)
+
+
 @contextmanager
 def progress(desc: str, unit: str, out: Output, total: int | None = None,
              stream: IO[str] | None = None) -> Iterator[Progress]:
     """A :class:`Progress` for the block: counts, rate and ETA on ``stream`` (stderr)."""
     stream = stream if stream is not None else sys.stderr
-    enabled = not out.quiet and _is_tty(stream)
-    bar = tqdm(total=total, desc=desc, unit=unit, file=stream, disable=not enabled,
-               dynamic_ncols=True, leave=True, smoothing=0.1)
+    bar = tqdm(total=total, desc=desc, unit=unit, file=stream,
+               disable=not bars_enabled(out, stream), dynamic_ncols=True, leave=True,
+               smoothing=0.1)
     try:
         with logging_redirect_tqdm():  # a log line is printed above the bar, not through it
             yield Progress(bar, out)

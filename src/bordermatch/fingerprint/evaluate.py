@@ -65,18 +65,30 @@ class FvcScores:
 
 def compare_all(images: list[tuple[int, int, Path]], comparator: Comparator | None = None,
                 declared_ppi: float = NOMINAL_PPI,
-                extract: Callable[..., FingerTemplate] = extract_template) -> FvcScores:
+                extract: Callable[..., FingerTemplate] = extract_template,
+                progress: Callable[[int, int], None] | None = None) -> FvcScores:
+    """Every pair of images compared; ``progress(done, total)`` counts the images extracted,
+    then the comparisons made."""
     comparator = comparator or Bozorth3()
+    n = len(images)
+    total = n + n * (n - 1) // 2
     t0 = time.perf_counter()
-    prepared = [comparator.prepare(extract(load_fingerprint(p, declared_ppi)))
-                for _, _, p in images]
+    prepared = []
+    for k, (_, _, p) in enumerate(images, start=1):
+        prepared.append(comparator.prepare(extract(load_fingerprint(p, declared_ppi))))
+        if progress:
+            progress(k, total)
     t1 = time.perf_counter()
     genuine: list[float] = []
     impostor: list[float] = []
+    done = n
     for i, (fi, _, _) in enumerate(images):
         for j in range(i + 1, len(images)):
             score = comparator.compare(prepared[i], prepared[j])
             (genuine if images[j][0] == fi else impostor).append(score)
+        done += n - i - 1
+        if progress:
+            progress(done, total)
     t2 = time.perf_counter()
     if not genuine or not impostor:
         raise ManifestError("need at least two fingers with two impressions each")
