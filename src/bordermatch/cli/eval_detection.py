@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from bordermatch.cli._common import fail
+from bordermatch.cli.progress import bars_enabled, output
 from bordermatch.errors import BordermatchError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def detection(
             )
             if factor is not None:
                 det = Rescaled(det, float(factor))
-            bar = lambda it, label=label: tqdm(it, desc=label, unit="img", file=sys.stderr)  # noqa: E731
+            bar = lambda it, label=label: tqdm(it, desc=label, unit="img", file=sys.stderr,  # noqa: E731
+                                               disable=not bars_enabled(output()))
             results, times = run_detector(det, images_dir, entries, iou, progress=bar)
             figures += [summarise(label, results, times, t, edges) for t in ops]
             for p in targets:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bordermatch.cli._common import EXIT_INPUT, emit_json, fail, settings
+from bordermatch.cli.progress import bars_enabled, output
 from bordermatch.errors import BordermatchError
 
 
@@ -31,7 +32,7 @@ def verify(
     verifier = PairVerifier(engine)
     if pairs is not None:
         try:
-            for row in verifier.run_file(pairs, progress=True):
+            for row in verifier.run_file(pairs, progress=bars_enabled(output())):
                 emit_json(row) if as_json else typer.echo(_line(row))
         except BordermatchError as exc:  # the pairs file itself is unreadable
             fail(exc, as_json)
