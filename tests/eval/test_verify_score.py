@@ -100,3 +100,19 @@ def test_lfw_pairs_then_score_pairs_on_the_command_line(tmp_path):
     (lfw / "lfw-deepfunneled" / "Bob_Ray" / "Bob_Ray_0001.jpg").unlink()
     r = runner.invoke(app, ["eval", "lfw-pairs", "--lfw-dir", str(lfw), "--out", str(tsv)])
     assert r.exit_code == 2 and "not under" in r.output
+
+
+def test_lfw_pairs_into_a_directory_is_the_os_error_exit(tmp_path):
+    from bordermatch.cli._common import EXIT_OS
+
+    lfw = tmp_path / "lfw"
+    (lfw / "lfw-deepfunneled" / "A_B").mkdir(parents=True)
+    (lfw / "lfw-deepfunneled" / "A_B" / "A_B_0001.jpg").write_bytes(b"x")
+    (lfw / "lfw-deepfunneled" / "A_B" / "A_B_0002.jpg").write_bytes(b"x")
+    (lfw / "lfw-deepfunneled" / "C_D").mkdir()
+    (lfw / "lfw-deepfunneled" / "C_D" / "C_D_0001.jpg").write_bytes(b"x")
+    (lfw / "pairs.txt").write_text("1\t1\nA_B\t1\t2\nA_B\t1\tC_D\t1\n")
+    r = CliRunner().invoke(app, ["eval", "lfw-pairs", "--lfw-dir", str(lfw),
+                                 "--out", str(tmp_path)])
+    assert r.exit_code == EXIT_OS and isinstance(r.exception, SystemExit), r.output
+    assert r.output.strip() == f"error (os_error): {tmp_path}: Is a directory"

@@ -9,7 +9,6 @@ terminal only with ``-v``, printed above the bar. The switches work before the c
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -40,10 +39,7 @@ def set_output(verbose: bool, quiet: bool) -> None:
 
 
 def output(verbose: bool = False, quiet: bool = False) -> Output:
-    out = Output(verbose or _ROOT.verbose, quiet or _ROOT.quiet)
-    if out.verbose:  # the per-item notes some library code logs (a skipped frame, ...)
-        logging.getLogger("bordermatch").setLevel(logging.INFO)
-    return out
+    return Output(verbose or _ROOT.verbose, quiet or _ROOT.quiet)
 
 
 class Progress:
