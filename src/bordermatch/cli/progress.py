@@ -87,12 +87,15 @@ def bars_enabled(out: Output, stream: IO[str] | None = None) -> bool:
 
 @contextmanager
 def progress(desc: str, unit: str, out: Output, total: int | None = None,
-             stream: IO[str] | None = None) -> Iterator[Progress]:
-    """A :class:`Progress` for the block: counts, rate and ETA on ``stream`` (stderr)."""
+             stream: IO[str] | None = None, delay_s: float = 0.5) -> Iterator[Progress]:
+    """A :class:`Progress` for the block: counts, rate and ETA on ``stream`` (stderr).
+
+    The bar appears after ``delay_s``: a run shorter than that needs only its summary,
+    and a total that the library call finds at its start is known by then."""
     stream = stream if stream is not None else sys.stderr
     bar = tqdm(total=total, desc=desc, unit=unit, file=stream,
                disable=not bars_enabled(out, stream), dynamic_ncols=True, leave=True,
-               smoothing=0.1)
+               smoothing=0.1, delay=delay_s)
     try:
         with logging_redirect_tqdm():  # a log line is printed above the bar, not through it
             yield Progress(bar, out)
