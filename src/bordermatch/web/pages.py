@@ -64,7 +64,8 @@ def install(app: FastAPI) -> None:
     from fastapi.templating import Jinja2Templates
 
     web = resources.files("bordermatch.web")
-    app.state.web_sessions = SessionStore()
+    service = app.state.service
+    app.state.web_sessions = SessionStore(service.sessions, service.clock)
     app.state.web_templates = Jinja2Templates(directory=str(web.joinpath("templates")))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(web.joinpath("static"))),
               name="review-static")
@@ -112,16 +113,11 @@ def _same_origin(request: Request) -> bool:
 def _signed_in(request: Request) -> tuple[Principal, WebSession] | Response:
     """The officer behind the session cookie, or the response to send instead."""
     store: SessionStore = request.app.state.web_sessions
-    sid = request.cookies.get(COOKIE)
-    session = store.get(sid)
-    if session is None:
+    # None also when the key was revoked since sign-in: the store drops that session.
+    state = store.get(request.cookies.get(COOKIE))
+    if state is None:
         return _redirect(f"{PREFIX}/login")
-    svc = request.app.state.service
-    with svc.sessions() as s:
-        who = keys.authenticate(s, session.token)
-    if who is None:  # revoked since sign-in
-        store.drop(sid)
-        return _redirect(f"{PREFIX}/login")
+    who, session = state
     if who.role not in REVIEW_ROLES:
         return _error(request, 403, "Not allowed", "Your role may not review items.")
     return who, session
@@ -187,7 +183,7 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
                                 f"{PREFIX}/login", source)
         return _error(request, 403, "Not allowed",
                       "Only officers and supervisors may use the review pages.")
-    sid, _ = request.app.state.web_sessions.create(api_key.strip())
+    sid, _ = request.app.state.web_sessions.create(who)
     with svc.sessions.begin() as s:
         audit.append(s, svc.clock.now(), who, "review.sign_in", "review", None)
     response = _redirect(PREFIX)
