@@ -46,7 +46,8 @@ def test_an_alias_encounter_says_alias_and_shows_both_identities(client, tokens,
     alias_item(client, tokens, gallery, photos)  # T-A1 and T-A2: one face, two names
     enc = gate(client, tokens, gallery, photos["obama2"])
     item = item_for(client, tokens, enc["id"])
-    sign_in(client, tokens["officer"])
+    queue = sign_in(client, tokens["officer"]).text
+    assert "Matches an identity flagged as an alias" in queue  # the reason, in the queue
     page = client.get(f"/review/items/{item}").text
     assert _reason(page) == "alias"
     assert "review band" not in page and "alias alert says" in page

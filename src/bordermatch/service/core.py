@@ -34,7 +34,7 @@ from bordermatch.store.clock import Clock
 from bordermatch.store.config import ServiceSettings
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import Encounter, Occupant
-from bordermatch.types import Decision, Image, Quality
+from bordermatch.types import Decision, Image, Quality, Reason
 
 PutBlob = Callable[[bytes, str], str]
 
@@ -220,12 +220,15 @@ def decision_basis(core: ServiceCore, decision: Decision, source: str | None,
     officer is shown (the reason, the score against the threshold and the rate it was
     calibrated for, the runner-up's score, the capture's quality components) whatever the
     operating points become later."""
-    point = core.thresholds.document if source == "document" else core.thresholds.search
-    basis = {"reason": decision.reason.value, "score": decision.score,
-             "threshold": decision.threshold, "rate": decision.rate,
-             "target": decision.target,
-             "review_threshold": point.review if point.rate == decision.rate else None,
-             "runner_up": decision.runner_up, "source": source}
+    th = core.thresholds
+    review = th.search.review
+    if source == "document":
+        # A 1:few match is held when a traveller not read fits at the open-set review floor.
+        review = th.search.floor if decision.reason is Reason.RUNNER_UP else th.document.review
+    basis: dict[str, object] = {"reason": decision.reason.value, "score": decision.score,
+                                "threshold": decision.threshold, "rate": decision.rate,
+                                "target": decision.target, "review_threshold": review,
+                                "runner_up": decision.runner_up, "source": source}
     if quality is not None:
         basis["quality"] = {f.name: round(float(getattr(quality, f.name)), 3)
                             for f in fields(quality)}

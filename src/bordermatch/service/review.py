@@ -33,16 +33,18 @@ class ReviewPage:
     probe: str | None = None  # the photo id the references were scored against
 
 
+def reason_of(kind: str, basis: dict | None, occupant_reason: str | None = None) -> str:
+    """The reason an item is for review: the decision's reason for encounters (from the
+    item's basis, else its occupant row), the kind for items raised elsewhere (an alias
+    alert at enrolment, an unmatched document, a tampered chip, a fingerprint hit)."""
+    if kind in ("encounter", "manual_inspection"):
+        reason = (basis or {}).get("reason") or occupant_reason
+        return str(reason or ("opted_out" if kind == "manual_inspection" else "review_band"))
+    return {"alias": "alias_alert"}.get(kind, kind)
+
+
 def reason_code(rec: ReviewRecord) -> str:
-    """The reason the item is for review: the decision's reason for encounters, the kind
-    for the items that come from elsewhere (alias alert, unmatched document, ...)."""
-    item = rec.item
-    if item.kind in ("encounter", "manual_inspection"):
-        basis = item.basis or {}
-        reason = basis.get("reason") or (rec.subject.reason if rec.subject else None)
-        return str(reason or ("opted_out" if item.kind == "manual_inspection"
-                              else "review_band"))
-    return {"alias": "alias_alert"}.get(item.kind, item.kind)
+    return reason_of(rec.item.kind, rec.item.basis, rec.subject.reason if rec.subject else None)
 
 
 def review_page(core: ServiceCore, who: Principal, item_id: str) -> ReviewPage:
@@ -129,7 +131,7 @@ def _reference_scores(core: ServiceCore, rec: ReviewRecord, probe: np.ndarray,
                 continue
             ref = _template(core, e.template_blob)
             if ref is not None and ref.shape == probe.shape:
-                out[pid] = float(core.calibrated(np.float32(ref @ probe)))
+                out[pid] = float(core.calibrated(np.asarray(ref @ probe, np.float32)))
     return out
 
 
@@ -145,6 +147,7 @@ def _occupants_against_holder(core: ServiceCore, rec: ReviewRecord, photos: dict
     for o in rec.occupants:
         probe = _template(core, o.template_blob)
         if probe is not None and refs:
-            out[f"cap-{o.id}"] = float(core.calibrated(np.float32(max(
-                float(r @ probe) for r in refs if r.shape == probe.shape))))
+            best = max((float(r @ probe) for r in refs if r.shape == probe.shape), default=None)
+            if best is not None:
+                out[f"cap-{o.id}"] = float(core.calibrated(np.asarray(best, np.float32)))
     return out

@@ -91,8 +91,8 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     def decode(fr: FrameRef) -> Image:
         return core.decode(data[(fr.camera, fr.seq)], f"frame {fr.name}")
 
-    frames = decode_frames(pipeline.frames_needed(parsed), decode)
-    result = pipeline.process(parsed, frames)
+    decoded = decode_frames(pipeline.frames_needed(parsed), decode)
+    result = pipeline.process(parsed, decoded)
     if result.error and result.error.split(":")[0] in _EVENT_ERRORS and not result.occupants:
         raise EventError(f"lane event refused: {result.error}")
     if len(result.occupants) > core.settings.max_vehicle_occupants:
@@ -102,7 +102,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
 
     def write(put: PutBlob) -> None:
         def crop(o: Occupant) -> Image | None:
-            return _best_face(pipeline, parsed, frames, o)
+            return _best_face(pipeline, parsed, decoded, o)
 
         records.extend(_records(core, result, crop, put))
 

@@ -21,8 +21,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bordermatch.service.review import reason_of
 from bordermatch.store import audit, authlimit, keys
 from bordermatch.store.keys import Principal
+from bordermatch.web import reasons
 from bordermatch.web.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -40,6 +42,9 @@ KIND_LABELS = {
     "encounter": "Match needs review",
     "manual_inspection": "Manual inspection",
     "unmatched_document": "Document read, no face matched",
+    # Raised by the document and fingerprint workflows (issues 10 and 11).
+    "tampered_chip": "Document chip failed authentication",
+    "fingerprint_hit": "Fingerprint watchlist hit",
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
@@ -214,5 +219,7 @@ def queue(request: Request, kind: str | None = None, done: str | None = None) ->
         return _error(request, 404, "Not found", "There is no such queue.", who, session)
     svc = request.app.state.service
     items = svc.review_queue(who, "open", kind or None, 200)
+    why = {it.id: reasons.TITLES.get(code, code)
+           for it in items if (code := reason_of(it.kind, it.basis))}
     return _render(request, "queue.html", who=who, session=session, items=items,
-                   kind=kind or None, kinds=KIND_LABELS, done=done)
+                   kind=kind or None, kinds=KIND_LABELS, done=done, why=why)

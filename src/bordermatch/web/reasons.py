@@ -78,6 +78,10 @@ PRESETS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
                                       "Card read from another lane")},
     "manual_inspection": {"accept": ("Travel document inspected, traveller verified",),
                           "reject": ("Traveller could not be verified",)},
+    "tampered_chip": {"accept": ("Document inspected by hand and found genuine",),
+                      "reject": ("Document not genuine: retained for examination",)},
+    "fingerprint_hit": {"accept": ("Prints compared: the hit is this person",),
+                        "reject": ("Prints compared: not this person",)},
 }
 DEFAULT_PRESETS = {"accept": ("Checked and confirmed",), "reject": ("Checked: not confirmed",)}
 
