@@ -179,3 +179,52 @@ def test_manual_inspection_explains_the_opt_out(client, tokens, gallery):
     page = client.get(f"/review/items/{item}").text
     assert _reason(page) == "opted_out" and "declined the photo" in page
     assert "no photo (opted out)" in page and "<img" not in page
+
+
+def test_review_band_item_and_a_standard_reason_records_the_crossing(client, tokens, gallery,
+                                                                      photos, app, clock):
+    """A score between the review and the match threshold, as the gate workflow stores it
+    (the band itself is exercised by the decision tests; here the page's side matters)."""
+    from tests.web.web_helpers import csrf_of
+
+    from bordermatch.match.decide import decide
+    from bordermatch.service.core import decision_basis
+    from bordermatch.store import repo
+    from bordermatch.store.keys import Principal
+
+    enrol(client, tokens["officer"], gallery, "T-R1", photos["obama"], surname="Reviewed")
+    svc = app.state.service
+    point = svc.thresholds.search
+    score = (point.review + point.match) / 2
+    d = decide(score, point)
+    assert d.reason is Reason.REVIEW_BAND
+    capture = svc.blobs.put(photos["obama2"], kind="image")
+    device = Principal("gate-1", "gate 1", "gate_device")
+    with svc.sessions.begin() as s:
+        enc = repo.add_encounter(
+            s, device, clock.now(), kind="gate", gallery=repo.get_gallery(s, gallery),
+            lane="gate-1", direction="exit", idempotency_key=None, request_hash=None,
+            occupants=[repo.OccupantRecord(0, "T-R1", score, "review", 80.0,
+                                           capture_blob=capture, reason=d.reason.value,
+                                           basis=decision_basis(svc, d, "gallery"))])
+        enc_id = enc.id
+    item = item_for(client, tokens, enc_id)
+    sign_in(client, tokens["officer"])
+    page = client.get(f"/review/items/{item}").text
+    assert _reason(page) == "review_band"
+    assert f"review threshold ({point.review:.2f}) but below the match threshold " \
+           f"({point.match:.2f})" in page
+    assert "Gate photo" in page and 'data-fact="lane">gate-1 (exit)' in page
+    cap = f"/review/items/{item}/photos/cap-"
+    assert cap in page and client.get(page[page.index(cap):].split('"')[0]).content \
+        == photos["obama2"]
+    done = client.post(f"/review/items/{item}/decision", follow_redirects=False,
+                       data={"preset": "accept|Same person as the reference photo",
+                             "csrf": csrf_of(page)})
+    assert done.status_code == 303
+    crossings = client.get("/v1/travelers/T-R1/crossings",
+                           headers=auth(tokens["officer"])).json()
+    assert [(c["method"], c["encounter_id"]) for c in crossings] == [("officer_review", enc_id)]
+    bad = client.post(f"/review/items/{item}/decision",
+                      data={"preset": "maybe|whatever", "csrf": csrf_of(page)})
+    assert bad.status_code == 422

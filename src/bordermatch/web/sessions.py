@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bordermatch.store.clock import Clock, as_utc
@@ -87,8 +87,6 @@ class SessionStore:
                 s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash(token)))
 
     def __len__(self) -> int:
-        from sqlalchemy import func, select
-
         with self._sessions() as s:
             return int(s.scalar(select(func.count()).select_from(SessionRow)) or 0)
 
