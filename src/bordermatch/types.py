@@ -158,6 +158,24 @@ class Occupant:
     reason: str | None = None  # the decision's Reason (bordermatch.match.decide)
     source: str | None = None  # "document" (1:few against a read) or "gallery" (1:N)
     document: tuple[str, str] | None = None  # the read that decided it: (number, nationality)
+    # The full decision (threshold, rate, target, runner-up score) and the runner-up's id,
+    # so that a reviewing officer sees what the one decision path saw.
+    detail: Decision | None = None
+    runner_up_id: str | None = None
+    best_shot: BestShot | None = None  # the track's highest-quality face, for review
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BestShot:
+    """Where a track's best face was seen: ``frame`` is the index among the camera's frames
+    the lane looked at (``LanePipeline.frame_ref`` names it), ``box`` in its pixels."""
+
+    camera: str
+    frame: int
+    box: tuple[float, float, float, float]
+    quality: float
+    vector: Vector | None = None  # its template, when it was embedded
+    measures: Quality | None = None  # its quality components
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,3 +58,25 @@ def sign_in(client, token: str):
     """Sign in through the form; returns the final response (the queue on success)."""
     page = client.get("/review/login")
     return client.post("/review/login", data={"api_key": token, "csrf": csrf_of(page.text)})
+
+
+PHOTO = re.compile(r'/photos/((?:ref|cap)-[0-9a-f-]{36})')
+
+
+def photo_ids(html: str) -> list[str]:
+    """The photo ids an item page loads as images, in page order (repeats removed)."""
+    return list(dict.fromkeys(PHOTO.findall(html)))
+
+
+def gate(client, tokens, gallery: str, photo: bytes, lane: str = "gate-7"):
+    r = client.post("/v1/encounters/gate", headers=auth(tokens["gate_device"]),
+                    data={"gallery_id": gallery, "lane": lane, "direction": "entry"},
+                    files={"photo": ("p.jpg", photo, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def item_for(client, tokens, encounter_id: str, kind: str = "encounter") -> str:
+    queue = client.get("/v1/review", headers=auth(tokens["officer"]),
+                       params={"kind": kind}).json()
+    return next(i["id"] for i in queue if i["encounter_id"] == encounter_id)

@@ -44,7 +44,7 @@ from bordermatch.match.decide import OperatingPoint, decide, identify, identify_
 from bordermatch.match.fusion import LogisticScore
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
-from bordermatch.types import Face, Image, LaneResult, Occupant, Outcome
+from bordermatch.types import BestShot, Face, Image, LaneResult, Occupant, Outcome
 
 # How a track's shots (best quality first; at least one, all embedded) become one cosine per
 # traveller.
@@ -166,6 +166,11 @@ class LanePipeline:
             by_cam = {c: f[-cfg.last_frames:] for c, f in by_cam.items()}
         return [fr for frames in by_cam.values() for fr in frames]
 
+    def frame_ref(self, event: LaneEvent, camera: str, frame: int) -> FrameRef:
+        """The frame a shot's ``frame`` index names (see ``observe``: per camera, in the
+        order of ``frames_needed``)."""
+        return [fr for fr in self.frames_needed(event) if fr.camera == camera][frame]
+
     def process(self, event: LaneEvent, frames: DecodedFrames) -> LaneResult:
         start = time.perf_counter()
         skipped = tuple((f.camera, f.file, f.reason)
@@ -222,8 +227,9 @@ class LanePipeline:
                 faces = self.detect(image, views[cam])
                 timings["detection"] += _ms(t)
                 t = time.perf_counter()
-                shots_by_frame.append([Shot(cam, k, f, self.assessor.assess(image, f).unified)
-                                       for f in faces])
+                measured = [(f, self.assessor.assess(image, f)) for f in faces]
+                shots_by_frame.append([Shot(cam, k, f, q.unified, measures=q)
+                                       for f, q in measured])
                 timings["quality"] += _ms(t)
             t = time.perf_counter()
             tracklets += link_frames(shots_by_frame, cam)
@@ -289,7 +295,8 @@ class LanePipeline:
             vectors = self.embedder.embed(images[key], faces)
             for (ti, si), v in zip(refs, vectors, strict=True):
                 s = tracklets[ti].shots[si]
-                tracklets[ti].shots[si] = Shot(s.camera, s.frame, s.face, s.quality, v)
+                tracklets[ti].shots[si] = Shot(s.camera, s.frame, s.face, s.quality, v,
+                                               s.measures)
 
     @property
     def adaptive(self) -> bool:
@@ -358,14 +365,16 @@ class LanePipeline:
                      tr.best_quality, len(tr.shots), tr.cameras, seats.get(tr.track_id),
                      reason=f.decision.reason.value, source=f.source,
                      document=read_by.get(f.traveler_id or "") if f.source == "document"
-                     else None)
+                     else None, detail=f.decision, runner_up_id=f.runner_up_id,
+                     best_shot=_best_shot_of(tr))
             for tr, f in zip(captured, found, strict=True)]
         for tr in tracks:
             if tr.best_quality < self.config.min_capture_quality:
                 d = decide(None, self.point)
                 occupants.append(Occupant(tr.track_id, None, None, d.outcome, tr.best_quality,
                                           len(tr.shots), tr.cameras, seats.get(tr.track_id),
-                                          reason=d.reason.value))
+                                          reason=d.reason.value, detail=d,
+                                          best_shot=_best_shot_of(tr)))
         occupants.sort(key=lambda o: o.track_id)
         return occupants, _ms(t0)
 
@@ -392,6 +401,14 @@ class LanePipeline:
                     used.add(j)
             merged.append(group)
         return merged
+
+
+def _best_shot_of(track: Track) -> BestShot:
+    # Ties go to an embedded shot, so the capture shown has the template stored with it.
+    shot = max(track.shots, key=lambda s: (s.quality, s.vector is not None))
+    box = tuple(float(v) for v in shot.face.box[:4])
+    return BestShot(shot.camera, shot.frame, box, shot.quality,  # type: ignore[arg-type]
+                    shot.vector, shot.measures)
 
 
 def _ms(start: float) -> float:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from bordermatch.types import Face
+from bordermatch.types import Face, Quality
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -30,6 +30,7 @@ class Shot:
     face: Face
     quality: float  # unified quality, 0-100
     vector: NDArray[np.float32] | None = None  # template, when this shot was embedded
+    measures: Quality | None = None  # every quality component (shown to a reviewing officer)
 
     @property
     def centre(self) -> NDArray[np.float32]:

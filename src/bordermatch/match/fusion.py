@@ -13,7 +13,9 @@ score. Outside the band the fused decision is (on training data) never different
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -54,6 +56,18 @@ class LogisticScore:
     def cosine_at(self, score: float) -> float:
         """The raw cosine whose calibrated score is ``score`` (the inverse of of_cosine)."""
         return (score - self.bias) / self.single_weight
+
+
+@dataclass(frozen=True, slots=True)
+class RateAt:
+    """The FMR at a score: ``relation`` is "<=" (at or above the strictest calibrated
+    threshold: at most ``fmr``), ">" (below the loosest: more than ``fmr``) or "~"
+    (between two calibrated points ``lower`` and ``upper``, interpolated)."""
+
+    relation: str
+    fmr: float
+    lower: float | None
+    upper: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,24 @@ class Matcher:
         return OperatingPoint(self.name, "FMR", target_fmr, self.threshold(target_fmr),
                               review, review_fmr, self.impostor_comparisons,
                               provenance or f"bundled calibration of {self.name}")
+
+    def fmr_at(self, score: float) -> RateAt:
+        """The false match rate a calibrated score of this matcher corresponds to, read
+        off its calibrated (FMR, threshold) table; nothing is claimed outside it."""
+        table = sorted((t, f) for f, t in self.thresholds)  # threshold ascending
+        if not table:
+            raise ConfigError(f"{self.name}: no calibrated thresholds")
+        if score >= table[-1][0]:
+            return RateAt("<=", table[-1][1], None, table[-1][1])
+        if score < table[0][0]:
+            return RateAt(">", table[0][1], table[0][1], None)
+        for (t0, f0), (t1, f1) in itertools.pairwise(table):
+            if t0 <= score < t1:
+                # log10(FMR) is close to linear in the log-odds score between points.
+                frac = (score - t0) / (t1 - t0)
+                fmr = 10 ** (math.log10(f0) + frac * (math.log10(f1) - math.log10(f0)))
+                return RateAt("~", fmr, f1, f0)
+        raise AssertionError("unreachable: the table covers every score")
 
     def threshold(self, target_fmr: float) -> float:
         """Threshold for the largest calibrated FMR that does not exceed the target."""

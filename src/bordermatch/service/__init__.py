@@ -13,6 +13,7 @@ from bordermatch.match.engine import Verification
 from bordermatch.service import enrol as _enrol
 from bordermatch.service import gate as _gate
 from bordermatch.service import records as _records
+from bordermatch.service import review as _review
 from bordermatch.service import vehicle as _vehicle
 from bordermatch.service import verify as _verify
 from bordermatch.service.core import EncounterResult, ServiceCore, check_index_backend
@@ -78,8 +79,8 @@ class BorderService(ServiceCore):
     set_gallery_lanes = _records.set_gallery_lanes
     read_encounter = _records.read_encounter
     review_queue = _records.review_queue
-    review_item = _records.review_item
-    review_photo = _records.review_photo
+    review_page = _review.review_page
+    review_photo = _review.review_photo
     adjudicate = _records.adjudicate
     crossings = _records.crossings
     audit_entries = _records.audit_entries

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -34,7 +34,7 @@ from bordermatch.store.clock import Clock
 from bordermatch.store.config import ServiceSettings
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import Encounter, Occupant
-from bordermatch.types import Image
+from bordermatch.types import Decision, Image, Quality, Reason
 
 PutBlob = Callable[[bytes, str], str]
 
@@ -176,7 +176,7 @@ class ServiceCore:
                records: list[repo.OccupantRecord], idempotency_key: str | None,
                request_hash: str, write: Callable[[PutBlob], None],
                event_ref: str | None = None, latency_ms: float = 0.0,
-               unmatched_documents: Sequence[str] = ()) -> EncounterResult:
+               unmatched_documents: Sequence[tuple[str, str, str]] = ()) -> EncounterResult:
         who.check_lane(lane)
         t0 = self.clock.now()
         try:
@@ -212,6 +212,27 @@ class ServiceCore:
         if report.enrolments:
             self.forget_galleries()
         return report
+
+
+def decision_basis(core: ServiceCore, decision: Decision, source: str | None,
+                   quality: Quality | None = None) -> dict:
+    """A decision in the one decision path's terms, as a review item keeps it: what the
+    officer is shown (the reason, the score against the threshold and the rate it was
+    calibrated for, the runner-up's score, the capture's quality components) whatever the
+    operating points become later."""
+    th = core.thresholds
+    review = th.search.review
+    if source == "document":
+        # A 1:few match is held when a traveller not read fits at the open-set review floor.
+        review = th.search.floor if decision.reason is Reason.RUNNER_UP else th.document.review
+    basis: dict[str, object] = {"reason": decision.reason.value, "score": decision.score,
+                                "threshold": decision.threshold, "rate": decision.rate,
+                                "target": decision.target, "review_threshold": review,
+                                "runner_up": decision.runner_up, "source": source}
+    if quality is not None:
+        basis["quality"] = {f.name: round(float(getattr(quality, f.name)), 3)
+                            for f in fields(quality)}
+    return basis
 
 
 def check_index_backend(name: str) -> None:

@@ -113,8 +113,11 @@ def _rows(core: ServiceCore, s: Session, who: Principal, now: datetime, gallery_
         sample.quality.unified if sample is not None else None,
         core.retention_until(now, bio.citizen) if sample is not None else None,
         with_document=with_document)
+    point = core.thresholds.alias
+    basis = {"reason": "alias", "threshold": point.match, "rate": point.rate,
+             "target": point.target, "source": "enrolment"}
     items = tuple(repo.add_alias_alert(s, now, gallery_id, bio.traveler_id, m.traveler_id,
-                                       m.score) for m in alias)
+                                       m.score, {**basis, "score": m.score}) for m in alias)
     if items:
         audit.append(s, now, who, "review.alias", "traveler", bio.traveler_id,
                      others=[m.traveler_id for m in alias])

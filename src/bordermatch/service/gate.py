@@ -16,7 +16,7 @@ import numpy as np
 from bordermatch.errors import RecordStateError, TooManyFacesError
 from bordermatch.io.images import encode_png
 from bordermatch.match.decide import Identification, identify
-from bordermatch.service.core import EncounterResult, PutBlob, ServiceCore
+from bordermatch.service.core import EncounterResult, PutBlob, ServiceCore, decision_basis
 from bordermatch.store import repo
 from bordermatch.store.keys import Principal
 from bordermatch.types import FaceSample, Image, Reason
@@ -133,7 +133,10 @@ def _store(core: ServiceCore, who: Principal, gallery_id: str, lane: str, direct
                 i, m.traveler_id, m.found.decision.score, m.decision,
                 m.sample.quality.unified, capture_blob=capture, template_blob=template,
                 purge_after=core.retention_until(now, t.citizen if t else None),
-                reason=m.found.decision.reason.value, source=m.found.source))
+                reason=m.found.decision.reason.value, source=m.found.source,
+                runner_up_id=m.found.runner_up_id,
+                basis=decision_basis(core, m.found.decision, m.found.source,
+                                     m.sample.quality)))
 
     return core.commit(who, gallery_id, lane, direction, kind, records, idempotency_key,
                        request_hash, write, event_ref)

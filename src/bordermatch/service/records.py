@@ -58,18 +58,6 @@ def review_queue(core: ServiceCore, who: Principal, status: str, kind: str | Non
         return repo.review_queue(s, who, core.clock.now(), status, kind, limit)
 
 
-def review_item(core: ServiceCore, who: Principal, item_id: str) -> repo.ReviewView:
-    with core.sessions.begin() as s:
-        return repo.read_review_item(s, who, core.clock.now(), item_id)
-
-
-def review_photo(core: ServiceCore, who: Principal, item_id: str, which: str) -> bytes:
-    """One photo of a review item (the access is audited)."""
-    with core.sessions.begin() as s:
-        blob_id = repo.review_photo_blob(s, who, core.clock.now(), item_id, which)
-    return core.blobs.get(blob_id, kind="image")
-
-
 def adjudicate(core: ServiceCore, who: Principal, item_id: str, accept: bool,
                reason: str) -> ReviewItem:
     with core.sessions.begin() as s:

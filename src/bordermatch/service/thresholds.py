@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bordermatch.match.decide import OperatingPoint
-from bordermatch.match.fusion import LogisticScore, load_matcher
+from bordermatch.match.fusion import LogisticScore, Matcher, RateAt, load_matcher
 from bordermatch.store.config import ServiceSettings
 
 
@@ -25,6 +25,11 @@ class ServiceThresholds:
     search: OperatingPoint  # 1:N at gates and in vehicle lanes (FPIR)
     document: OperatingPoint  # 1:few against the documents read for an encounter (FMR)
     alias: OperatingPoint  # enrolment: another identity this similar is flagged
+    calibration: Matcher  # the search recognizer's 1:1 calibration (scale and FMR table)
+
+    def fmr_at(self, score: float) -> RateAt:
+        """The 1:1 false match rate a calibrated score corresponds to (for the officer)."""
+        return self.calibration.fmr_at(score)
 
 
 def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
@@ -42,4 +47,5 @@ def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
         search=search,
         document=scorer.operating_point(settings.document_fmr,
                                         provenance=f"bundled calibration of {model}"),
-        alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"))
+        alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"),
+        calibration=scorer)

@@ -327,6 +327,10 @@ class OccupantRecord:
     purge_after: datetime | None = None
     reason: str | None = None
     source: str | None = None
+    # For review: the best other identity, and the decision as a review item keeps it
+    # (ReviewItem.basis; service.core.decision_basis).
+    runner_up_id: str | None = None
+    basis: dict | None = None
 
 
 def find_idempotent(s: Session, device_key_id: str, key: str) -> Encounter | None:
@@ -338,12 +342,13 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                   lane: str, direction: str, occupants: Sequence[OccupantRecord],
                   idempotency_key: str | None, request_hash: str | None,
                   event_ref: str | None = None, latency_ms: float = 0.0,
-                  unmatched_documents: Sequence[str] = ()) -> Encounter:
+                  unmatched_documents: Sequence[tuple[str, str, str]] = ()) -> Encounter:
     """Store an encounter, its occupants, crossings for matches and review items, at once.
 
-    ``unmatched_documents`` are travellers whose document was read for this encounter but
-    whom no face matched: each is a review item (the holder may be hiding, or the card was
-    read from the next lane); it never records a crossing."""
+    ``unmatched_documents`` are the reads, ``(traveler_id, document_number, nationality)``,
+    of travellers whose document was read for this encounter but whom no face matched: each
+    traveller is a review item (the holder may be hiding, or the card was read from the next
+    lane); it never records a crossing."""
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}")
     enc = Encounter(id=new_id(), kind=kind, gallery_id=gallery.id, lane=lane,
@@ -369,11 +374,17 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
             s.add(ReviewItem(id=new_id(), kind="encounter" if o.decision == "review"
                              else "manual_inspection", status="open", gallery_id=gallery.id,
                              encounter_id=enc.id, occupant_id=row.id,
-                             traveler_id=o.traveler_id, score=o.score, created_at=now))
-    for tid in unmatched_documents:
+                             traveler_id=o.traveler_id, score=o.score, created_at=now,
+                             other_traveler_id=o.runner_up_id,
+                             basis=o.basis or ({"reason": o.reason} if o.reason else None)))
+    reads: dict[str, list[list[str]]] = {}
+    for tid, number, nationality in unmatched_documents:
+        reads.setdefault(tid, []).append([number, nationality])
+    for tid, docs in sorted(reads.items()):
         s.add(ReviewItem(id=new_id(), kind="unmatched_document", status="open",
                          gallery_id=gallery.id, encounter_id=enc.id, traveler_id=tid,
-                         created_at=now))
+                         created_at=now,
+                         basis={"reason": "unmatched_document", "documents": docs}))
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
                  lane=lane, direction=direction, occupants=len(occupants),
@@ -411,10 +422,11 @@ def crossings_for(s: Session, who: Principal, now: datetime, traveler_id: str,
 
 # -- review ---------------------------------------------------------------------------------
 def add_alias_alert(s: Session, now: datetime, gallery_id: str, traveler_id: str,
-                    other_traveler_id: str, score: float) -> ReviewItem:
+                    other_traveler_id: str, score: float, basis: dict | None = None,
+                    ) -> ReviewItem:
     item = ReviewItem(id=new_id(), kind="alias", status="open", gallery_id=gallery_id,
                       traveler_id=traveler_id, other_traveler_id=other_traveler_id,
-                      score=score, created_at=now)
+                      score=score, created_at=now, basis=basis)
     s.add(item)
     s.flush()
     return item
@@ -470,55 +482,3 @@ def adjudicate(s: Session, who: Principal, now: datetime, item_id: str, accept: 
     audit.append(s, now, who, "review.adjudicate", "review", item.id, decision=item.status,
                  reason=item.reason, traveler_id=item.traveler_id)
     return item
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewView:
-    """What an officer needs to adjudicate one item (the officer review pages)."""
-
-    item: ReviewItem
-    gallery: Gallery | None
-    travelers: dict[str, Traveler]
-    photos: tuple[str, ...]  # which photos exist: "traveler", "other", "capture"
-
-
-def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for which, tid in (("traveler", item.traveler_id), ("other", item.other_traveler_id)):
-        if tid and item.gallery_id:
-            # A traveller may hold several references: show the first one still stored.
-            blob = s.scalar(select(Enrolment.photo_blob).where(
-                Enrolment.gallery_id == item.gallery_id, Enrolment.traveler_id == tid,
-                Enrolment.photo_blob.is_not(None)).order_by(Enrolment.enrolled_at).limit(1))
-            if blob:
-                out[which] = blob
-    if item.occupant_id:
-        blob = s.scalar(select(Occupant.capture_blob).where(Occupant.id == item.occupant_id))
-        if blob:
-            out["capture"] = blob
-    return out
-
-
-def read_review_item(s: Session, who: Principal, now: datetime, item_id: str) -> ReviewView:
-    item = s.get(ReviewItem, item_id)
-    if item is None:
-        raise UnknownRecordError(f"no review item {item_id!r}")
-    ids = [t for t in (item.traveler_id, item.other_traveler_id) if t]
-    travelers = travelers_by_id(s, ids)
-    photos = tuple(_review_photo_blobs(s, item))
-    audit.append(s, now, who, "review.read", "review", item.id, travelers=ids)
-    return ReviewView(item, s.get(Gallery, item.gallery_id) if item.gallery_id else None,
-                      travelers, photos)
-
-
-def review_photo_blob(s: Session, who: Principal, now: datetime, item_id: str,
-                      which: str) -> str:
-    """The blob id of one photo of a review item; the access is audited."""
-    item = s.get(ReviewItem, item_id)
-    if item is None:
-        raise UnknownRecordError(f"no review item {item_id!r}")
-    blob = _review_photo_blobs(s, item).get(which)
-    if blob is None:
-        raise UnknownRecordError(f"review item {item_id} has no {which} photo")
-    audit.append(s, now, who, "review.photo", "review", item.id, photo=which)
-    return blob

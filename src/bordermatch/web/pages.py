@@ -1,4 +1,4 @@
-"""Officer review pages under ``/review``: sign in, the queue, one item, a decision.
+"""Officer review pages under ``/review``: sign in, the queue (one item: ``item.py``).
 
 Server-rendered (Jinja2, a little vanilla JS and CSS from ``/review/static``; no CDN, no build
 step). Pages call the same ``store.repo`` functions as ``/v1/review``, so reads and decisions
@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bordermatch.errors import RecordStateError, UnknownRecordError
+from bordermatch.service.review import reason_of
 from bordermatch.store import audit, authlimit, keys
 from bordermatch.store.keys import Principal
+from bordermatch.web import reasons
 from bordermatch.web.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -41,10 +42,10 @@ KIND_LABELS = {
     "encounter": "Match needs review",
     "manual_inspection": "Manual inspection",
     "unmatched_document": "Document read, no face matched",
+    # Raised by the document and fingerprint workflows (issues 10 and 11).
+    "tampered_chip": "Document chip failed authentication",
+    "fingerprint_hit": "Fingerprint watchlist hit",
 }
-PHOTO_LABELS = {"traveler": "Enrolled photo", "other": "Photo of the other identity",
-                "capture": "Capture at the lane or gate"}
-MAX_REASON = 2000  # as AdjudicationIn.reason
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
                                "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -64,11 +65,15 @@ def install(app: FastAPI) -> None:
     from fastapi.templating import Jinja2Templates
 
     web = resources.files("bordermatch.web")
-    app.state.web_sessions = SessionStore()
+    service = app.state.service
+    app.state.web_sessions = SessionStore(service.sessions, service.clock)
     app.state.web_templates = Jinja2Templates(directory=str(web.joinpath("templates")))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(web.joinpath("static"))),
               name="review-static")
+    from bordermatch.web import item
+
     app.include_router(router)
+    app.include_router(item.router)  # one review item: its page, photos and decision
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -112,16 +117,11 @@ def _same_origin(request: Request) -> bool:
 def _signed_in(request: Request) -> tuple[Principal, WebSession] | Response:
     """The officer behind the session cookie, or the response to send instead."""
     store: SessionStore = request.app.state.web_sessions
-    sid = request.cookies.get(COOKIE)
-    session = store.get(sid)
-    if session is None:
+    # None also when the key was revoked since sign-in: the store drops that session.
+    state = store.get(request.cookies.get(COOKIE))
+    if state is None:
         return _redirect(f"{PREFIX}/login")
-    svc = request.app.state.service
-    with svc.sessions() as s:
-        who = keys.authenticate(s, session.token)
-    if who is None:  # revoked since sign-in
-        store.drop(sid)
-        return _redirect(f"{PREFIX}/login")
+    who, session = state
     if who.role not in REVIEW_ROLES:
         return _error(request, 403, "Not allowed", "Your role may not review items.")
     return who, session
@@ -187,7 +187,7 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
                                 f"{PREFIX}/login", source)
         return _error(request, 403, "Not allowed",
                       "Only officers and supervisors may use the review pages.")
-    sid, _ = request.app.state.web_sessions.create(api_key.strip())
+    sid, _ = request.app.state.web_sessions.create(who)
     with svc.sessions.begin() as s:
         audit.append(s, svc.clock.now(), who, "review.sign_in", "review", None)
     response = _redirect(PREFIX)
@@ -208,7 +208,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") ->
     return response
 
 
-# -- the queue and one item ----------------------------------------------------------------------
+# -- the queue ----------------------------------------------------------------------------------
 @router.get("")
 def queue(request: Request, kind: str | None = None, done: str | None = None) -> Response:
     state = _signed_in(request)
@@ -219,75 +219,7 @@ def queue(request: Request, kind: str | None = None, done: str | None = None) ->
         return _error(request, 404, "Not found", "There is no such queue.", who, session)
     svc = request.app.state.service
     items = svc.review_queue(who, "open", kind or None, 200)
+    why = {it.id: reasons.TITLES.get(code, code)
+           for it in items if (code := reason_of(it.kind, it.basis))}
     return _render(request, "queue.html", who=who, session=session, items=items,
-                   kind=kind or None, kinds=KIND_LABELS, done=done)
-
-
-@router.get("/items/{item_id}")
-def item_page(request: Request, item_id: str) -> Response:
-    state = _signed_in(request)
-    if isinstance(state, Response):
-        return state
-    return _item(request, item_id, *state)
-
-
-def _item(request: Request, item_id: str, who: Principal, session: WebSession,
-          status: int = 200, message: str | None = None, reason: str = "") -> Response:
-    svc = request.app.state.service
-    try:
-        view = svc.review_item(who, item_id)
-    except UnknownRecordError:
-        return _error(request, 404, "Not found", "There is no such review item.", who, session)
-    return _render(request, "item.html", status, who=who, session=session, view=view,
-                   item=view.item, kinds=KIND_LABELS, photo_labels=PHOTO_LABELS,
-                   message=message, reason=reason, max_reason=MAX_REASON)
-
-
-@router.get("/items/{item_id}/photos/{which}")
-def photo(request: Request, item_id: str, which: str) -> Response:
-    state = _signed_in(request)
-    if isinstance(state, Response):
-        return state
-    if which not in PHOTO_LABELS:
-        return _error(request, 404, "Not found", "There is no such photo.", *state)
-    svc = request.app.state.service
-    try:
-        data = svc.review_photo(state[0], item_id, which)
-    except UnknownRecordError:
-        return _error(request, 404, "Not found", "That photo is not (or no longer) stored.",
-                      *state)
-    return Response(data, media_type=_image_type(data), headers=SECURITY_HEADERS)
-
-
-def _image_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    return "application/octet-stream"  # nosniff: the browser will not guess
-
-
-@router.post("/items/{item_id}/decision")
-def decide(request: Request, item_id: str,
-           decision: Annotated[str, Form(max_length=10)] = "",
-           reason: Annotated[str, Form(max_length=10 * MAX_REASON)] = "",
-           csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    state = _checked_post(request, csrf)
-    if isinstance(state, Response):
-        return state
-    who, session = state
-    reason = reason.strip()
-    if decision not in ("accept", "reject"):
-        return _item(request, item_id, who, session, 422, "Choose accept or reject.", reason)
-    if not reason or len(reason) > MAX_REASON:
-        return _item(request, item_id, who, session, 422,
-                     f"Give a reason (at most {MAX_REASON} characters).", reason)
-    svc = request.app.state.service
-    try:
-        svc.adjudicate(who, item_id, decision == "accept", reason)
-    except UnknownRecordError:
-        return _error(request, 404, "Not found", "There is no such review item.", who, session)
-    except RecordStateError:
-        return _item(request, item_id, who, session, 409,
-                     "Someone has already decided this item.")
-    return _redirect(f"{PREFIX}?done={item_id}")
+                   kind=kind or None, kinds=KIND_LABELS, done=done, why=why)

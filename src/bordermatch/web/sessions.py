@@ -1,82 +1,94 @@
-"""Browser sessions for the officer review pages.
+"""Browser sessions for the officer review pages, kept in the database.
 
-An officer signs in once with an API key; the browser then holds only a random session id
-in an HttpOnly, SameSite=Strict cookie. The key stays on the server, and every request
-re-authenticates it, so revoking the key ends the session at once. Sessions live in memory:
-a restart signs everyone out, which is the safe direction for a single-process service.
+An officer signs in once with an API key; the browser then holds only a random session
+token in an HttpOnly, SameSite=Strict cookie. The database keeps a SHA-256 of that token
+(a stolen table cannot be replayed as cookies), the key's id (never the key), the CSRF
+token and the times that end it: an idle timeout and an absolute lifetime. Every request
+looks the key up again, so revoking it ends the session at once. Because the rows are
+shared, any worker of a deployment serves any request, and a restart signs nobody out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bordermatch.store.clock import Clock, as_utc
+from bordermatch.store.keys import Principal
+from bordermatch.store.tables import ApiKey
+from bordermatch.store.tables import WebSession as SessionRow
 
 COOKIE = "bm_review_session"
 LOGIN_CSRF_COOKIE = "bm_review_login_csrf"
+# Writing seen_at on every page view would make each read a write; a minute is fine-grained
+# enough for a 30-minute idle timeout.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class WebSession:
-    token: str  # the API key; never sent back to the browser
+    key_id: str
     csrf: str
-    created: float
-    seen: float = field(default=0.0)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SessionStore:
-    """Thread-safe, bounded, with an idle timeout and an absolute lifetime."""
+    """Sessions of the review pages in the service's database (table ``web_sessions``)."""
 
-    def __init__(self, idle_s: float = 30 * 60, lifetime_s: float = 8 * 3600,
-                 max_sessions: int = 10_000, clock=time.monotonic) -> None:
-        self._idle, self._lifetime, self._max = idle_s, lifetime_s, max_sessions
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._by_id: dict[str, WebSession] = {}
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock,
+                 idle_s: float = 30 * 60, lifetime_s: float = 8 * 3600) -> None:
+        self._sessions, self._clock = sessions, clock
+        self._idle, self._lifetime = timedelta(seconds=idle_s), timedelta(seconds=lifetime_s)
 
-    def create(self, token: str) -> tuple[str, WebSession]:
-        now = self._clock()
-        sid = secrets.token_urlsafe(32)
-        session = WebSession(token=token, csrf=secrets.token_urlsafe(32), created=now, seen=now)
-        with self._lock:
-            self._expire(now)
-            if len(self._by_id) >= self._max:
-                # Evict the least recently seen rather than refuse a sign-in.
-                oldest = min(self._by_id, key=lambda k: self._by_id[k].seen)
-                del self._by_id[oldest]
-            self._by_id[sid] = session
-        return sid, session
+    def create(self, who: Principal) -> tuple[str, WebSession]:
+        """A new session for ``who``; returns the cookie's token (shown only here)."""
+        now = self._clock.now()
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with self._sessions.begin() as s:
+            # Expired rows go as new ones come, so the table stays as large as the signed-in.
+            s.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
+            s.execute(delete(SessionRow).where(SessionRow.seen_at <= now - self._idle))
+            s.add(SessionRow(token_hash=token_hash(token), key_id=who.key_id, csrf=csrf,
+                             created_at=now, seen_at=now, expires_at=now + self._lifetime))
+        return token, WebSession(who.key_id, csrf)
 
-    def get(self, sid: str | None) -> WebSession | None:
-        if not sid:
+    def get(self, token: str | None) -> tuple[Principal, WebSession] | None:
+        """The officer and session behind a cookie, or None (unknown, expired, revoked)."""
+        if not token or len(token) > 200:
             return None
-        now = self._clock()
-        with self._lock:
-            session = self._by_id.get(sid)
-            if session is None:
+        now = self._clock.now()
+        with self._sessions.begin() as s:
+            row = s.get(SessionRow, token_hash(token))
+            if row is None:
                 return None
-            if now - session.seen > self._idle or now - session.created > self._lifetime:
-                del self._by_id[sid]
+            key = s.get(ApiKey, row.key_id)
+            if (as_utc(row.expires_at) <= now or as_utc(row.seen_at) + self._idle <= now
+                    or key is None or key.revoked_at is not None):
+                s.delete(row)
                 return None
-            session.seen = now
-            return session
+            if now - as_utc(row.seen_at) >= TOUCH_EVERY:
+                row.seen_at = now
+            who = Principal(key.id, key.name, key.role, tuple(key.lanes or ()))
+            return who, WebSession(row.key_id, row.csrf)
 
-    def drop(self, sid: str | None) -> None:
-        if sid:
-            with self._lock:
-                self._by_id.pop(sid, None)
+    def drop(self, token: str | None) -> None:
+        if token:
+            with self._sessions.begin() as s:
+                s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash(token)))
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._by_id)
-
-    def _expire(self, now: float) -> None:
-        dead = [k for k, s in self._by_id.items()
-                if now - s.seen > self._idle or now - s.created > self._lifetime]
-        for k in dead:
-            del self._by_id[k]
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(SessionRow)) or 0)
 
 
 def same_token(expected: str | None, given: str | None) -> bool:
