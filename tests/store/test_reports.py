@@ -130,6 +130,5 @@ def test_gallery_page_queries(sessions, clock, seeded, admin):
     assert report.quality_mean == pytest.approx(40.0)
     assert [(a.item.traveler_id, a.traveler.surname, a.other.surname) for a in alerts] == [
         ("T1", "ST1", "ST2")]
-    with sessions() as s:
-        with pytest.raises(InputError):
-            gallery_view.travelers_page(s, OFFICER, clock.now(), g, page=0)
+    with sessions() as s, pytest.raises(InputError):
+        gallery_view.travelers_page(s, OFFICER, clock.now(), g, page=0)

@@ -38,14 +38,15 @@ def gate_photo(client, tokens, gallery: str, photo: bytes, lane: str = "gate-3")
     return r.json()
 
 
-def seed_gate_lane(client, tokens, gallery: str, photos: dict[str, bytes],
-                   clock) -> dict[str, str]:
-    """Obama enrolled; at gate-3 he is matched, Biden is a stranger and a blank photo is a
-    no-capture, a few seconds apart (the test clock stands still otherwise). Returns the
-    encounter ids by what they show."""
-    enrol(client, tokens["officer"], gallery, "T-OB", photos["obama"], surname="Obama")
+def seed_gate_lane(client, tokens, gallery: str, photos: dict[str, bytes], clock,
+                   enrolled: str = "obama", probe: str = "obama2",
+                   stranger: str = "biden") -> dict[str, str]:
+    """``enrolled`` joins the gallery; at gate-3 ``probe`` (the same person) is decided,
+    ``stranger`` is searched and a blank photo is a no-capture, a few seconds apart (the test
+    clock stands still otherwise). Returns the encounter ids by what they show."""
+    enrol(client, tokens["officer"], gallery, "T-GATE", photos[enrolled], surname="Gate")
     ids = {}
-    for name, photo in (("match", photos["obama2"]), ("stranger", photos["biden"]),
+    for name, photo in (("match", photos[probe]), ("stranger", photos[stranger]),
                         ("blank", blank_jpeg())):
         clock.advance(seconds=5)
         ids[name] = gate_photo(client, tokens, gallery, photo)["id"]

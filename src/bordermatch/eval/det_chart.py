@@ -70,16 +70,21 @@ def det_png(matcher: str, marked: list[MarkedPoint], others: tuple[str, ...] = (
     """The DET chart as PNG bytes: log FMR against log FNMR, the configured matcher bold,
     ``others`` thin for comparison, every marked operating point labelled."""
     calibration = calibration or load_calibration()
-    fig, ax = plotstyle.figure()
+    fig, ax = plotstyle.figure(figsize=(plotstyle.FIGSIZE[0] * 1.4, plotstyle.FIGSIZE[1]))
+    drawn: dict[str, list[tuple[float, float]]] = {}
     for name in (matcher, *others):
         det = det_points(name, calibration)
         if not det:
             continue
         main = name == matcher
+        curve = [(p.fmr, p.fnmr) for p in det]
+        twin = next((n for n, c in drawn.items() if c == curve), None)
+        drawn[name] = curve
+        label = (f"{name} (configured)" if main
+                 else f"{name} (same points as {twin})" if twin else name)
         ax.plot([p.fmr for p in det], [p.fnmr for p in det], marker="o",
                 linewidth=2.0 if main else 1.0, alpha=1.0 if main else 0.5,
-                markersize=5 if main else 3,
-                label=f"{name} (configured)" if main else name)
+                markersize=5 if main else 3, label=label)
     for i, m in enumerate(p for p in marked if p.fnmr is not None):
         assert m.fnmr is not None
         ax.plot([m.fmr], [m.fnmr], marker="*", markersize=13, linestyle="none",
@@ -89,7 +94,7 @@ def det_png(matcher: str, marked: list[MarkedPoint], others: tuple[str, ...] = (
     ax.set_yscale("log")
     plotstyle.label(ax, "false match rate (FMR)", "false non-match rate (FNMR)",
                     f"DET of {matcher}, LFW View 2 (bundled calibration)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=plotstyle.DPI)

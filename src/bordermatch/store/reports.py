@@ -44,7 +44,7 @@ class MonitorOccupant:
     reason: str | None
     score: float | None
     quality: float | None
-    photo: str  # "stored" | "purged" | "no_capture" | "not_retained"
+    photo: str  # "stored" | "purged" | "no_capture" | "opted_out" | "not_retained"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,9 @@ def photo_state(o: Occupant) -> str:
         return "stored"
     if o.purged_at is not None:
         return "purged"
-    if o.decision in ("no_capture", "manual_inspection"):
+    if o.decision == "manual_inspection":
+        return "opted_out"  # no photo was taken
+    if o.decision == "no_capture":
         return "no_capture"
     return "not_retained"  # vehicle frames are not kept (service/vehicle.py)
 

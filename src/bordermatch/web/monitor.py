@@ -11,7 +11,7 @@ fragment and inserts only the new vehicles, so a thumbnail already shown is not 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,8 +26,9 @@ VEHICLES_SHOWN = 12
 POLL_MS = 2000
 DECISION_LABELS = {"match": "Match", "no_match": "No match", "review": "Review",
                    "no_capture": "No capture", "manual_inspection": "Manual inspection"}
-PHOTO_LABELS = {"purged": "purged", "no_capture": "no capture",
+PHOTO_LABELS = {"purged": "purged", "no_capture": "no capture", "opted_out": "opted out",
                 "not_retained": "not retained", "missing": "purged"}
+POLL_CSP = pages.SECURITY_HEADERS["Content-Security-Policy"] + "; connect-src 'self'"
 # What a thumbnail becomes when its photo is gone by the time the browser asks for it.
 _PLACEHOLDER = ('<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" '
                 'viewBox="0 0 96 96"><rect width="96" height="96" fill="#e9eef2"/>'
@@ -47,9 +48,12 @@ def monitor_page(request: Request, lane: LaneQuery = None) -> Response:
         return access.render(request, "monitor_lanes.html", who, session, lanes=lanes)
     vehicles = ops.monitor(svc, who, lane, VEHICLES_SHOWN)
     newest, count = ops.lane_head(svc, lane)
-    return access.render(request, "monitor.html", who, session, lane=lane, lanes=lanes,
-                         vehicles=vehicles, newest=newest or "", count=count,
-                         poll_ms=POLL_MS, **_labels())
+    response = access.render(request, "monitor.html", who, session, lane=lane, lanes=lanes,
+                             vehicles=vehicles, newest=newest or "", count=count,
+                             poll_ms=POLL_MS, **_labels())
+    # The review pages' policy plus fetch() to this origin, which the poll needs.
+    response.headers["Content-Security-Policy"] = POLL_CSP
+    return response
 
 
 @router.get("/cards")
@@ -99,5 +103,5 @@ def photo(request: Request, occupant_id: str) -> Response:
                     headers={**pages.SECURITY_HEADERS, "X-Photo-State": photo_state})
 
 
-def _labels() -> dict[str, object]:
+def _labels() -> dict[str, Any]:
     return {"decision_labels": DECISION_LABELS, "photo_labels": PHOTO_LABELS}

@@ -24,6 +24,7 @@ Days = Annotated[int, Query(ge=1, le=ops.MAX_REPORT_DAYS)]
 RATE_HEADERS = ("vehicles", "occupants", "opted out", "captured", "matched", "review",
                 "capture rate", "validation rate")
 GROUP_LABELS = {"lane": "Lane", "row": "Seat row", "day": "Day (UTC)"}
+GROUP_TITLES = {"lane": "lane", "row": "seat row", "day": "day (UTC)"}
 OUTCOME_HEADERS = ("kind", "reason", "pending", "accepted", "rejected", "total")
 # A cell a spreadsheet would run as a formula (lane names come from devices).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,7 +41,8 @@ def reports_page(request: Request, days: Days = 30) -> Response:
     th = svc.thresholds
     return access.render(request, "reports.html", who, session, report=data, days=days,
                          tables={g: reports.rate_table(rows) for g, rows in data.rates.items()},
-                         group_labels=GROUP_LABELS, rate_headers=RATE_HEADERS,
+                         group_labels=GROUP_LABELS, group_titles=GROUP_TITLES,
+                         rate_headers=RATE_HEADERS,
                          marks=ops.det_marks(svc), search=th.search,
                          matcher=svc.settings.matcher)
 
