@@ -51,3 +51,32 @@ def seed_gate_lane(client, tokens, gallery: str, photos: dict[str, bytes], clock
         clock.advance(seconds=5)
         ids[name] = gate_photo(client, tokens, gallery, photo)["id"]
     return ids
+
+
+def car_frame(photos: dict[str, bytes], names: tuple[str, ...], shift: int) -> bytes:
+    """A 960x540 windshield frame with the named faces side by side."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (960, 540), (40, 45, 50))
+    for i, name in enumerate(names):
+        face = Image.open(io.BytesIO(photos[name])).convert("RGB")
+        face.thumbnail((300, 300))
+        canvas.paste(face, (120 + i * 420 + shift, 120))
+    buf = io.BytesIO()
+    canvas.save(buf, format="JPEG", quality=92)
+    return buf.getvalue()
+
+
+def post_vehicle(client, tokens, gallery: str, photos: dict[str, bytes], names: tuple[str, ...],
+                 event_id: str, lane: str = "lane-3") -> dict:
+    import json
+
+    event = {"event_id": event_id, "lane": lane, "direction": "entry",
+             "started_at": "2026-01-01T08:00:00+00:00",
+             "cameras": [{"id": "ws", "view": "windshield"}]}
+    frames = [(f"ws/{k:04d}_{k * 100}.jpg", car_frame(photos, names, 10 * k)) for k in range(2)]
+    r = client.post("/v1/encounters/vehicle", headers=auth(tokens["lane_device"]),
+                    data={"gallery_id": gallery, "event": json.dumps(event)},
+                    files=[("frames", (n, d, "image/jpeg")) for n, d in frames])
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -213,3 +213,26 @@ def test_gallery_page_lists_travellers_report_and_alias_alerts(app, client, toke
 def test_bad_query_values_are_refused(app, client, tokens, path):
     page_session(client, app, tokens["officer"])
     assert client.get(path).status_code == 422
+
+
+def test_a_vehicle_shows_every_occupant_with_seat_and_row(app, client, tokens, gallery, photos,
+                                                          clock):
+    from tests.web.ops_helpers import post_vehicle
+
+    enrol(client, tokens["officer"], gallery, "T-OBAMA", photos["obama"], surname="Obama")
+    car = post_vehicle(client, tokens, gallery, photos, ("obama2", "biden2"), "veh-1")
+    page_session(client, app, tokens["officer"])
+    page = client.get("/review/monitor", params={"lane": "lane-3"})
+    assert _cards(page.text) == [car["id"]]
+    occupants = re.findall(r'data-decision="([^"]+)"', page.text)
+    assert sorted(occupants) == ["match", "no_match"]
+    # A windshield camera with no seat layout cannot place them: the page says so.
+    for seat in (o["seat"] or "seat ?" for o in car["occupants"]):
+        assert seat in page.text
+    # Vehicle frames are not kept (service/vehicle.py): said so, not a broken image.
+    assert page.text.count('data-photo="not_retained"') == 2
+    rows = _csv(client.get("/review/reports/rates.csv", params={"by": "row"}))
+    by_row = {r[0]: r for r in rows[1:]}
+    expected = {str(o["row"]) if o["row"] is not None else "none" for o in car["occupants"]}
+    assert set(by_row) == expected
+    assert sum(int(r[2]) for r in by_row.values()) == 2
