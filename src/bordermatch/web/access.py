@@ -47,10 +47,8 @@ def signed_in(request: Request, roles: tuple[str, ...]
 
 def render(request: Request, name: str, who: Principal, session: WebSession,
            status: int = 200, **context) -> Response:
-    """A page of the operations templates, with the navigation the role may use."""
-    nav = [(label, path) for label, path, roles in NAV if who.role in roles]
-    return pages._render(request, name, status, who=who, session=session, nav=nav,
-                         **context)
+    """A page of the operations templates (the header lists the pages the role may use)."""
+    return pages._render(request, name, status, who=who, session=session, **context)
 
 
 NAV = (("Review queue", pages.PREFIX, pages.REVIEW_ROLES),

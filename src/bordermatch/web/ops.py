@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bordermatch.web import gallery_page, monitor, reports
+from bordermatch.web import access, gallery_page, monitor, reports
 
 
 def install(app: FastAPI) -> None:
+    # Every page's header lists the pages the signed-in role may open (page_nav.html).
+    app.state.web_templates.env.globals["page_nav"] = access.NAV
     for module in (monitor, reports, gallery_page):
         app.include_router(module.router)
