@@ -100,6 +100,8 @@ def test_monitor_lists_the_latest_vehicles_and_photo_states(sessions, clock, see
         lanes = reports.lanes(s)
         assert [a.lane for a in lanes] == ["lane-1", "gate-3"]  # most recently active first
         assert lanes[0].last_at == clock.now()
+        assert [a.lane for a in reports.lanes(s, since=clock.now() - timedelta(hours=1))] == [
+            "lane-1"]  # gate-3 was last seen a day ago
         newest, count = reports.lane_head(s, "lane-1")
         shown = reports.latest_vehicles(s, OFFICER, clock.now(), "lane-1", limit=1)
     assert count == 2 and [v.id for v in shown] == [newest]

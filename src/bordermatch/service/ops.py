@@ -21,11 +21,12 @@ from bordermatch.store.keys import Principal
 from bordermatch.store.tables import Gallery
 
 MAX_REPORT_DAYS = 366
+LANE_LIST_DAYS = 30  # the monitor lists lanes active this recently (any lane opens by name)
 
 
 def lanes(core: ServiceCore) -> list[reports.LaneActivity]:
     with core.sessions() as s:
-        return reports.lanes(s)
+        return reports.lanes(s, core.clock.now() - timedelta(days=LANE_LIST_DAYS))
 
 
 def lane_head(core: ServiceCore, lane: str) -> tuple[str | None, int]:

@@ -75,11 +75,14 @@ def photo_state(o: Occupant) -> str:
     return "not_retained"  # vehicle frames are not kept (service/vehicle.py)
 
 
-def lanes(s: Session, limit: int = 200) -> list[LaneActivity]:
-    """Every lane that has recorded an encounter, most recently active first (no PII)."""
+def lanes(s: Session, since: datetime | None = None, limit: int = 200) -> list[LaneActivity]:
+    """The lanes that recorded an encounter since ``since``, most recently active first, with
+    their counts in that time (no PII). ``since`` keeps the scan on the created_at index."""
     stmt = (select(Encounter.lane, func.count(Encounter.id), func.max(Encounter.created_at))
             .group_by(Encounter.lane).order_by(func.max(Encounter.created_at).desc())
             .limit(limit))
+    if since is not None:
+        stmt = stmt.where(Encounter.created_at >= since)
     # max() keeps the column's type, so the time comes back aware in UTC.
     return [LaneActivity(lane, int(n), last) for lane, n, last in s.execute(stmt)]
 
