@@ -81,6 +81,8 @@ def test_monitor_shows_the_lane_and_purged_photos_as_purged(app, client, tokens,
     assert page.status_code == 200
     assert _cards(page.text) == [ids["blank"], ids["stranger"], ids["match"]]  # newest first
     assert f'data-newest="{ids["blank"]}"' in page.text
+    search = app.state.service.thresholds.search
+    assert f"matches at {search.match:.2f} or more (FPIR {search.target:g})" in page.text
     blank = page.text.split(f'data-encounter="{ids["blank"]}"')[1].split("</article>")[0]
     assert 'data-decision="no_capture"' in blank and 'data-photo="no_capture"' in blank
     assert 'class="vehicle attention"' in page.text.split(f'data-encounter="{ids["blank"]}"')[0]

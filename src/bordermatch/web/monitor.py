@@ -50,7 +50,7 @@ def monitor_page(request: Request, lane: LaneQuery = None) -> Response:
     newest, count = ops.lane_head(svc, lane)
     response = access.render(request, "monitor.html", who, session, lane=lane, lanes=lanes,
                              vehicles=vehicles, newest=newest or "", count=count,
-                             poll_ms=POLL_MS, **_labels())
+                             poll_ms=POLL_MS, search=svc.thresholds.search, **_labels())
     # The review pages' policy plus fetch() to this origin, which the poll needs.
     response.headers["Content-Security-Policy"] = POLL_CSP
     return response
