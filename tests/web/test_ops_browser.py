@@ -15,7 +15,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from tests.api.api_helpers import auth
+from tests.api.api_helpers import DEVICE_LANES, auth
 from tests.web.ops_helpers import gate_photo, seed_gate_lane
 from tests.web.test_browser import _sign_in, browser, live_server  # noqa: F401  (fixtures)
 from tests.web.web_helpers import alias_item, manual_inspection_item
@@ -58,7 +58,7 @@ def test_operations_pages_in_a_real_browser(live_server, browser, tokens, photos
         g = api.post("/v1/galleries", headers=auth(tokens["admin"]), json={
             "name": "Crossing 12 northbound", "kind": "crossing",
             "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(days=30)).isoformat()})
+            "valid_until": (now + timedelta(days=30)).isoformat(), "lanes": list(DEVICE_LANES)})
         assert g.status_code == 201, g.text
         gallery = g.json()["id"]
         alias_item(api, tokens, gallery, photos)

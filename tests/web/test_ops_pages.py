@@ -204,6 +204,8 @@ def test_gallery_page_lists_travellers_report_and_alias_alerts(app, client, toke
     report = page.text.split('id="report"')[1].split("</section>")[0]
     assert "3 (0 citizens, 1 opted out)" in report
     assert "Flight BM123 departure" in page.text and "Valid until" in page.text
+    window = page.text.split('id="window"')[1].split("</section>")[0]
+    assert "gate-3" in window  # the lanes that serve it
     entries = [e for e in _audit(client, tokens, "gallery.read") if e["resource_id"] == gallery]
     assert entries[-1]["detail"]["travelers"] == ["T-A1", "T-A2", "T-OPT"]
     assert client.get(f"/review/galleries/{gallery}", params={"page": 2}).status_code == 404
