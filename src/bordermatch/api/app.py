@@ -100,7 +100,9 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
         app.include_router(module.router)
+    from bordermatch.web import ops as ops_pages
     from bordermatch.web import pages
 
     pages.install(app)  # officer review pages under /review
+    ops_pages.install(app)  # lane monitor, reports, galleries (after pages: same sessions)
     return app
