@@ -153,7 +153,7 @@ def test_officer_reviews_in_a_real_browser(live_server, browser, tokens, photos,
 
         wrong = browser.new_context()
         page = wrong.new_page()
-        refused = _sign_in(page, live_server, tokens["auditor"])
+        refused = _sign_in(page, live_server, tokens["admin"])
         assert refused.status == 403 and "Not allowed" in page.content()
         assert not [c for c in wrong.cookies() if c["name"] == "bm_review_session"]
         assert page.goto(f"{live_server}/review/items/{manual}").url.endswith("/review/login")

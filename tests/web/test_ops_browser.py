@@ -126,6 +126,10 @@ def test_operations_pages_in_a_real_browser(live_server, browser, tokens, photos
         # -- purged photos read "purged", never a broken image -------------------------------
         clock.advance(days=15)
         app.state.service.purge()
+        page.goto(f"{live_server}/review/login")  # 15 days outlive any page session
+        page.fill("#api_key", tokens["officer"])
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
         page.goto(f"{live_server}/review/monitor?lane=gate-3")
         page.wait_for_load_state("networkidle")
         assert page.locator('[data-photo="purged"]').count() == 3
@@ -135,10 +139,12 @@ def test_operations_pages_in_a_real_browser(live_server, browser, tokens, photos
 
         # -- an auditor: the reports, nothing with a face or a name ---------------------------
         auditor = browser.new_context(viewport=VIEWPORT)
-        sid, _ = app.state.web_sessions.create(tokens["auditor"])
-        auditor.add_cookies([{"name": "bm_review_session", "value": sid, "url": live_server}])
         page = auditor.new_page()
-        page.goto(f"{live_server}/review/reports")
+        page.goto(f"{live_server}/review/login")
+        page.fill("#api_key", tokens["auditor"])
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.url.endswith("/review/reports")  # an auditor lands on the reports
         assert page.locator("h1").inner_text() == "Reports"
         assert [a.inner_text() for a in page.locator("nav.opsnav a").all()] == ["Reports"]
         response = page.goto(f"{live_server}/review/monitor?lane=gate-3")

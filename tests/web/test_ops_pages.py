@@ -101,6 +101,7 @@ def test_monitor_shows_the_lane_and_purged_photos_as_purged(app, client, tokens,
 
     clock.advance(days=15)  # past the non-citizens' retention
     app.state.service.purge()
+    page_session(client, app, tokens["officer"])  # 15 days outlive any page session
     after = client.get("/review/monitor", params={"lane": "gate-3"})
     assert "/photo" not in after.text.split('id="monitor"')[1]  # no image left to break
     assert after.text.count('data-photo="purged"') == 2
@@ -233,8 +234,12 @@ def test_a_vehicle_shows_every_occupant_with_seat_and_row(app, client, tokens, g
     # A windshield camera with no seat layout cannot place them: the page says so.
     for seat in (o["seat"] or "seat ?" for o in car["occupants"]):
         assert seat in page.text
-    # Vehicle frames are not kept (service/vehicle.py): said so, not a broken image.
-    assert page.text.count('data-photo="not_retained"') == 2
+    # Each occupant's best face is kept (service/vehicle.py) and shown, audited on fetch.
+    thumbs = re.findall(r'src="(/review/monitor/occupants/[^"]+/photo)"', page.text)
+    assert len(thumbs) == 2
+    for url in thumbs:
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     rows = _csv(client.get("/review/reports/rates.csv", params={"by": "row"}))
     by_row = {r[0]: r for r in rows[1:]}
     expected = {str(o["row"]) if o["row"] is not None else "none" for o in car["occupants"]}

@@ -29,10 +29,17 @@ def test_sign_in_checks_csrf_key_and_role(client, tokens):
     assert no_csrf.status_code == 403 and "bm_review_session" not in client.cookies
     bad_key = sign_in(client, "bmk_nope_nope")
     assert bad_key.status_code == 401 and "not valid" in bad_key.text
-    for role in ("auditor", "admin", "gate_device", "airline_partner"):
+    for role in ("admin", "gate_device", "airline_partner"):
         r = sign_in(client, tokens[role])
         assert r.status_code == 403, role
         assert "bm_review_session" not in client.cookies
+    r = client.post("/review/login", follow_redirects=False,
+                    data={"api_key": tokens["auditor"],
+                          "csrf": csrf_of(client.get("/review/login").text)})
+    assert r.status_code == 303 and r.headers["location"] == "/review/reports"
+    assert client.get("/review", follow_redirects=False).headers["location"] \
+        == "/review/reports"  # the review queue is not an auditor's page
+    client.cookies.clear()
     r = client.post("/review/login", follow_redirects=False,
                     data={"api_key": tokens["officer"],
                           "csrf": csrf_of(client.get("/review/login").text)})

@@ -12,12 +12,11 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from bordermatch.store import keys
 from bordermatch.store.keys import Principal
 from bordermatch.web import pages
 from bordermatch.web.sessions import COOKIE, WebSession
 
-PAGE_ROLES = ("officer", "supervisor", "auditor")  # nobody else ever reaches a page
+PAGE_ROLES = pages.SIGN_IN_ROLES  # nobody else ever reaches a page
 MONITOR_ROLES = ("officer", "supervisor")
 GALLERY_ROLES = ("officer", "supervisor")
 REPORT_ROLES = ("officer", "supervisor", "auditor")
@@ -28,17 +27,11 @@ def signed_in(request: Request, roles: tuple[str, ...]
               ) -> tuple[Principal, WebSession] | Response:
     """The person behind the session cookie when their role is in ``roles``, else the
     response to send (the sign-in page, or 403)."""
-    store = request.app.state.web_sessions
-    sid = request.cookies.get(COOKIE)
-    session = store.get(sid)
-    if session is None:
+    # None also when the key was revoked since sign-in: the store drops that session.
+    state = request.app.state.web_sessions.get(request.cookies.get(COOKIE))
+    if state is None:
         return pages._redirect(f"{pages.PREFIX}/login")
-    svc = request.app.state.service
-    with svc.sessions() as s:
-        who = keys.authenticate(s, session.token)
-    if who is None:  # revoked since sign-in
-        store.drop(sid)
-        return pages._redirect(f"{pages.PREFIX}/login")
+    who, session = state
     if who.role not in roles or who.role not in PAGE_ROLES:
         return pages._error(request, 403, "Not allowed",
                             f"The {who.role} role may not see this page.", who, session)

@@ -82,10 +82,10 @@ def photo(request: Request, item_id: str, photo_id: str) -> Response:
     except UnknownRecordError:
         return _error(request, 404, "Not found", "That photo is not (or no longer) stored.",
                       *state)
-    return Response(data, media_type=_image_type(data), headers=SECURITY_HEADERS)
+    return Response(data, media_type=image_type(data), headers=SECURITY_HEADERS)
 
 
-def _image_type(data: bytes) -> str:
+def image_type(data: bytes) -> str:
     if data.startswith(b"\x89PNG"):
         return "image/png"
     if data.startswith(b"\xff\xd8"):

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from bordermatch.errors import UnknownRecordError
 from bordermatch.service import ops
-from bordermatch.web import access, pages
+from bordermatch.web import access, item, pages
 
 router = APIRouter(prefix=f"{pages.PREFIX}/monitor", include_in_schema=False)
 LaneQuery = Annotated[str | None, Query(max_length=64)]
@@ -99,7 +99,7 @@ def photo(request: Request, occupant_id: str) -> Response:
         svg = _PLACEHOLDER.format(label=PHOTO_LABELS.get(photo_state, "unavailable"))
         return Response(svg, media_type="image/svg+xml",
                         headers={**pages.SECURITY_HEADERS, "X-Photo-State": photo_state})
-    return Response(data, media_type=pages._image_type(data),
+    return Response(data, media_type=item.image_type(data),
                     headers={**pages.SECURITY_HEADERS, "X-Photo-State": photo_state})
 
 

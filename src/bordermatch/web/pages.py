@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/review"
 REVIEW_ROLES = ("officer", "supervisor")  # the roles /v1/review lets adjudicate
+# Who may sign in at all: an auditor sees the aggregate reports only (web/access.py).
+SIGN_IN_ROLES = ("officer", "supervisor", "auditor")
 KIND_LABELS = {
     "alias": "Alias alert",
     "encounter": "Match needs review",
@@ -123,6 +125,8 @@ def _signed_in(request: Request) -> tuple[Principal, WebSession] | Response:
         return _redirect(f"{PREFIX}/login")
     who, session = state
     if who.role not in REVIEW_ROLES:
+        if who.role in SIGN_IN_ROLES:  # an auditor: the pages that role may see
+            return _redirect(f"{PREFIX}/reports")
         return _error(request, 403, "Not allowed", "Your role may not review items.")
     return who, session
 
@@ -181,16 +185,16 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
         response.headers["Retry-After"] = str(max(1, int((locked - now).total_seconds())))
         return response
     assert who is not None  # a failed sign-in either returned 401 or locked (429) above
-    if who.role not in REVIEW_ROLES:
+    if who.role not in SIGN_IN_ROLES:
         log.info("review pages: sign-in refused for role %s (key %s)", who.role, who.key_id)
         authlimit.audit_refusal(svc.sessions, now, who, "review.sign_in_refused",
                                 f"{PREFIX}/login", source)
         return _error(request, 403, "Not allowed",
-                      "Only officers and supervisors may use the review pages.")
+                      "Only officers, supervisors and auditors may use these pages.")
     sid, _ = request.app.state.web_sessions.create(who)
     with svc.sessions.begin() as s:
         audit.append(s, svc.clock.now(), who, "review.sign_in", "review", None)
-    response = _redirect(PREFIX)
+    response = _redirect(PREFIX if who.role in REVIEW_ROLES else f"{PREFIX}/reports")
     response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", secure=_secure(request),
                         path=PREFIX)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
