@@ -79,6 +79,7 @@ def test_six_passengers_board_through_a_live_service(live_service, lfw_dir: Path
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["mated"] + out["non_mated"] + out["failed_to_enrol"] == 6
     assert out["non_mated"] == 3
+    assert sum(out["enrol_errors"].values()) == out["failed_to_enrol"]
     assert 0 <= out["missed"] <= out["mated"] and 0 <= out["false_matches"] <= 3
     assert out["fnir"] == out["missed"] / out["mated"]
     assert out["fpir_resolvable"] is False  # 3 non-mated passengers cannot show 0.003

@@ -71,8 +71,9 @@ def _create_flight(client, admin: str, name: str) -> str:
 
 
 def _enrol(client, admin: str, gallery: str, passengers, batch: int, progress: bool
-           ) -> set[str]:
-    """Upload the manifest in batches; the traveller ids that were enrolled."""
+           ) -> tuple[set[str], dict[str, int]]:
+    """Upload the manifest in batches: the traveller ids enrolled, and the rows refused
+    by reason (e.g. ``ambiguous_face``: the reference photo has no clear subject)."""
     from tqdm import tqdm
 
     from bordermatch.eval.gate_sim import manifest_rows
@@ -80,6 +81,7 @@ def _enrol(client, admin: str, gallery: str, passengers, batch: int, progress: b
     by_id = {p.traveler_id: p for p in passengers if p.mated}
     rows = manifest_rows(by_id.values())
     enrolled: set[str] = set()
+    refused: dict[str, int] = {}
     bar = tqdm(total=len(rows), desc="enrolling", unit="traveller", file=sys.stderr,
                disable=not progress)
     for start in range(0, len(rows), batch):
@@ -94,10 +96,14 @@ def _enrol(client, admin: str, gallery: str, passengers, batch: int, progress: b
         report = _check("manifest upload", client.post(
             f"/v1/galleries/{gallery}/manifest", files=files,
             headers={"X-API-Key": admin}), 200)
-        enrolled.update(r["traveler_id"] for r in report["rows"] if r["status"] != "error")
+        for r in report["rows"]:
+            if r["status"] == "error":
+                refused[r["error"]] = refused.get(r["error"], 0) + 1
+            else:
+                enrolled.add(r["traveler_id"])
         bar.update(len(chunk))
     bar.close()
-    return enrolled
+    return enrolled, refused
 
 
 def _board(client, partner: str, gallery: str, gate: str, passengers, frame: float,
@@ -207,7 +213,7 @@ def simulate(
         with httpx.Client(base_url=service.rstrip("/"), timeout=timeout) as client:
             _check("health check", client.get("/healthz"), 200)
             gallery = _create_flight(client, admin_key, f"Flight {run_id}")
-            enrolled = _enrol(client, admin_key, gallery, chosen, batch, progress)
+            enrolled, enrol_errors = _enrol(client, admin_key, gallery, chosen, batch, progress)
             boarding = [p for p in chosen if not p.mated or p.traveler_id in enrolled]
             answers = _board(client, partner_key, gallery, gate, boarding, frame,
                              run_id, progress)
@@ -221,8 +227,8 @@ def simulate(
     except OSError as exc:
         fail("os_error", f"{exc.filename or ''}: {exc.strerror or exc}", 4)
     summary: dict[str, Any] = summarise(answers, len(chosen) - len(boarding), target_fpir)
-    summary.update(gallery_id=gallery, seed=seed, gate=gate, frame=frame,
-                   wall_s=round(time.perf_counter() - started, 1))
+    summary.update(enrol_errors=enrol_errors, gallery_id=gallery, seed=seed, gate=gate,
+                   frame=frame, wall_s=round(time.perf_counter() - started, 1))
     ref = _reference_ms(boarding, reference, frame)
     if ref is not None:
         summary["reference_ms_p50"] = ref
@@ -243,7 +249,8 @@ def _text(s: dict[str, Any]) -> str:
     lines = [
         f"gallery {s['gallery_id']}, gate {s['gate']}, seed {s['seed']}: {s['passengers']} "
         f"passengers boarded ({s['mated']} on the manifest, {s['non_mated']} not), "
-        f"{s['failed_to_enrol']} failed to enrol, gate view {s['frame']}, {s['wall_s']} s",
+        f"{s['failed_to_enrol']} failed to enrol {json.dumps(s['enrol_errors'])}, "
+        f"gate view {s['frame']}, {s['wall_s']} s",
         f"FNIR {_rate(s['missed'], s['mated'], s['fnir'], s['fnir_upper_95'])}",
         f"FPIR {_rate(s['false_matches'], s['non_mated'], s['fpir'], s['fpir_upper_95'])}"
         f"; target {s['target_fpir']}: "
