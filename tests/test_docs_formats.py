@@ -51,7 +51,7 @@ def test_the_event_example_parses_with_its_document_read():
     meta = json.loads(blocks[1])
     names = [n.split("/frames/", 1)[1] for n in blocks[2].split() if "/frames/" in n]
     event = parse_event(meta, [frame_ref(n) for n in names])
-    assert event.event_id == "veh00025" and [c.view for c in event.cameras][0] == "windshield"
+    assert event.event_id == "veh00025" and event.cameras[0].view == "windshield"
     assert event.documents[0].source == "rfid" and event.documents[0].key == ("C9000001", "USA")
     assert [f.t_ms for f in event.frames] == [0, 120]
 
