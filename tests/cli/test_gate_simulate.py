@@ -160,3 +160,17 @@ def test_summary_counts_refusals_as_no_match():
     assert s["within_target_fpir"] is False and s["refused_mated"] == 1
     assert s["errors"] == {"too_many_faces": 1} and s["failed_to_enrol"] == 1
     assert s["ms_p50"] == pytest.approx(250.0)
+
+
+def test_the_text_report_gives_counts_and_says_when_fpir_is_not_resolvable():
+    from bordermatch.cli.gate import _text
+
+    mated = Passenger("a", "A", Path("g"), Path("r"))
+    other = Passenger("b", "B", Path("g2"), None)
+    s = summarise([Answer(mated, True, 0.1), Answer(other, False, 0.2, "too_many_faces")],
+                  failed_to_enrol=0, target_fpir=0.003)
+    s.update(enrol_errors={}, gallery_id="g1", seed=1, gate="B12", frame=0.6, wall_s=1.0)
+    text = _text(s)
+    assert "FNIR 0/1 = 0.0000" in text and "FPIR 0/1 = 0.0000" in text
+    assert "1 non-mated passengers cannot resolve it" in text
+    assert "p50 150 ms" in text and "0 mated, 1 non-mated" in text
