@@ -97,23 +97,23 @@ def test_six_passengers_board_through_a_live_service(live_service, lfw_dir: Path
     assert matched == out["mated"] - out["missed"] + out["false_matches"]
 
 
-def test_a_partner_key_for_another_gate_is_one_line_and_exit_5(live_service, lfw_dir):
+def test_a_partner_key_for_another_gate_is_one_line_and_exit_6(live_service, lfw_dir):
     base, tokens, _ = live_service
     r = _run("--service", base, "--admin-key", tokens["admin"], "--partner-key",
              tokens["partner"], "--passengers", "2", "--gate", "C7", "--lfw-dir",
              str(lfw_dir))
-    assert r.exit_code == 5
+    assert r.exit_code == 6
     assert "lane_not_bound" in r.output and len(r.output.strip().splitlines()) == 1
 
 
-def test_no_service_is_one_line_and_exit_5(lfw_dir: Path):
+def test_no_service_is_one_line_and_exit_6(lfw_dir: Path):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
     r = _run("--service", f"http://127.0.0.1:{port}", "--admin-key", "x", "--partner-key",
              "y", "--passengers", "2", "--lfw-dir", str(lfw_dir), "--json")
-    assert r.exit_code == 5
+    assert r.exit_code == 6
     assert json.loads(r.stdout)["error"] == "service_unreachable"
 
 

@@ -12,20 +12,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from bordermatch.cli._common import EXIT_INPUT, emit_json
+from bordermatch.cli._common import EXIT_INPUT, EXIT_OS, emit_json
+from bordermatch.cli.progress import Output, Progress, output, progress
 from bordermatch.errors import BordermatchError, InputError
+
+if TYPE_CHECKING:
+    from bordermatch.eval.gate_sim import Answer, Passenger
 
 app = typer.Typer(no_args_is_help=True, help="Departure gates: simulate a boarding.")
 
-EXIT_SERVICE = 5  # the service refused a request or could not be reached
+EXIT_SERVICE = 6  # the service refused a request or could not be reached (README, exit codes)
 
 
 class ServiceError(Exception):
@@ -61,75 +64,80 @@ def _manifest_csv(rows: list[dict[str, str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _create_flight(client, admin: str, name: str) -> str:
+def _create_flight(client, admin: str, name: str, gate: str) -> str:
     now = datetime.now(UTC)
-    body = {"name": name, "kind": "flight",
+    # The partner's key is bound to gate:<gate>, and the flight must be served by that gate.
+    body = {"name": name, "kind": "flight", "lanes": [f"gate:{gate}"],
             "valid_from": (now - timedelta(hours=1)).isoformat(),
             "valid_until": (now + timedelta(hours=12)).isoformat()}
     return _check("create gallery", client.post("/v1/galleries", json=body,
                                                 headers={"X-API-Key": admin}), 201)["id"]
 
 
-def _enrol(client, admin: str, gallery: str, passengers, batch: int, progress: bool
+def _enrol(client, admin: str, gallery: str, passengers, batch: int, out: Output
            ) -> tuple[set[str], dict[str, int]]:
     """Upload the manifest in batches: the traveller ids enrolled, and the rows refused
     by reason (e.g. ``ambiguous_face``: the reference photo has no clear subject)."""
-    from tqdm import tqdm
-
     from bordermatch.eval.gate_sim import manifest_rows
 
     by_id = {p.traveler_id: p for p in passengers if p.mated}
     rows = manifest_rows(by_id.values())
     enrolled: set[str] = set()
     refused: dict[str, int] = {}
-    bar = tqdm(total=len(rows), desc="enrolling", unit="traveller", file=sys.stderr,
-               disable=not progress)
-    for start in range(0, len(rows), batch):
-        chunk = rows[start:start + batch]
-        # Each row's `photo` is photos/<file>; the part is uploaded under that same name,
-        # which the service pairs exactly (it would also pair the bare file name).
-        files = [("manifest", ("manifest.csv", _manifest_csv(chunk), "text/csv"))]
-        for row in chunk:
-            ref = by_id[row["traveler_id"]].reference
-            assert ref is not None  # manifest_rows lists mated passengers only
-            files.append(("photos", (row["photo"], ref.read_bytes(), "image/jpeg")))
-        report = _check("manifest upload", client.post(
-            f"/v1/galleries/{gallery}/manifest", files=files,
-            headers={"X-API-Key": admin}), 200)
-        for r in report["rows"]:
-            if r["status"] == "error":
-                refused[r["error"]] = refused.get(r["error"], 0) + 1
-            else:
-                enrolled.add(r["traveler_id"])
-        bar.update(len(chunk))
-    bar.close()
+    with progress("enrolling", "traveller", out, total=len(rows)) as bar:
+        for start in range(0, len(rows), batch):
+            _enrol_batch(client, admin, gallery, rows[start:start + batch], by_id,
+                         enrolled, refused, bar)
     return enrolled, refused
 
 
-def _board(client, partner: str, gallery: str, gate: str, passengers, frame: float,
-           run_id: str, progress: bool) -> list:
-    from tqdm import tqdm
+def _enrol_batch(client, admin: str, gallery: str, chunk: list[dict[str, str]], by_id,
+                 enrolled: set[str], refused: dict[str, int], bar: Progress) -> None:
+    # Each row's `photo` is photos/<file>; the part is uploaded under that same name,
+    # which the service pairs exactly (it would also pair the bare file name).
+    files = [("manifest", ("manifest.csv", _manifest_csv(chunk), "text/csv"))]
+    for row in chunk:
+        ref = by_id[row["traveler_id"]].reference
+        assert ref is not None  # manifest_rows lists mated passengers only
+        files.append(("photos", (row["photo"], ref.read_bytes(), "image/jpeg")))
+    report = _check("manifest upload", client.post(
+        f"/v1/galleries/{gallery}/manifest", files=files, headers={"X-API-Key": admin}), 200)
+    for r in report["rows"]:
+        if r["status"] == "error":
+            refused[r["error"]] = refused.get(r["error"], 0) + 1
+        else:
+            enrolled.add(r["traveler_id"])
+    bar.advance(len(chunk))
 
+
+def _board(client, partner: str, gallery: str, gate: str, passengers, frame: float,
+           run_id: str, out: Output) -> list[Answer]:
+    answers = []
+    with progress("boarding", "passenger", out, total=len(passengers)) as bar:
+        for i, p in enumerate(passengers):
+            answers.append(_board_one(client, partner, gallery, gate, p, frame,
+                                      f"{run_id}-{i}"))
+            bar.advance()
+    return answers
+
+
+def _board_one(client, partner: str, gallery: str, gate: str, p: Passenger, frame: float,
+               idempotency_key: str) -> Answer:
+    """One passenger at the gate, timed as the gate device waits for the answer."""
     from bordermatch.eval.gate_sim import Answer, gate_view
 
-    answers = []
-    for i, p in enumerate(tqdm(passengers, desc="boarding", unit="passenger",
-                               file=sys.stderr, disable=not progress)):
-        photo = gate_view(p.gate_photo, frame)
-        t0 = time.perf_counter()
-        r = client.post(f"/v1/gate/{gallery}/board", data={"gate": gate},
-                        files={"photo": (p.gate_photo.name, photo, "image/jpeg")},
-                        headers={"X-API-Key": partner,
-                                 "Idempotency-Key": f"{run_id}-{i}"})
-        seconds = time.perf_counter() - t0
-        if r.status_code == 200:
-            answers.append(Answer(p, bool(r.json()["match"]), seconds))
-        elif r.status_code == 422:
-            # No usable face (or two): the partner gets no match and sends them to the desk.
-            answers.append(Answer(p, False, seconds, error=_problem("board", r).code))
-        else:
-            raise _problem(f"board passenger {i}", r)
-    return answers
+    photo = gate_view(p.gate_photo, frame)
+    t0 = time.perf_counter()
+    r = client.post(f"/v1/gate/{gallery}/board", data={"gate": gate},
+                    files={"photo": (p.gate_photo.name, photo, "image/jpeg")},
+                    headers={"X-API-Key": partner, "Idempotency-Key": idempotency_key})
+    seconds = time.perf_counter() - t0
+    if r.status_code == 200:
+        return Answer(p, bool(r.json()["match"]), seconds)
+    if r.status_code == 422:
+        # No usable face (or two): the partner gets no match and sends them to the desk.
+        return Answer(p, False, seconds, error=_problem("board", r).code)
+    raise _problem(f"board {p.traveler_id}", r)
 
 
 def _reference_ms(passengers, n: int, frame: float) -> float | None:
@@ -207,16 +215,16 @@ def simulate(
     except BordermatchError as exc:
         fail(exc.code, str(exc), EXIT_INPUT)
     run_id = f"sim-{seed}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    progress = sys.stderr.isatty()
+    out = output()  # the root -v/-q; the bars are off anyway when stderr is not a terminal
     started = time.perf_counter()
     try:
         with httpx.Client(base_url=service.rstrip("/"), timeout=timeout) as client:
             _check("health check", client.get("/healthz"), 200)
-            gallery = _create_flight(client, admin_key, f"Flight {run_id}")
-            enrolled, enrol_errors = _enrol(client, admin_key, gallery, chosen, batch, progress)
+            gallery = _create_flight(client, admin_key, f"Flight {run_id}", gate)
+            enrolled, enrol_errors = _enrol(client, admin_key, gallery, chosen, batch, out)
             boarding = [p for p in chosen if not p.mated or p.traveler_id in enrolled]
             answers = _board(client, partner_key, gallery, gate, boarding, frame,
-                             run_id, progress)
+                             run_id, out)
             if close:
                 _check("close gallery", client.post(f"/v1/galleries/{gallery}/close",
                                                     headers={"X-API-Key": admin_key}), 200)
@@ -225,7 +233,7 @@ def simulate(
     except httpx.HTTPError as exc:
         fail("service_unreachable", f"{service}: {exc}", EXIT_SERVICE)
     except OSError as exc:
-        fail("os_error", f"{exc.filename or ''}: {exc.strerror or exc}", 4)
+        fail("os_error", f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_OS)
     summary: dict[str, Any] = summarise(answers, len(chosen) - len(boarding), target_fpir)
     summary.update(enrol_errors=enrol_errors, gallery_id=gallery, seed=seed, gate=gate,
                    frame=frame, wall_s=round(time.perf_counter() - started, 1))
