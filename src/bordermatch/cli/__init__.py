@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from bordermatch.cli import blobs, document, face, gallery, lane, models
+from bordermatch.cli import blobs, document, face, gallery, gate, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
@@ -23,6 +23,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")
 app.add_typer(lane.app, name="lane")
+app.add_typer(gate.app, name="gate")
 service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")

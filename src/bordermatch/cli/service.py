@@ -20,6 +20,9 @@ DbUrl = typer.Option(None, "--database-url", envvar="BORDERMATCH_DATABASE_URL",
 
 
 def _settings(database_url: str | None):
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
     from bordermatch.errors import BordermatchError
     from bordermatch.store.config import ServiceSettings
 
@@ -28,6 +31,16 @@ def _settings(database_url: str | None):
         return ServiceSettings(**overrides)
     except BordermatchError as exc:
         typer.echo(f"error ({exc.code}): {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:  # a BORDERMATCH_* value out of range or of the wrong type
+        first = exc.errors()[0]
+        name = "BORDERMATCH_" + "__".join(str(p) for p in first["loc"]).upper()
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        typer.echo(f"error (config_error): {name}: {first['msg']}{more}", err=True)
+        raise typer.Exit(2) from None
+    except SettingsError as exc:  # a list or object setting that is not JSON
+        typer.echo(f"error (config_error): {exc}; list settings are JSON, e.g. "
+                   """'["lane-1","lane-2"]'""", err=True)
         raise typer.Exit(2) from None
 
 
