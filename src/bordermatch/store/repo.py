@@ -23,9 +23,11 @@ from bordermatch.errors import (
     UnknownRecordError,
 )
 from bordermatch.store import audit
+from bordermatch.store import document_reads as document_reads_store
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import (
     Crossing,
+    DocumentRead,
     Encounter,
     Enrolment,
     Gallery,
@@ -165,7 +167,7 @@ def update_traveler(s: Session, who: Principal, now: datetime, traveler_id: str,
     for k in changed:
         setattr(t, k, changes[k])
     if "citizen" in changed and t.citizen:
-        for row in (Enrolment, Occupant):
+        for row in (Enrolment, Occupant, DocumentRead):
             s.execute(update(row).where(row.traveler_id == t.id, row.purged_at.is_(None),
                                         (row.purge_after.is_(None))
                                         | (row.purge_after > citizen_purge_by))
@@ -317,7 +319,9 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                   lane: str, direction: str, occupants: Sequence[OccupantRecord],
                   idempotency_key: str | None, request_hash: str | None,
                   event_ref: str | None = None, latency_ms: float = 0.0,
-                  unmatched_documents: Sequence[str] = ()) -> Encounter:
+                  unmatched_documents: Sequence[str] = (),
+                  document_reads: Sequence[document_reads_store.DocumentReadRecord] = (),
+                  ) -> Encounter:
     """Store an encounter, its occupants, crossings for matches and review items, at once.
 
     ``unmatched_documents`` are travellers whose document was read for this encounter but
@@ -331,6 +335,7 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                     event_ref=event_ref, latency_ms=latency_ms, created_at=now)
     s.add(enc)
     s.flush()
+    stored: dict[int, tuple[str, str | None]] = {}
     for o in occupants:
         row = Occupant(id=new_id(), encounter_id=enc.id, track_id=o.track_id, row=o.row,
                        seat=o.seat, traveler_id=o.traveler_id, score=o.score,
@@ -340,6 +345,7 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                        template_blob=o.template_blob, purge_after=o.purge_after)
         s.add(row)
         s.flush()
+        stored[o.track_id] = (row.id, o.traveler_id)
         if o.decision == "match" and o.traveler_id:
             s.add(Crossing(id=new_id(), traveler_id=o.traveler_id, encounter_id=enc.id,
                            occupant_id=row.id, gallery_id=gallery.id, direction=direction,
@@ -348,11 +354,13 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
             s.add(ReviewItem(id=new_id(), kind="encounter" if o.decision == "review"
                              else "manual_inspection", status="open", gallery_id=gallery.id,
                              encounter_id=enc.id, occupant_id=row.id,
-                             traveler_id=o.traveler_id, score=o.score, created_at=now))
+                             traveler_id=o.traveler_id, score=o.score, cause=o.reason,
+                             created_at=now))
     for tid in unmatched_documents:
         s.add(ReviewItem(id=new_id(), kind="unmatched_document", status="open",
                          gallery_id=gallery.id, encounter_id=enc.id, traveler_id=tid,
-                         created_at=now))
+                         cause="unmatched_document", created_at=now))
+    document_reads_store.add(s, enc.id, stored, document_reads, now)
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
                  lane=lane, direction=direction, occupants=len(occupants),
@@ -393,7 +401,7 @@ def add_alias_alert(s: Session, now: datetime, gallery_id: str, traveler_id: str
                     other_traveler_id: str, score: float) -> ReviewItem:
     item = ReviewItem(id=new_id(), kind="alias", status="open", gallery_id=gallery_id,
                       traveler_id=traveler_id, other_traveler_id=other_traveler_id,
-                      score=score, created_at=now)
+                      score=score, cause="alias", created_at=now)
     s.add(item)
     s.flush()
     return item
@@ -458,7 +466,7 @@ class ReviewView:
     item: ReviewItem
     gallery: Gallery | None
     travelers: dict[str, Traveler]
-    photos: tuple[str, ...]  # which photos exist: "traveler", "other", "capture"
+    photos: tuple[str, ...]  # which exist: "traveler", "other", "capture", "document"
 
 
 def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
@@ -475,6 +483,11 @@ def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
         blob = s.scalar(select(Occupant.capture_blob).where(Occupant.id == item.occupant_id))
         if blob:
             out["capture"] = blob
+        # A booth read: the chip's (or data page's) photo the live face was compared with.
+        blob = s.scalar(select(DocumentRead.photo_blob).where(
+            DocumentRead.occupant_id == item.occupant_id, DocumentRead.photo_blob.is_not(None)))
+        if blob:
+            out["document"] = blob
     return out
 
 

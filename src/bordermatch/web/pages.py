@@ -43,7 +43,8 @@ KIND_LABELS = {
     "unmatched_document": "Document read, no face matched",
 }
 PHOTO_LABELS = {"traveler": "Enrolled photo", "other": "Photo of the other identity",
-                "capture": "Capture at the lane or gate"}
+                "capture": "Capture at the lane or gate",
+                "document": "Photo on the document (chip or data page)"}
 MAX_REASON = 2000  # as AdjudicationIn.reason
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
