@@ -82,6 +82,7 @@ def test_a_valid_chip_whose_photo_matches_records_a_crossing(client, tokens, enr
     assert (occ["traveler_id"], occ["source"], occ["decision"]) == ("T-OBAMA", "document",
                                                                    "match")
     assert occ["score"] is not None
+    assert enc["document"]["passive_authentication"]["status"] == "valid"
     [crossing] = _rows(app, Crossing, encounter_id=body["id"])
     assert (crossing.traveler_id, crossing.direction, crossing.lane) == ("T-OBAMA", "entry",
                                                                          BOOTH_LANE)
@@ -138,6 +139,9 @@ def test_a_swapped_chip_photo_is_tampered_and_goes_to_review(client, tokens, enr
     view = app.state.service.review_item(_officer(app), item.id)
     assert set(view.photos) == {"traveler", "capture", "document"}
     assert not _rows(app, Crossing, encounter_id=body["id"])
+    officer = officer_view(client, tokens, r)
+    assert officer["occupants"][0]["reason"] == "tampered_chip"
+    assert officer["document"]["passive_authentication"]["status"] == "tampered"
 
 
 def _officer(app):
@@ -251,3 +255,21 @@ def test_a_booth_read_is_a_document_read_for_the_vehicle(client, tokens, enrolle
     [occ] = officer_view(client, tokens, r)["occupants"]
     assert (occ["traveler_id"], occ["decision"], occ["source"]) == ("T-OBAMA", "match",
                                                                    "document")
+
+
+def test_a_non_citizen_s_document_photo_follows_their_retention(client, tokens, enrolled,
+                                                                photos, passports, app,
+                                                                clock):
+    biden = mrz_lines("BIDEN", "JOSEPH", "X200")
+    r = booth(client, tokens["booth_device"], enrolled, photos["biden2"],
+              chip=chip_of(photos["biden"], biden, passports.pki))
+    assert r.json()["decision"] == "match", r.text
+    [read] = _rows(app, DocumentRead, encounter_id=r.json()["id"])
+    assert read.traveler_id == "T-BIDEN"
+    assert read.purge_after > clock.now() + timedelta(days=13)
+    # Made a citizen: the document photo goes within the citizens' 12 hours.
+    p = client.patch("/v1/travelers/T-BIDEN", headers=auth(tokens["supervisor"]),
+                     json={"citizen": True, "reason": "naturalised"})
+    assert p.status_code == 200, p.text
+    [read] = _rows(app, DocumentRead, encounter_id=r.json()["id"])
+    assert read.purge_after <= clock.now() + timedelta(hours=12)

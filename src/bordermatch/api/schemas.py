@@ -112,6 +112,8 @@ class EncounterOut(BaseModel):
     created_at: datetime
     latency_ms: float
     occupants: list[OccupantOut]
+    # A booth or kiosk encounter, read by an officer: the document read and its checks.
+    document: DocumentCheckOut | None = None
 
 
 class OptOutIn(Strict):

@@ -109,7 +109,10 @@ class TrustStore:
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """CSCA certificates from PEM (one or more), DER, or an ICAO CSCA master list (CMS)."""
     if b"-----BEGIN CERTIFICATE-----" in data:
-        certs = x509.load_pem_x509_certificates(data)
+        try:
+            certs = x509.load_pem_x509_certificates(data)
+        except ValueError as exc:
+            raise TrustStoreError(f"a PEM certificate that does not load ({exc})") from None
     else:
         try:
             certs = [x509.load_der_x509_certificate(data)]

@@ -85,6 +85,7 @@ class BorderService(ServiceCore):
     get_gallery = _records.get_gallery
     close_gallery = _records.close_gallery
     read_encounter = _records.read_encounter
+    document_read = _records.document_read
     review_queue = _records.review_queue
     review_item = _records.review_item
     review_photo = _records.review_photo

@@ -9,7 +9,7 @@ nothing about who is enrolled (docs/service.md, threat model).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
@@ -26,6 +26,7 @@ from bordermatch.api.schemas import BoothOut, Direction
 from bordermatch.api.strings import FormId, FormMrz
 from bordermatch.errors import LdsTooLargeError
 from bordermatch.service import BoothResult, BoothUpload
+from bordermatch.store.tables import DocumentRead
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -80,6 +81,18 @@ def verify_document(
     return booth_out(result)
 
 
+def document_check(read: DocumentRead) -> dict[str, Any]:
+    """The ``DocumentCheckOut`` of a stored read (the booth's answer, an officer's view)."""
+    return {
+        "source": read.source, "document_type": read.document_type,
+        "document_number": read.document_number, "nationality": read.nationality,
+        "issuing_state": read.issuing_state, "expiry_date": read.expiry_date,
+        "expired": read.expired, "mrz_valid": read.mrz_valid,
+        "mrz_checks": list(read.mrz_checks),
+        "passive_authentication": None if read.passive_auth is None else {
+            "status": read.passive_auth, "details": list(read.passive_auth_details)}}
+
+
 def booth_out(r: BoothResult) -> BoothOut:
     read, occ, enc = r.read, r.occupant, r.encounter
     # Validated, not cast: a stored value outside the schema's literals is a 500, not a lie.
@@ -87,14 +100,7 @@ def booth_out(r: BoothResult) -> BoothOut:
         "id": enc.id, "kind": enc.kind, "gallery_id": enc.gallery_id, "lane": enc.lane,
         "direction": enc.direction, "created_at": enc.created_at, "decision": occ.decision,
         "reasons": list(read.reasons), "face": read.face_decision, "quality": occ.quality,
-        "document": {
-            "source": read.source, "document_type": read.document_type,
-            "document_number": read.document_number, "nationality": read.nationality,
-            "issuing_state": read.issuing_state, "expiry_date": read.expiry_date,
-            "expired": read.expired, "mrz_valid": read.mrz_valid,
-            "mrz_checks": list(read.mrz_checks),
-            "passive_authentication": None if read.passive_auth is None else {
-                "status": read.passive_auth, "details": list(read.passive_auth_details)}},
+        "document": document_check(read),
         # Only a verified read is evidence for a lane: a forged or failed one would let the
         # lane verify a car's faces 1:few against whoever the forger named.
         "document_read": {"document_type": read.document_type,
