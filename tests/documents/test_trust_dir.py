@@ -29,7 +29,7 @@ def test_no_folder_trusts_nothing_and_a_broken_one_fails_at_start(tmp_path: Path
     with pytest.raises(ConfigError, match="not a directory"):
         TrustDirectory(tmp_path / "missing")
     (tmp_path / "bad.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nxx\n")
-    with pytest.raises(TrustStoreError, match="bad.pem: a PEM certificate"):
+    with pytest.raises(TrustStoreError, match=r"bad\.pem: a PEM certificate"):
         load_trust_dir(tmp_path)
     with pytest.raises(ConfigError):
         TrustDirectory(tmp_path)
