@@ -273,3 +273,24 @@ def test_a_non_citizen_s_document_photo_follows_their_retention(client, tokens, 
     assert p.status_code == 200, p.text
     [read] = _rows(app, DocumentRead, encounter_id=r.json()["id"])
     assert read.purge_after <= clock.now() + timedelta(hours=12)
+
+
+def test_an_opted_out_traveller_is_inspected_by_hand_and_nothing_is_kept(client, tokens,
+                                                                         gallery, photos,
+                                                                         passports, app):
+    r = client.post(f"/v1/galleries/{gallery}/travelers", headers=auth(tokens["officer"]),
+                    data={"traveler_id": "T-OUT", "given_names": "O", "surname": "Out",
+                          "document_type": "P", "document_number": "X100",
+                          "nationality": "USA", "citizen": "true", "opt_out": "true"})
+    assert r.status_code == 201, r.text
+    before = set(app.state.service.blobs.ids())
+    r = booth(client, tokens["booth_device"], gallery, photos["obama2"],
+              chip=chip_of(photos["obama"], OBAMA_MRZ, passports.pki))
+    body = r.json()
+    assert body["decision"] == "manual_inspection" and body["reasons"] == ["opted_out"]
+    assert body["document_read"] is None
+    [item] = _rows(app, ReviewItem, encounter_id=body["id"])
+    assert (item.kind, item.cause, item.traveler_id) == ("manual_inspection", "opted_out",
+                                                         "T-OUT")
+    [read] = _rows(app, DocumentRead, encounter_id=body["id"])
+    assert read.photo_blob is None and set(app.state.service.blobs.ids()) == before

@@ -133,8 +133,7 @@ def test_mutated_chip_files_never_cause_a_server_error(client, tokens, gallery, 
                                                        passports):
     """One byte flipped, or the file cut short, anywhere in any chip file: a 4xx problem, or
     a read whose passive authentication catches a changed data group; never a 5xx. (This
-    found two 5xx in EF.SOD: a Document Signer key that does not load, and a certificate
-    version cryptography refuses.)"""
+    found 5xx in EF.SOD: a Document Signer key that does not load, or on an unknown curve.)"""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
