@@ -133,6 +133,9 @@ def test_a_swapped_chip_photo_is_tampered_and_goes_to_review(client, tokens, enr
     [item] = _rows(app, ReviewItem, encounter_id=body["id"])
     assert (item.kind, item.cause, item.traveler_id) == ("encounter", "tampered_chip",
                                                          "T-OBAMA")
+    [audit] = _rows(app, AuditEvent, action="encounter.booth", resource_id=body["id"])
+    assert audit.detail["documents"] == [{"source": "chip", "passive_auth": "tampered",
+                                          "reasons": ["tampered_chip"]}]
     queue = client.get("/v1/review", headers=auth(tokens["officer"])).json()
     assert [i["cause"] for i in queue if i["encounter_id"] == body["id"]] == ["tampered_chip"]
     # The reviewing officer sees the capture and the chip's photo beside the enrolled one.

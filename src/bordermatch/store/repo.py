@@ -364,7 +364,11 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
                  lane=lane, direction=direction, occupants=len(occupants),
-                 travelers=[o.traveler_id for o in occupants if o.traveler_id])
+                 travelers=[o.traveler_id for o in occupants if o.traveler_id],
+                 # what a booth found, for the auditor (no names, no photo)
+                 **({"documents": [{"source": d.source, "passive_auth": d.passive_auth,
+                                    "reasons": d.reasons} for d in document_reads]}
+                    if document_reads else {}))
     return enc
 
 
