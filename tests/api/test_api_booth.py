@@ -24,7 +24,7 @@ from tests.api.booth_helpers import (
 )
 from tests.documents.pki import make_pki
 
-from bordermatch.store.tables import AuditEvent, Crossing, DocumentRead, ReviewItem
+from bordermatch.store.tables import AuditEvent, Crossing, DocumentRead, Occupant, ReviewItem
 
 OBAMA_MRZ = mrz_lines("OBAMA", "BARACK", "X100")
 
@@ -131,13 +131,13 @@ def test_a_swapped_chip_photo_is_tampered_and_goes_to_review(client, tokens, enr
     pa = body["document"]["passive_authentication"]
     assert pa["status"] == "tampered" and any("DG2" in d for d in pa["details"])
     [item] = _rows(app, ReviewItem, encounter_id=body["id"])
-    assert (item.kind, item.cause, item.traveler_id) == ("encounter", "tampered_chip",
-                                                         "T-OBAMA")
+    assert (item.kind, item.traveler_id, _held_for(app, item)) == ("encounter", "T-OBAMA",
+                                                                   "tampered_chip")
     [audit] = _rows(app, AuditEvent, action="encounter.booth", resource_id=body["id"])
     assert audit.detail["documents"] == [{"source": "chip", "passive_auth": "tampered",
                                           "reasons": ["tampered_chip"]}]
     queue = client.get("/v1/review", headers=auth(tokens["officer"])).json()
-    assert [i["cause"] for i in queue if i["encounter_id"] == body["id"]] == ["tampered_chip"]
+    assert [i["id"] for i in queue if i["encounter_id"] == body["id"]] == [item.id]
     # The reviewing officer sees the capture and the chip's photo beside the enrolled one.
     view = app.state.service.review_item(_officer(app), item.id)
     assert set(view.photos) == {"traveler", "capture", "document"}
@@ -145,6 +145,12 @@ def test_a_swapped_chip_photo_is_tampered_and_goes_to_review(client, tokens, enr
     officer = officer_view(client, tokens, r)
     assert officer["occupants"][0]["reason"] == "tampered_chip"
     assert officer["document"]["passive_authentication"]["status"] == "tampered"
+
+
+def _held_for(app, item) -> str | None:
+    """Why a review item was raised: the reason of the occupant it holds."""
+    [occ] = _rows(app, Occupant, id=item.occupant_id)
+    return occ.reason
 
 
 def _officer(app):
@@ -187,7 +193,7 @@ def test_a_face_that_does_not_match_goes_to_review(client, tokens, enrolled, pho
     assert body["decision"] == "review" and body["reasons"] == ["no_match"]
     assert body["document"]["passive_authentication"]["status"] == "valid"
     [item] = _rows(app, ReviewItem, encounter_id=body["id"])
-    assert item.cause == "no_match" and item.traveler_id == "T-OBAMA"
+    assert _held_for(app, item) == "no_match" and item.traveler_id == "T-OBAMA"
     # Accepting it (the officer checked the traveller) records the crossing.
     d = client.post(f"/v1/review/{item.id}/decision", headers=auth(tokens["officer"]),
                     json={"decision": "accept", "reason": "checked the passport by hand"})
@@ -293,7 +299,7 @@ def test_an_opted_out_traveller_is_inspected_by_hand_and_nothing_is_kept(client,
     assert body["decision"] == "manual_inspection" and body["reasons"] == ["opted_out"]
     assert body["document_read"] is None
     [item] = _rows(app, ReviewItem, encounter_id=body["id"])
-    assert (item.kind, item.cause, item.traveler_id) == ("manual_inspection", "opted_out",
-                                                         "T-OUT")
+    assert (item.kind, item.traveler_id, _held_for(app, item)) == ("manual_inspection",
+                                                                   "T-OUT", "opted_out")
     [read] = _rows(app, DocumentRead, encounter_id=body["id"])
     assert read.photo_blob is None and set(app.state.service.blobs.ids()) == before

@@ -159,10 +159,7 @@ class ReviewItemOut(BaseModel):
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
-    reason: str | None  # the adjudicating officer's
-    # Why the item was raised: review_band, runner_up, alias, opted_out, unmatched_document,
-    # and at booths tampered_chip, untrusted_chip, no_match... (bordermatch.types.Reason).
-    cause: str | None = None
+    reason: str | None
 
 
 class AdjudicationIn(Strict):

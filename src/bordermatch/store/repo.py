@@ -354,12 +354,11 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
             s.add(ReviewItem(id=new_id(), kind="encounter" if o.decision == "review"
                              else "manual_inspection", status="open", gallery_id=gallery.id,
                              encounter_id=enc.id, occupant_id=row.id,
-                             traveler_id=o.traveler_id, score=o.score, cause=o.reason,
-                             created_at=now))
+                             traveler_id=o.traveler_id, score=o.score, created_at=now))
     for tid in unmatched_documents:
         s.add(ReviewItem(id=new_id(), kind="unmatched_document", status="open",
                          gallery_id=gallery.id, encounter_id=enc.id, traveler_id=tid,
-                         cause="unmatched_document", created_at=now))
+                         created_at=now))
     document_reads_store.add(s, enc.id, stored, document_reads, now)
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
@@ -405,7 +404,7 @@ def add_alias_alert(s: Session, now: datetime, gallery_id: str, traveler_id: str
                     other_traveler_id: str, score: float) -> ReviewItem:
     item = ReviewItem(id=new_id(), kind="alias", status="open", gallery_id=gallery_id,
                       traveler_id=traveler_id, other_traveler_id=other_traveler_id,
-                      score=score, cause="alias", created_at=now)
+                      score=score, created_at=now)
     s.add(item)
     s.flush()
     return item

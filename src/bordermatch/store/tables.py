@@ -170,9 +170,6 @@ class ReviewItem(Base):
     traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     other_traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # Why the item was raised (a bordermatch.types.Reason value: review_band, tampered_chip,
-    # no_match...); ``reason`` below is the adjudicating officer's.
-    cause: Mapped[str | None] = mapped_column(String(24), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -23,7 +23,7 @@ def _out(r) -> ReviewItemOut:
                          encounter_id=r.encounter_id, traveler_id=r.traveler_id,
                          other_traveler_id=r.other_traveler_id, score=r.score,
                          created_at=r.created_at, decided_by=r.decided_by,
-                         decided_at=r.decided_at, reason=r.reason, cause=r.cause)
+                         decided_at=r.decided_at, reason=r.reason)
 
 
 @router.get("", response_model=list[ReviewItemOut])

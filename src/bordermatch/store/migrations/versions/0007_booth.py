@@ -1,4 +1,4 @@
-"""Booth and kiosk document reads, and why a review item was raised.
+"""Booth and kiosk document reads.
 
 Revision ID: 0007
 Revises: 0004
@@ -53,11 +53,7 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index(batch_op.f("ix_document_reads_purge_after"), ["purge_after"],
                               unique=False)
-    with op.batch_alter_table("review_items") as batch:
-        batch.add_column(sa.Column("cause", sa.String(length=24), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("review_items") as batch:
-        batch.drop_column("cause")
     op.drop_table("document_reads")
