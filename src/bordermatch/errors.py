@@ -26,7 +26,10 @@ cases apart::
     │   │   ├── LdsError                 a chip file (EF.COM, DG1, DG2) is malformed
     │   │   │   ├── TlvError             BER-TLV structure broken (TlvLengthError: lengths)
     │   │   │   ├── UnknownTagError      a tag where the LDS allows none
-    │   │   │   └── LdsTruncatedError    a face record or image cut short
+    │   │   │   ├── LdsTruncatedError    a face record or image cut short
+    │   │   │   └── LdsTooLargeError     a chip file larger than any chip holds (413)
+    │   │   ├── InvalidMrzError          a typed or scanned MRZ that fails its checks
+    │   │   ├── DocumentReadError        a booth upload that is neither a chip nor an MRZ read
     │   │   └── TrustStoreError          CSCA certificates that cannot be loaded
     │   ├── VectorError                  template vectors of the wrong shape, dtype or norm
     │   ├── TemplateError                a fingerprint template that cannot be parsed
@@ -220,6 +223,20 @@ class LdsTruncatedError(LdsError):
     """A chip's face record or image cut short (the LDS twin of TruncatedImageError)."""
 
     code = "truncated_image"
+
+
+class LdsTooLargeError(LdsError):
+    code = "lds_too_large"
+
+
+class InvalidMrzError(DocumentError):
+    """An MRZ the caller typed or scanned fails a check: a misread to fix, not a finding."""
+
+    code = "invalid_mrz"
+
+
+class DocumentReadError(DocumentError):
+    code = "bad_document_read"
 
 
 class TrustStoreError(DocumentError):

@@ -115,6 +115,15 @@ class Reason(StrEnum):
     ALIAS = "alias"  # as RUNNER_UP, and the two identities are flagged as one face
     NO_CAPTURE = "no_capture"  # no face of usable quality
     OPTED_OUT = "opted_out"  # the traveller opted out: manual inspection, no face matching
+    # A booth's or kiosk's document check (service/booth.py): each sends the traveller to an
+    # officer, whatever the face says.
+    TAMPERED_CHIP = "tampered_chip"  # passive authentication: a hash or signature fails
+    UNTRUSTED_CHIP = "untrusted_chip"  # no trusted, currently valid CSCA vouches for it
+    UNSUPPORTED_CHIP = "unsupported_chip"  # an algorithm passive authentication lacks
+    INVALID_MRZ = "invalid_mrz"  # the chip's DG1 fails an MRZ check
+    EXPIRED_DOCUMENT = "expired_document"
+    NO_DOCUMENT_FACE = "no_document_face"  # no face in the chip or data-page photo
+    NO_MATCH = "no_match"  # the live face does not match the document photo (1:1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ ALLOWED = {
     ("POST", "/v1/encounters/vehicle"): {"lane_device"},
     ("GET", "/v1/encounters/{encounter_id}"): {"officer", "supervisor"},
     ("POST", "/v1/verify"): {"gate_device", "officer"},
+    ("POST", "/v1/documents/verify"): {"booth_device", "kiosk_device"},
     ("GET", "/v1/travelers/{traveler_id}/crossings"): {"officer", "supervisor"},
     ("GET", "/v1/review"): {"officer", "supervisor"},
     ("POST", "/v1/review/{item_id}/decision"): {"officer", "supervisor"},

@@ -25,6 +25,7 @@ ROLE_FOR = {
     ("POST", "/v1/encounters/vehicle"): "lane_device",
     ("GET", "/v1/encounters/{encounter_id}"): "officer",
     ("POST", "/v1/verify"): "officer",
+    ("POST", "/v1/documents/verify"): "booth_device",
     ("GET", "/v1/travelers/{traveler_id}/crossings"): "officer",
     ("GET", "/v1/review"): "supervisor",
     ("POST", "/v1/review/{item_id}/decision"): "supervisor",

@@ -47,6 +47,12 @@ def test_a_device_key_is_issued_for_its_lanes(env, app, client):
     assert r.exit_code == 0, r.output
     listed = run("keys", "list")
     assert "gate-B12,gate-B14" in listed.output
+    # Booths and kiosks sit in one place too.
+    for role in ("booth_device", "kiosk_device"):
+        assert run("keys", "create", "--role", role, "--name", "booth 3").exit_code == 2
+        r = run("keys", "create", "--role", role, "--name", "booth 3", "--lane", "booth-3")
+        assert r.exit_code == 0, r.output
+    assert "booth_device\tbooth 3\tbooth-3" in run("keys", "list").output
 
 
 def test_audit_verify_detects_tampering(env, sessions, admin, clock):
@@ -76,4 +82,5 @@ def test_purge_command_deletes_expired_biometrics(env, sessions, blobs, admin, c
                            None, None, None, clock.now() + timedelta(hours=12))
     r = run("purge")
     assert r.exit_code == 0, r.output
-    assert "purged 1 enrolments" in r.output and not blobs.exists(photo)
+    assert "purged 1 enrolments, 0 occupants and 0 document reads" in r.output
+    assert not blobs.exists(photo)

@@ -130,3 +130,21 @@ def test_read_chip_without_sod_is_untrusted_and_reads_the_rest() -> None:
     assert not result.valid
     assert [file_key(n) for n in ("EF.COM", "EF_SOD.bin", "DG2", "dg14.bin", "photo.jpg")] == [
         "com", "sod", 2, 14, None]
+
+
+def test_every_flipped_or_cut_byte_of_ef_sod_is_a_result_or_a_named_error(chip) -> None:
+    """EF.SOD is the caller's bytes: whatever one of them is, authenticate answers with a
+    status or an LdsError, never another exception (it raised cryptography's InvalidVersion
+    and a bare ValueError for a Document Signer key that does not load)."""
+    from bordermatch.errors import BordermatchError
+
+    pki, dgs, sod = chip
+    trust = TrustStore((pki.csca,))
+    statuses: set[str] = set()
+    for i in range(0, len(sod), 2):
+        for mutated in (sod[:i] + bytes([sod[i] ^ 0x01]) + sod[i + 1:], sod[:i]):
+            try:
+                statuses.add(authenticate(mutated, dgs, trust, at=NOW).status)
+            except BordermatchError as exc:
+                statuses.add(exc.code)
+    assert {"tampered", "bad_lds"} <= statuses

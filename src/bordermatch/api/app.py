@@ -34,6 +34,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     from bordermatch.api.limits import BodyLimit
     from bordermatch.api.routes import (
         audit,
+        documents,
         encounters,
         galleries,
         gate,
@@ -98,7 +99,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth,
                        max_bytes=settings.max_json_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
+    for module in (health, galleries, encounters, verify, documents, travelers, review, audit,
+                   gate):
         app.include_router(module.router)
     from bordermatch.web import ops as ops_pages
     from bordermatch.web import pages

@@ -93,6 +93,7 @@ Enroller = Annotated[Principal, Depends(require("admin", "supervisor", "officer"
 Officer = Annotated[Principal, Depends(require("officer", "supervisor"))]
 LaneDevice = Annotated[Principal, Depends(require("lane_device"))]
 GateDevice = Annotated[Principal, Depends(require("gate_device"))]
+BoothDevice = Annotated[Principal, Depends(require("booth_device", "kiosk_device"))]
 OptOutRecorder = Annotated[Principal, Depends(require("gate_device", "lane_device", "officer"))]
 Verifier = Annotated[Principal, Depends(require("gate_device", "officer"))]
 Auditor = Annotated[Principal, Depends(require("auditor"))]

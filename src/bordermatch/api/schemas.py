@@ -120,6 +120,8 @@ class EncounterOut(BaseModel):
     created_at: datetime
     latency_ms: float
     occupants: list[OccupantOut]
+    # A booth or kiosk encounter, read by an officer: the document read and its checks.
+    document: DocumentCheckOut | None = None
 
 
 class OptOutIn(Strict):
@@ -205,3 +207,62 @@ class BoardOut(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+# -- POST /v1/documents/verify (booths and kiosks) -------------------------------------------
+class MrzCheckOut(BaseModel):
+    field: str  # the MRZ field checked (document_number, birth_date, composite...)
+    code: str  # stable: check_digit, charset, date, country, sex, layout...
+    ok: bool
+    detail: str
+
+
+class PassiveAuthOut(BaseModel):
+    status: Literal["valid", "untrusted", "tampered", "unsupported"]
+    details: list[str]  # each finding, failures first (hash per data group, signature, CSCA)
+
+
+class DocumentCheckOut(BaseModel):
+    """What the booth read and what the service found; all of it is on the document the
+    booth holds, apart from which CSCA the trust store has (public, as in the ICAO PKD)."""
+
+    source: Literal["chip", "mrz"]
+    document_type: str
+    document_number: str
+    nationality: str
+    issuing_state: str
+    expiry_date: str | None
+    expired: bool
+    mrz_valid: bool
+    mrz_checks: list[MrzCheckOut]
+    passive_authentication: PassiveAuthOut | None  # null for an MRZ read (no chip)
+
+
+class DocumentReadOut(BaseModel):
+    """One entry of a vehicle event's ``documents`` (DESIGN.md), as the lane takes it."""
+
+    document_type: str
+    document_number: str
+    nationality: str
+    source: Literal["chip", "mrz"]
+
+
+class BoothOut(BaseModel):
+    """A booth's or kiosk's answer: decisions, never who the document names or the score
+    (an officer reads those at GET /v1/encounters/{id} and in the review queue)."""
+
+    id: str  # the encounter
+    kind: Literal["booth", "kiosk"]
+    gallery_id: str
+    lane: str
+    direction: str
+    created_at: datetime
+    decision: Literal["match", "review", "manual_inspection"]
+    # Why it is not a match, worst first: tampered_chip, untrusted_chip, unsupported_chip,
+    # invalid_mrz, expired_document, no_document_face, no_match, review_band, opted_out.
+    reasons: list[str]
+    face: Literal["match", "no_match", "review"] | None  # the 1:1 outcome; null: no face
+    quality: float | None  # of the live capture, 0-100 (for a retake)
+    document: DocumentCheckOut
+    # Set only for a match: pass it on in the vehicle event's ``documents`` (docs/service.md).
+    document_read: DocumentReadOut | None

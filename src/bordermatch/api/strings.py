@@ -67,6 +67,8 @@ FormName = Annotated[str, Form(min_length=1, max_length=200),
                      BeforeValidator(_checker(200, False))]
 FormNameOrEmpty = Annotated[str, Form(min_length=0, max_length=200),
                             BeforeValidator(_checker(200, False))]
+# MRZ lines, one per line of text (2 or 3 lines of 30-44 characters).
+FormMrz = Annotated[str | None, Form(max_length=200), BeforeValidator(_checker(200, True))]
 FormCountry = Annotated[str, Form(min_length=2, max_length=3), BeforeValidator(_checker(3, False))]
 # Query parameters (``QueryText``):
 QueryText16 = Annotated[str | None, Query(max_length=16), BeforeValidator(_checker(16, False))]

@@ -88,17 +88,14 @@ TrustDir = typer.Option(Path("trust"), "--store", envvar="BORDERMATCH_TRUST_DIR"
 
 
 def _trust_store(directory: Path | None):
-    from bordermatch.documents.passive_auth import TrustStore, load_certificates
+    from bordermatch.documents.passive_auth import TrustStore
+    from bordermatch.documents.trust import load_trust_dir
 
     if directory is None:
         return TrustStore()
     if not directory.is_dir():
         raise typer.BadParameter(f"{directory} is not a directory", param_hint="--trust")
-    certs = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix.lower() in (".der", ".pem", ".crt", ".cer", ".ml"):
-            certs.extend(load_certificates(path.read_bytes()))
-    return TrustStore(tuple(certs))
+    return load_trust_dir(directory)
 
 
 @trust_app.command("add")

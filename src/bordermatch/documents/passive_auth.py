@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from asn1crypto import algos, cms, core
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -109,7 +109,10 @@ class TrustStore:
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """CSCA certificates from PEM (one or more), DER, or an ICAO CSCA master list (CMS)."""
     if b"-----BEGIN CERTIFICATE-----" in data:
-        certs = x509.load_pem_x509_certificates(data)
+        try:
+            certs = x509.load_pem_x509_certificates(data)
+        except ValueError as exc:
+            raise TrustStoreError(f"a PEM certificate that does not load ({exc})") from None
     else:
         try:
             certs = [x509.load_der_x509_certificate(data)]
@@ -175,6 +178,16 @@ def authenticate(sod_bytes: bytes, data_groups: dict[int, bytes], trust: TrustSt
     """Passive authentication of the data groups read (number -> file bytes)."""
     at = at or datetime.now(UTC)
     sod = parse_sod(sod_bytes)
+    try:
+        return _authenticate(sod, data_groups, trust, at)
+    except (ValueError, TypeError, KeyError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        # asn1crypto parses lazily: DER broken deep inside (a certificate, an attribute)
+        # surfaces only when read. Malformed, like a broken TLV: the reader should retry.
+        raise LdsError(f"EF.SOD: malformed DER inside the SignedData ({exc})") from None
+
+
+def _authenticate(sod: Sod, data_groups: dict[int, bytes], trust: TrustStore,
+                  at: datetime) -> PassiveAuthResult:
     f = _Findings()
     hash_name = sod.hash_algorithm
     checked: list[tuple[int, bool]] = []
@@ -235,7 +248,14 @@ def _check_signature(sod: Sod, signer: x509.Certificate, f: _Findings) -> None:
     else:
         signed_bytes = sod.econtent
     algo = info["signature_algorithm"]
-    key = signer.public_key()
+    try:
+        key = signer.public_key()
+    except ValueError as exc:  # the certificate's key was altered: nothing can verify
+        f.tampered.append(f"Document Signer public key does not load ({exc})")
+        return
+    except UnsupportedAlgorithm as exc:
+        f.unsupported.append(f"Document Signer key: {exc}")
+        return
     h = _HASHES[digest_name]()
     signature = info["signature"].native
     try:
@@ -277,7 +297,7 @@ def _check_chain(signer: x509.Certificate, trust: TrustStore, at: datetime,
     for csca in candidates:
         try:
             signer.verify_directly_issued_by(csca)
-        except (InvalidSignature, ValueError, TypeError):
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
             continue
         name = csca.subject.rfc4514_string()
         if not _valid_at(csca, at):

@@ -140,7 +140,13 @@ class FaceEngine:
         return Comparison(fused=self.matcher.score(raw), scores=tuple(sorted(raw.items())))
 
     def verify(self, image_a: Image, image_b: Image) -> Verification:
-        subject_a, subject_b = self.subject_sample(image_a), self.subject_sample(image_b)
+        return self.verify_subjects(image_a, self.subject_sample(image_a),
+                                    image_b, self.subject_sample(image_b))
+
+    def verify_subjects(self, image_a: Image, subject_a: SubjectSample, image_b: Image,
+                        subject_b: SubjectSample) -> Verification:
+        """``verify`` on subjects already found (a caller that must tell which photo has
+        no face, as the booth does)."""
         a, b = subject_a.sample, subject_b.sample
         if self.matcher.needs_second(self.raw_scores(a, b)):
             second = self.matcher.second_models

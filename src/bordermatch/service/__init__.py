@@ -10,19 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bordermatch.match.engine import Verification
+from bordermatch.service import booth as _booth
 from bordermatch.service import enrol as _enrol
 from bordermatch.service import gate as _gate
 from bordermatch.service import records as _records
 from bordermatch.service import review as _review
 from bordermatch.service import vehicle as _vehicle
 from bordermatch.service import verify as _verify
+from bordermatch.service.booth import BoothResult, BoothUpload
 from bordermatch.service.core import EncounterResult, ServiceCore, check_index_backend
 from bordermatch.service.enrol import EnrolResult
 from bordermatch.store import repo
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import Traveler
 
-__all__ = ["BorderService", "EncounterResult", "EnrolResult", "check_index_backend"]
+__all__ = ["BoothResult", "BoothUpload", "BorderService", "EncounterResult", "EnrolResult",
+           "check_index_backend"]
 
 
 class BorderService(ServiceCore):
@@ -71,6 +74,12 @@ class BorderService(ServiceCore):
         return _vehicle.vehicle_encounter(self, who, gallery_id, event, frames,
                                           idempotency_key, request_hash)
 
+    def booth_verify(self, who: Principal, gallery_id: str, lane: str, direction: str,
+                     upload: BoothUpload, idempotency_key: str | None,
+                     request_hash: str) -> BoothResult:
+        return _booth.booth_verify(self, who, gallery_id, lane, direction, upload,
+                                   idempotency_key, request_hash)
+
     # -- records without face work (service/records.py) -------------------------------
     create_gallery = _records.create_gallery
     list_galleries = _records.list_galleries
@@ -78,6 +87,7 @@ class BorderService(ServiceCore):
     close_gallery = _records.close_gallery
     set_gallery_lanes = _records.set_gallery_lanes
     read_encounter = _records.read_encounter
+    document_read = _records.document_read
     review_queue = _records.review_queue
     review_page = _review.review_page
     review_photo = _review.review_photo

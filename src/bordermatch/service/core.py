@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bordermatch import registry
+from bordermatch.documents.trust import TrustDirectory
 from bordermatch.errors import ConfigError, RecordStateError
 from bordermatch.io.images import decode_image
 from bordermatch.match.engine import FaceEngine
@@ -32,6 +33,7 @@ from bordermatch.store import repo, retention
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
 from bordermatch.store.config import ServiceSettings
+from bordermatch.store.document_reads import DocumentReadRecord
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import Encounter, Occupant
 from bordermatch.types import Decision, Image, Quality, Reason
@@ -79,6 +81,7 @@ class ServiceCore:
         self.blobs = blobs
         self.clock = clock
         self.thresholds = thresholds or build_thresholds(settings)
+        self.trust = TrustDirectory(settings.trust_dir)  # CSCAs for booth chip reads
         self._engine_factory = engine_factory
         self._engine: FaceEngine | None = None
         self._engine_lock = threading.Lock()
@@ -176,7 +179,8 @@ class ServiceCore:
                records: list[repo.OccupantRecord], idempotency_key: str | None,
                request_hash: str, write: Callable[[PutBlob], None],
                event_ref: str | None = None, latency_ms: float = 0.0,
-               unmatched_documents: Sequence[tuple[str, str, str]] = ()) -> EncounterResult:
+               unmatched_documents: Sequence[tuple[str, str, str]] = (),
+               document_reads: Sequence[DocumentReadRecord] = ()) -> EncounterResult:
         who.check_lane(lane)
         t0 = self.clock.now()
         try:
@@ -190,7 +194,8 @@ class ServiceCore:
                                              idempotency_key=idempotency_key,
                                              request_hash=request_hash, event_ref=event_ref,
                                              latency_ms=latency_ms,
-                                             unmatched_documents=unmatched_documents)
+                                             unmatched_documents=unmatched_documents,
+                                             document_reads=document_reads)
                     s.flush()
                     _, occ = repo.get_encounter(s, enc.id)
         except IntegrityError:

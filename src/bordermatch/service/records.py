@@ -9,9 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from bordermatch.service.core import ServiceCore
-from bordermatch.store import audit, repo
+from bordermatch.store import audit, document_reads, repo
 from bordermatch.store.keys import Principal
-from bordermatch.store.tables import AuditEvent, Crossing, Encounter, Gallery, Occupant, ReviewItem
+from bordermatch.store.tables import (
+    AuditEvent,
+    Crossing,
+    DocumentRead,
+    Encounter,
+    Gallery,
+    Occupant,
+    ReviewItem,
+)
 
 
 def create_gallery(core: ServiceCore, who: Principal, name: str, kind: str,
@@ -50,6 +58,12 @@ def read_encounter(core: ServiceCore, who: Principal, encounter_id: str,
                    ) -> tuple[Encounter, Sequence[Occupant]]:
     with core.sessions.begin() as s:
         return repo.read_encounter(s, who, core.clock.now(), encounter_id)
+
+
+def document_read(core: ServiceCore, encounter_id: str) -> DocumentRead | None:
+    """The document read of a booth or kiosk encounter (the caller audits the read)."""
+    with core.sessions() as s:
+        return document_reads.document_read_of(s, encounter_id)
 
 
 def review_queue(core: ServiceCore, who: Principal, status: str, kind: str | None,

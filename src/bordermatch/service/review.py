@@ -88,6 +88,8 @@ def _photo_states(core: ServiceCore, rec: ReviewRecord) -> dict[str, str]:
             out[f"ref-{e.id}"] = photo_state(e.photo_blob, e.purged_at, e.status)
     for o in rec.occupants:
         out[f"cap-{o.id}"] = photo_state(o.capture_blob, o.purged_at)
+    for d in rec.documents:
+        out[f"doc-{d.id}"] = photo_state(d.photo_blob, d.purged_at)
     blobs = review_view.photo_blobs(rec)
     for pid, state in out.items():
         # A row that names a blob the store no longer has (a purge raced this page) must

@@ -67,6 +67,13 @@ class ServiceSettings(Settings):
     # Enrolment flags another identity at least this similar (a 1:1 FMR from the bundled
     # calibration); None: the strictest calibrated threshold.
     alias_fmr: float | None = Field(default=None, gt=0.0, lt=1.0)
+    # Booths and kiosks (POST /v1/documents/verify): the CSCA trust store folder that
+    # `bordermatch document trust add --store DIR` writes (BORDERMATCH_TRUST_DIR, as for the
+    # CLI); None trusts nothing, so every chip reads as untrusted. A chip file (EF.COM,
+    # DG1, DG2, EF.SOD) over max_lds_bytes is refused (413 lds_too_large): a chip holds tens
+    # of kilobytes.
+    trust_dir: Path | None = None
+    max_lds_bytes: int = Field(default=1024 * 1024, gt=0)
     run_migrations: bool = True
 
     @model_validator(mode="after")

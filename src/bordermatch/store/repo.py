@@ -23,9 +23,11 @@ from bordermatch.errors import (
     UnknownRecordError,
 )
 from bordermatch.store import audit
+from bordermatch.store import document_reads as document_reads_store
 from bordermatch.store.keys import Principal, normalise_lanes
 from bordermatch.store.tables import (
     Crossing,
+    DocumentRead,
     Encounter,
     Enrolment,
     Gallery,
@@ -186,7 +188,7 @@ def update_traveler(s: Session, who: Principal, now: datetime, traveler_id: str,
     for k in changed:
         setattr(t, k, changes[k])
     if "citizen" in changed and t.citizen:
-        for row in (Enrolment, Occupant):
+        for row in (Enrolment, Occupant, DocumentRead):
             s.execute(update(row).where(row.traveler_id == t.id, row.purged_at.is_(None),
                                         (row.purge_after.is_(None))
                                         | (row.purge_after > citizen_purge_by))
@@ -342,7 +344,9 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                   lane: str, direction: str, occupants: Sequence[OccupantRecord],
                   idempotency_key: str | None, request_hash: str | None,
                   event_ref: str | None = None, latency_ms: float = 0.0,
-                  unmatched_documents: Sequence[tuple[str, str, str]] = ()) -> Encounter:
+                  unmatched_documents: Sequence[tuple[str, str, str]] = (),
+                  document_reads: Sequence[document_reads_store.DocumentReadRecord] = (),
+                  ) -> Encounter:
     """Store an encounter, its occupants, crossings for matches and review items, at once.
 
     ``unmatched_documents`` are the reads, ``(traveler_id, document_number, nationality)``,
@@ -357,6 +361,7 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                     event_ref=event_ref, latency_ms=latency_ms, created_at=now)
     s.add(enc)
     s.flush()
+    stored: dict[int, tuple[str, str | None]] = {}
     for o in occupants:
         row = Occupant(id=new_id(), encounter_id=enc.id, track_id=o.track_id, row=o.row,
                        seat=o.seat, traveler_id=o.traveler_id, score=o.score,
@@ -366,6 +371,7 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                        template_blob=o.template_blob, purge_after=o.purge_after)
         s.add(row)
         s.flush()
+        stored[o.track_id] = (row.id, o.traveler_id)
         if o.decision == "match" and o.traveler_id:
             s.add(Crossing(id=new_id(), traveler_id=o.traveler_id, encounter_id=enc.id,
                            occupant_id=row.id, gallery_id=gallery.id, direction=direction,
@@ -385,10 +391,15 @@ def add_encounter(s: Session, who: Principal, now: datetime, *, kind: str, galle
                          gallery_id=gallery.id, encounter_id=enc.id, traveler_id=tid,
                          created_at=now,
                          basis={"reason": "unmatched_document", "documents": docs}))
+    document_reads_store.add(s, enc.id, stored, document_reads, now)
     s.flush()
     audit.append(s, now, who, f"encounter.{kind}", "encounter", enc.id, gallery_id=gallery.id,
                  lane=lane, direction=direction, occupants=len(occupants),
-                 travelers=[o.traveler_id for o in occupants if o.traveler_id])
+                 travelers=[o.traveler_id for o in occupants if o.traveler_id],
+                 # what a booth found, for the auditor (no names, no photo)
+                 **({"documents": [{"source": d.source, "passive_auth": d.passive_auth,
+                                    "reasons": d.reasons} for d in document_reads]}
+                    if document_reads else {}))
     return enc
 
 

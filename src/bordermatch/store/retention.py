@@ -26,7 +26,7 @@ from bordermatch.store import audit, repo
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
 from bordermatch.store.keys import Principal
-from bordermatch.store.tables import Enrolment, Occupant, OrphanCandidate
+from bordermatch.store.tables import DocumentRead, Enrolment, Occupant, OrphanCandidate
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,14 @@ class PurgeReport:
     blobs_deleted: int
     orphans_marked: int = 0
     orphans_deleted: int = 0
+    document_reads: int = 0  # booth document photos purged
 
 
 def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
           batch: int = 500) -> PurgeReport:
     """Purge every record past its ``purge_after``."""
     deleted: list[str] = []
-    n_enrol = n_occ = 0
+    n_enrol = n_occ = n_doc = 0
     while True:
         now = clock.now()
         with sessions.begin() as s:
@@ -56,9 +57,12 @@ def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
             occ = list(s.scalars(select(Occupant).where(Occupant.purge_after <= now,
                                                         Occupant.purged_at.is_(None))
                                  .limit(batch)))
-            if not enrol and not occ:
+            docs = list(s.scalars(select(DocumentRead).where(DocumentRead.purge_after <= now,
+                                                             DocumentRead.purged_at.is_(None))
+                                  .limit(batch)))
+            if not enrol and not occ and not docs:
                 break
-            n_enrol, n_occ = n_enrol + len(enrol), n_occ + len(occ)
+            n_enrol, n_occ, n_doc = n_enrol + len(enrol), n_occ + len(occ), n_doc + len(docs)
             doomed: list[str] = []
             for e in enrol:
                 doomed += [b for b in (e.photo_blob, e.template_blob) if b]
@@ -70,21 +74,25 @@ def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
                 doomed += [b for b in (o.capture_blob, o.template_blob) if b]
                 o.capture_blob = o.template_blob = None
                 o.purged_at = now
+            for d in docs:
+                doomed += [d.photo_blob] if d.photo_blob else []
+                d.photo_blob, d.purged_at = None, now
             repo.bump_revision(s, {e.gallery_id for e in enrol})
             audit.append(s, now, SYSTEM, "retention.purge", "blob", None,
                          enrolments=[e.id for e in enrol], occupants=[o.id for o in occ],
-                         blobs=len(doomed))
+                         document_reads=[d.id for d in docs], blobs=len(doomed))
         # Only after the commit: a crash here leaves unreferenced blobs, never dangling rows.
         for blob_id in doomed:
             if blobs.delete(blob_id):
                 deleted.append(blob_id)
-    return PurgeReport(n_enrol, n_occ, len(deleted))
+    return PurgeReport(n_enrol, n_occ, len(deleted), document_reads=n_doc)
 
 
 def _referenced(s: Session) -> set[str]:
     cols = union_all(
         select(Enrolment.photo_blob.label("b")), select(Enrolment.template_blob),
         select(Occupant.capture_blob), select(Occupant.template_blob),
+        select(DocumentRead.photo_blob),
     ).subquery()
     return {b for (b,) in s.execute(select(cols.c.b).where(cols.c.b.is_not(None)))}
 
@@ -124,7 +132,8 @@ def run_once(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
              grace: timedelta) -> PurgeReport:
     report = purge(sessions, blobs, clock)
     marked, swept = sweep_orphans(sessions, blobs, clock, grace)
-    return PurgeReport(report.enrolments, report.occupants, report.blobs_deleted, marked, swept)
+    return PurgeReport(report.enrolments, report.occupants, report.blobs_deleted, marked, swept,
+                       report.document_reads)
 
 
 class PurgeScheduler:

@@ -18,6 +18,7 @@ from bordermatch.errors import UnknownRecordError
 from bordermatch.store import audit
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import (
+    DocumentRead,
     Encounter,
     Enrolment,
     Gallery,
@@ -47,6 +48,7 @@ class ReviewRecord:
     occupants: tuple[Occupant, ...]  # everyone in that vehicle or gate photo
     identities: tuple[Identity, ...]
     travelers: dict[str, Traveler]  # the identities and every named occupant
+    documents: tuple[DocumentRead, ...] = ()  # a booth's reads: the chip or data-page photo
 
 
 def photo_state(blob: str | None, purged_at: datetime | None, status: str = "") -> str:
@@ -84,8 +86,12 @@ def _load(s: Session, item_id: str) -> ReviewRecord:
                 Enrolment.gallery_id == item.gallery_id, Enrolment.traveler_id == tid)
                 .order_by(Enrolment.enrolled_at, Enrolment.id)))
         identities.append(Identity(role, tid, travelers.get(tid), refs))
+    documents: tuple[DocumentRead, ...] = ()
+    if enc is not None:
+        documents = tuple(s.scalars(select(DocumentRead).where(
+            DocumentRead.encounter_id == enc.id).order_by(DocumentRead.id)))
     return ReviewRecord(item, s.get(Gallery, item.gallery_id) if item.gallery_id else None,
-                        enc, subject, occupants, tuple(identities), travelers)
+                        enc, subject, occupants, tuple(identities), travelers, documents)
 
 
 def read_review(s: Session, who: Principal, now: datetime, item_id: str) -> ReviewRecord:
@@ -102,6 +108,7 @@ def photo_blobs(rec: ReviewRecord) -> dict[str, str]:
     out = {f"ref-{e.id}": e.photo_blob for i in rec.identities for e in i.references
            if e.photo_blob}
     out |= {f"cap-{o.id}": o.capture_blob for o in rec.occupants if o.capture_blob}
+    out |= {f"doc-{d.id}": d.photo_blob for d in rec.documents if d.photo_blob}
     return out
 
 

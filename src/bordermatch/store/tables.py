@@ -182,6 +182,35 @@ class ReviewItem(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class DocumentRead(Base):
+    """A travel document read at a booth or kiosk (chip or MRZ + data-page photo), its checks
+    and the document's photo (a blob, under the same retention as every photo)."""
+
+    __tablename__ = "document_reads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.id"), index=True)
+    occupant_id: Mapped[str] = mapped_column(ForeignKey("occupants.id"))
+    traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    source: Mapped[str] = mapped_column(String(8))  # chip | mrz
+    document_type: Mapped[str] = mapped_column(String(32))
+    document_number: Mapped[str] = mapped_column(String(64))
+    nationality: Mapped[str] = mapped_column(String(3))
+    issuing_state: Mapped[str] = mapped_column(String(3))
+    expiry_date: Mapped[str | None] = mapped_column(String(10), nullable=True)  # ISO date
+    expired: Mapped[bool] = mapped_column(Boolean)
+    mrz_valid: Mapped[bool] = mapped_column(Boolean)
+    mrz_checks: Mapped[list] = mapped_column(JSON, default=list)  # [{field, code, ok, detail}]
+    # valid | untrusted | tampered | unsupported; None for an MRZ read (no chip)
+    passive_auth: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    passive_auth_details: Mapped[list] = mapped_column(JSON, default=list)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # every finding, worst first
+    face_decision: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    photo_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(Base):
     """Append-only, hash-chained: ``hash = sha256(prev_hash || canonical(fields))``."""
 

@@ -34,7 +34,7 @@ from bordermatch.web.pages import (
 from bordermatch.web.sessions import WebSession
 
 MAX_REASON = 2000  # as AdjudicationIn.reason
-PHOTO_ID = re.compile(r"(ref|cap)-[0-9a-f-]{36}")
+PHOTO_ID = re.compile(r"(ref|cap|doc)-[0-9a-f-]{36}")
 ROLE_TITLES = {"traveler": "The identity it was matched to", "other": "The other identity",
                "holder": "The document's holder"}
 QUALITY_LABELS = (("unified", "Unified quality (0-100)", "{:.0f}"),
@@ -205,8 +205,15 @@ def context(page: ReviewPage, thresholds) -> dict[str, Any]:
                      "at": enc.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                      "seat": rec.subject.seat if rec.subject else None,
                      "occupants": occupants, "vehicle": enc.kind == "vehicle"}
+    documents = [{"id": f"doc-{d.id}", "state": page.photos.get(f"doc-{d.id}", "none"),
+                  "label": "Photo on the document ("
+                           + ("chip" if d.source == "chip" else "data page") + ")",
+                  "document": f"{d.document_type} {d.document_number} ({d.nationality})",
+                  "passive_auth": d.passive_auth, "reasons": list(d.reasons or [])}
+                 for d in page.record.documents]
     calibration = thresholds.calibration
     return {"explanation": explanation, "probe": probe, "identities": identities,
+            "documents": documents,
             "facts": facts, "encounter": encounter, "gallery": rec.gallery,
             "presets": reasons.presets(rec.item.kind),
             "scale": {"model": calibration.name,

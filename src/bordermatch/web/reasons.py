@@ -25,6 +25,12 @@ TITLES = {
     "alias_alert": "Alias alert at enrolment",
     "unmatched_document": "Document read, no face matched",
     "tampered_chip": "Document chip failed authentication",
+    "untrusted_chip": "Document chip signed by an untrusted issuer",
+    "unsupported_chip": "Document chip could not be checked",
+    "invalid_mrz": "Document data fails its check digits",
+    "expired_document": "Travel document expired",
+    "no_document_face": "No face on the document",
+    "no_match": "Face does not match the document",
     "fingerprint_hit": "Fingerprint watchlist hit",
 }
 
@@ -58,6 +64,18 @@ SENTENCES = {
     "tampered_chip": "The chip of the travel document failed passive authentication: a "
                      "data group hash or a signature does not verify, so its photo and "
                      "data cannot be trusted, whatever the face score.",
+    "untrusted_chip": "The chip's signature chains to no trusted country signing "
+                      "certificate (CSCA), so the booth cannot tell a genuine chip from a "
+                      "forged one. Inspect the document by hand.",
+    "unsupported_chip": "The chip uses an algorithm or structure the booth cannot verify: "
+                        "its data is unchecked. Inspect the document by hand.",
+    "invalid_mrz": "The document's machine-readable zone fails a check digit or a field "
+                   "check, although the chip signed it: inspect the document.",
+    "expired_document": "The travel document is past its expiry date.",
+    "no_document_face": "No face was found in the document's photo, so the live face could "
+                        "not be compared with it.",
+    "no_match": "The live face scored {score} against the document's photo, below the "
+                "match threshold ({threshold}): it may not be the holder.",
     "fingerprint_hit": "A fingerprint search hit a watchlist entry ({score}, threshold "
                        "{threshold}). Compare the probe with the enrolled print.",
 }

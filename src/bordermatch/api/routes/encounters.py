@@ -22,7 +22,14 @@ from bordermatch.api.deps import (
     read_image,
     request_hash,
 )
-from bordermatch.api.schemas import Direction, EncounterOut, OccupantOut, OptOutIn
+from bordermatch.api.routes.documents import document_check
+from bordermatch.api.schemas import (
+    Direction,
+    DocumentCheckOut,
+    EncounterOut,
+    OccupantOut,
+    OptOutIn,
+)
 from bordermatch.api.strings import FormId, PathId64
 from bordermatch.service import EncounterResult
 from bordermatch.store.keys import Principal
@@ -110,4 +117,9 @@ def vehicle_encounter(
 
 @router.get("/{encounter_id}", response_model=EncounterOut)
 def get_encounter(encounter_id: PathId64, who: Officer, svc: Service) -> EncounterOut:
-    return encounter_out(*svc.read_encounter(who, encounter_id))
+    enc, occupants = svc.read_encounter(who, encounter_id)
+    out = encounter_out(enc, occupants)
+    read = svc.document_read(enc.id)  # a booth's or kiosk's; covered by encounter.read
+    if read is not None:
+        out.document = DocumentCheckOut.model_validate(document_check(read))
+    return out
