@@ -68,6 +68,12 @@ class ServiceSettings(Settings):
     # calibration); None: the strictest calibrated threshold.
     alias_fmr: float | None = Field(default=None, gt=0.0, lt=1.0)
     run_migrations: bool = True
+    # Durable ingest (docs/scale.md): devices publish encounters to RabbitMQ and
+    # `bordermatch worker` processes commit them. A message that fails this many times goes
+    # to the dead-letter queue `<ingest_queue>.dead` with its reason.
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    ingest_queue: str = Field(default="bordermatch.encounters", min_length=1, max_length=200)
+    ingest_max_deliveries: int = Field(default=5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _retention_within_policy(self) -> ServiceSettings:
