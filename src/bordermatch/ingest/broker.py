@@ -54,25 +54,33 @@ def connect(url: str) -> pika.BlockingConnection:
 
 
 def declare(channel: Any, topology: Topology) -> None:
-    channel.queue_declare(topology.dead, durable=True, arguments={"x-queue-type": "quorum"})
-    channel.queue_declare(topology.queue, durable=True, arguments={
-        "x-queue-type": "quorum",
-        "x-delivery-limit": topology.max_deliveries,
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": topology.dead,
-    })
+    """Declare both queues; every process must agree on their arguments (a queue that exists
+    with another delivery limit is a deployment error, said in one line)."""
+    try:
+        channel.queue_declare(topology.dead, durable=True,
+                              arguments={"x-queue-type": "quorum"})
+        channel.queue_declare(topology.queue, durable=True, arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": topology.max_deliveries,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": topology.dead,
+        })
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        raise ConfigError(f"queue {topology.queue!r} cannot be declared as configured: "
+                          f"{exc.reply_text}") from None
 
 
 def publish(channel: Any, routing_key: str, body: bytes,
             headers: Mapping[str, Any] | None = None, message_id: str | None = None,
-            reply_to: str | None = None, correlation_id: str | None = None) -> None:
+            reply_to: str | None = None, correlation_id: str | None = None,
+            mandatory: bool = True) -> None:
     """Publish persistently; with publisher confirms on, returns only once the broker holds
-    the message (an unroutable one raises)."""
+    the message (an unroutable one raises, unless ``mandatory`` is off)."""
     props = pika.BasicProperties(content_type="application/json", delivery_mode=2,
                                  headers=dict(headers or {}),
                                  message_id=message_id or uuid.uuid4().hex,
                                  reply_to=reply_to, correlation_id=correlation_id)
-    channel.basic_publish("", routing_key, body, props, mandatory=True)
+    channel.basic_publish("", routing_key, body, props, mandatory=mandatory)
 
 
 class Publisher:

@@ -46,6 +46,7 @@ class Outcome:
     detail: str = ""
     result: EncounterResult | None = None
     who: Principal | None = None
+    http_status: int = 200  # what the HTTP route would have answered (for reply_to)
 
 
 class Worker:
@@ -65,17 +66,20 @@ class Worker:
                                         "encounters")
             result = self._dispatch(who, msg)
         except Unauthenticated as exc:
-            return Outcome("dead", exc.code, str(exc))
+            return Outcome("dead", exc.code, str(exc), http_status=401)
         except PermissionRefused as exc:
             assert who is not None
             authlimit.audit_refusal(self.service.sessions, self.service.clock.now(), who,
                                     f"auth.{exc.code}", self.where, SOURCE)
-            return Outcome("dead", exc.code, str(exc), who=who)
+            return Outcome("dead", exc.code, str(exc), who=who, http_status=403)
         except InputError as exc:
-            return Outcome("dead", exc.code, str(exc), who=who)
+            from bordermatch.api.problems import status_for
+
+            return Outcome("dead", exc.code, str(exc), who=who, http_status=status_for(exc))
         except Exception as exc:  # transient or a bug: retried, then dead-lettered
             log.exception("message failed; it will be retried")
-            return Outcome("retry", type(exc).__name__, str(exc)[:500], who=who)
+            return Outcome("retry", type(exc).__name__, str(exc)[:500], who=who,
+                           http_status=503)
         return Outcome("done", result=result, who=who)
 
     def _principal(self, token: str) -> Principal:
@@ -153,8 +157,10 @@ class Worker:
                     broker.publish(channel, self.topology.dead, body, headers,
                                    message_id=props.message_id)
                 if props.reply_to:
+                    # Not mandatory: a requester that gave up has nobody to answer, and
+                    # RabbitMQ returns direct replies as unroutable even when it delivers them.
                     broker.publish(channel, props.reply_to, _answer(outcome),
-                                   correlation_id=props.correlation_id)
+                                   correlation_id=props.correlation_id, mandatory=False)
                 channel.basic_ack(method.delivery_tag)
             print(f"{outcome.status} {props.message_id} {outcome.reason}".rstrip(),
                   file=sys.stderr, flush=True)
@@ -180,7 +186,8 @@ def _answer(outcome: Outcome) -> bytes:
     """What a device waiting on ``reply_to`` gets: the HTTP route's answer, as JSON."""
     if outcome.status != "done" or outcome.result is None:
         return json.dumps({"status": outcome.status, "code": outcome.reason,
-                           "detail": outcome.detail}).encode()
+                           "detail": outcome.detail,
+                           "http_status": outcome.http_status}).encode()
     from bordermatch.api.routes.encounters import DEVICE_ROLES, encounter_out
 
     r = outcome.result
