@@ -148,3 +148,21 @@ def test_messages_round_trip():
     msg = EncounterMessage("vehicle", "veh-9", "g", lane="l", direction="exit", event="{}",
                            frames=(("ws/0000_0.jpg", b"\xff\xd8data"),))
     assert decode(msg.encode(), 1_000_000) == msg
+
+
+def test_a_worker_counts_its_messages_for_its_own_exporter(app, tokens, gallery, photos,
+                                                           client, topology):
+    from prometheus_client import generate_latest
+
+    from bordermatch.ingest.exporter import WorkerMetrics
+
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-m1"), tokens["gate_device"])
+    publish(topology, b"not json", tokens["gate_device"])
+    metrics = WorkerMetrics(["gate-7"])
+    assert Worker(app.state.service, topology, metrics).run(AMQP_URL, max_messages=2) == 2
+    text = generate_latest(metrics.base.registry).decode()
+    assert 'bordermatch_ingest_messages_total{outcome="done"} 1.0' in text
+    assert 'bordermatch_ingest_messages_total{outcome="dead"} 1.0' in text
+    assert "bordermatch_ingest_seconds_count 2.0" in text
+    assert "bordermatch_decisions_total" not in text  # per-lane decisions stay private

@@ -55,15 +55,23 @@ def worker(database_url: str | None = DbUrl, broker_url: str | None = BrokerUrl,
            queue: str | None = Queue,
            max_messages: int | None = typer.Option(None, min=1,
                                                    help="Exit after this many messages."),
+           metrics_port: int | None = typer.Option(
+               None, min=1, max=65535, help="Serve this worker's Prometheus metrics on "
+               "127.0.0.1:PORT (one exporter per worker)."),
            ) -> None:
     """Consume encounters from the broker, commit each record, then acknowledge it."""
+    from bordermatch.ingest.exporter import WorkerMetrics
     from bordermatch.ingest.worker import Worker
     from bordermatch.service.factory import build_service
 
     settings = _settings(database_url, broker_url, queue)
     service, db = _checked(lambda: build_service(settings))
+    metrics = None
+    if metrics_port is not None:
+        metrics = WorkerMetrics(settings.metrics_lanes)
+        _checked(lambda: metrics.serve(metrics_port))
     try:
-        n = _checked(lambda: Worker(service, _topology(settings)).run(
+        n = _checked(lambda: Worker(service, _topology(settings), metrics).run(
             settings.broker_url, max_messages=max_messages))
     finally:
         db.dispose()

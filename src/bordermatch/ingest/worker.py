@@ -21,11 +21,13 @@ import logging
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bordermatch.errors import InputError, PermissionRefused
 from bordermatch.ingest import broker, messages
+from bordermatch.ingest.exporter import WorkerMetrics
 from bordermatch.service import BorderService, EncounterResult
 from bordermatch.store import authlimit, keys
 from bordermatch.store.keys import Principal
@@ -50,10 +52,12 @@ class Outcome:
 
 
 class Worker:
-    def __init__(self, service: BorderService, topology: broker.Topology) -> None:
+    def __init__(self, service: BorderService, topology: broker.Topology,
+                 metrics: WorkerMetrics | None = None) -> None:
         self.service = service
         self.topology = topology
         self.where = f"amqp:{topology.queue}"
+        self.metrics = metrics
 
     # -- one message, no broker ------------------------------------------------------------
     def handle(self, body: bytes, headers: dict[str, Any] | None) -> Outcome:
@@ -145,7 +149,10 @@ class Worker:
             headers = dict(props.headers or {})
             tries = int(headers.get("x-delivery-count") or 0) + 1
             print(f"start {props.message_id} try {tries}", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
             outcome = self.handle(body, headers)
+            if self.metrics is not None:
+                self.metrics.record(outcome, time.perf_counter() - t0)
             if outcome.status == "retry" and tries < self.topology.max_deliveries:
                 channel.basic_nack(method.delivery_tag, requeue=True)
             else:
