@@ -88,7 +88,8 @@ def _events(folder: Path, limit: int):
     out = []
     for f in event_folders(folder)[:limit]:
         ev = read_event(f)
-        frames = tuple((fr.name, fr.path.read_bytes()) for fr in ev.frames if fr.path)
+        frames = tuple((f"{fr.camera}/{fr.path.name}", fr.path.read_bytes())
+                       for fr in ev.frames if fr.path)
         out.append((ev, (f / "event.json").read_text(), frames))
     return out
 

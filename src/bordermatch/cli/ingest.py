@@ -97,8 +97,8 @@ def publish_lane(
     with _checked(lambda: Publisher(settings.broker_url, _topology(settings))) as pub:
         for folder in folders:
             ev = _checked(lambda f=folder: read_event(f))
-            frames = tuple((fr.name, fr.path.read_bytes()) for fr in ev.frames
-                           if fr.path is not None)
+            frames = tuple((f"{fr.camera}/{fr.path.name}", fr.path.read_bytes())
+                           for fr in ev.frames if fr.path is not None)
             text = (folder / "event.json").read_text()
             msg = EncounterMessage("vehicle", ev.event_id, gallery_id, lane=ev.lane,
                                    direction=ev.direction, event=text, frames=frames)
