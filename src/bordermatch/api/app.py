@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from bordermatch.store.clock import Clock, SystemClock
+from bordermatch.store.clock import Clock
 from bordermatch.store.config import ServiceSettings
 
 if TYPE_CHECKING:
@@ -43,31 +43,11 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         travelers,
         verify,
     )
-    from bordermatch.service import BorderService, check_index_backend
-    from bordermatch.service.thresholds import build_thresholds
-    from bordermatch.store.blobs import BlobStore, KeyRing
-    from bordermatch.store.db import make_engine, sessionmaker_for, upgrade
+    from bordermatch.service.factory import build_service
     from bordermatch.store.retention import PurgeScheduler
 
-    # Fail at start-up, not on the first request, if an operating point is not calibrated
-    # or the index backend is unknown (a deployment error, not a client's).
-    check_index_backend(settings.index_backend)
-    thresholds = build_thresholds(settings)
-    db = make_engine(settings.database_url)
-    if settings.run_migrations:
-        upgrade(db)
-    if blobs is None:
-        ring = (KeyRing.from_spec(settings.blob_keys.get_secret_value())
-                if settings.blob_keys else KeyRing.from_env())
-        blobs = BlobStore(settings.blob_dir, ring)
-    if engine_factory is None:
-        def engine_factory():
-            from bordermatch.match.engine import FaceEngine
-
-            return FaceEngine.from_settings(settings)
-
-    service = BorderService(settings, sessionmaker_for(db), blobs, clock or SystemClock(),
-                            engine_factory, thresholds)
+    service, db = build_service(settings, clock=clock, engine_factory=engine_factory,
+                                blobs=blobs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -9,6 +9,7 @@ import typer
 from bordermatch.cli import blobs, document, face, gallery, gate, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
+from bordermatch.cli import ingest as ingest_cli
 from bordermatch.cli import service as service_cli
 from bordermatch.cli._common import ErrorsGroup
 from bordermatch.cli.progress import set_output
@@ -28,6 +29,7 @@ service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")
 app.add_typer(fingerprint_cli.app, name="fingerprint")
+ingest_cli.register(app)  # worker, ingest publish-lane|dead-letters
 
 
 @app.callback()

@@ -7,6 +7,7 @@ whole service. Built once (``bordermatch serve`` or a test) and passed to ``crea
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -75,6 +76,16 @@ class ServiceSettings(Settings):
     trust_dir: Path | None = None
     max_lds_bytes: int = Field(default=1024 * 1024, gt=0)
     run_migrations: bool = True
+    # Durable ingest (docs/scale.md): devices publish encounters to RabbitMQ and
+    # `bordermatch worker` processes commit them. A message that fails this many times goes
+    # to the dead-letter queue `<ingest_queue>.dead` with its reason.
+    # "inline": the HTTP routes do the face work in the request; "broker": they publish to
+    # the ingest queue and relay the worker's answer (src/bordermatch/api/forward.py).
+    ingest: Literal["inline", "broker"] = "inline"
+    ingest_reply_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    ingest_queue: str = Field(default="bordermatch.encounters", min_length=1, max_length=200)
+    ingest_max_deliveries: int = Field(default=5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _retention_within_policy(self) -> ServiceSettings:

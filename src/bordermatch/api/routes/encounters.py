@@ -7,10 +7,12 @@ record; the same key with different content is a 409.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
+from bordermatch.api import forward
 from bordermatch.api.auth import GateDevice, LaneDevice, Officer, OptOutRecorder
 from bordermatch.api.deps import (
     FramesMultipart,
@@ -31,6 +33,7 @@ from bordermatch.api.schemas import (
     OptOutIn,
 )
 from bordermatch.api.strings import FormId, PathId64
+from bordermatch.ingest.messages import EncounterMessage
 from bordermatch.service import EncounterResult
 from bordermatch.store.keys import Principal
 
@@ -74,9 +77,13 @@ def gate_encounter(
     direction: Annotated[Direction, Form()],
     photo: Annotated[UploadFile, File()],
     idempotency_key: IdempotencyKey = None,
-) -> EncounterOut:
+) -> EncounterOut | Response:
     """A gate photo: one decision per face in it (1:N against the gallery)."""
     data = read_image(photo, svc.settings, svc.settings.gate_max_pixels, "photo")
+    if forward.broker_mode(svc.settings):
+        return forward.forward(request, svc.settings, EncounterMessage(
+            "gate", forward.encounter_id(idempotency_key), gallery_id, lane=lane,
+            direction=direction, photo=data))
     with image_work(svc.settings):
         result = svc.gate_encounter(who, gallery_id, lane, direction, data, idempotency_key,
                                     request_hash("gate", gallery_id, lane, direction, data))
@@ -85,8 +92,12 @@ def gate_encounter(
 
 @router.post("/opt-out", status_code=201, response_model=EncounterOut)
 def opt_out(body: OptOutIn, request: Request, response: Response, who: OptOutRecorder,
-            svc: Service, idempotency_key: IdempotencyKey = None) -> EncounterOut:
+            svc: Service, idempotency_key: IdempotencyKey = None) -> EncounterOut | Response:
     """The traveller declines the photo: nothing is captured; a manual inspection is queued."""
+    if forward.broker_mode(svc.settings):
+        return forward.forward(request, svc.settings, EncounterMessage(
+            "opt_out", forward.encounter_id(idempotency_key), body.gallery_id, lane=body.lane,
+            direction=body.direction, traveler_id=body.traveler_id))
     result = svc.opt_out_encounter(
         who, body.gallery_id, body.lane, body.direction, body.traveler_id, idempotency_key,
         request_hash("opt_out", body.model_dump_json()))
@@ -101,12 +112,18 @@ def vehicle_encounter(
     frames: Annotated[list[UploadFile], File(
         description="Frames named <camera_id>/<seq:04d>_<t_ms>.jpg")],
     idempotency_key: IdempotencyKey = None,
-) -> EncounterOut:
+) -> EncounterOut | Response:
     """A vehicle event from the lane cameras: one decision per occupant."""
     settings = svc.settings
     check_event(event, settings)
     named = [((f.filename or "").replace("\\", "/"),
               read_image(f, settings, settings.frame_max_pixels, "frame")) for f in frames]
+    if forward.broker_mode(settings):
+        meta = json.loads(event)  # check_event has parsed it once already
+        return forward.forward(request, settings, EncounterMessage(
+            "vehicle", forward.encounter_id(idempotency_key), gallery_id,
+            lane=str(meta.get("lane", "")), direction=str(meta.get("direction", "entry")),
+            event=event, frames=tuple(named)))
     digest = request_hash("vehicle", gallery_id, event, *(n + "\0" for n, _ in named),
                           *(d for _, d in named))
     # One slot for the event: the lane pipeline decodes its frames one after another.

@@ -1,0 +1,146 @@
+"""RabbitMQ topology and publishing (pika), the broker of durable ingest.
+
+Why RabbitMQ rather than NATS JetStream (both run on the target machines): a quorum queue
+gives what ingest needs as configuration instead of code. It is replicated and durable,
+counts each message's deliveries (``x-delivery-count``), and at ``x-delivery-limit``
+dead-letters the message itself, reason ``delivery_limit``, to a dead-letter queue: that is
+what stops a message that kills every worker that takes it. JetStream has the redelivery
+counter but no dead-letter queue; the consumer would have to build one from advisories.
+
+Topology, declared idempotently by every worker and publisher:
+
+    <queue>        quorum queue, x-delivery-limit = ingest_max_deliveries,
+                   dead-letter exchange "" with routing key <queue>.dead
+    <queue>.dead   quorum queue: messages that failed, each with its reason
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from bordermatch.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Topology:
+    queue: str
+    max_deliveries: int
+
+    @property
+    def dead(self) -> str:
+        return f"{self.queue}.dead"
+
+
+def connect(url: str) -> pika.BlockingConnection:
+    """A blocking connection, or ConfigError in one line when the broker cannot be reached."""
+    try:
+        params = pika.URLParameters(url)
+    except Exception as exc:  # pika raises several types for a malformed URL
+        raise ConfigError(f"broker URL is not an AMQP URL: {exc}") from None
+    params.connection_attempts = 1
+    params.socket_timeout = 5
+    params.blocked_connection_timeout = 30
+    try:
+        return pika.BlockingConnection(params)
+    except pika.exceptions.AMQPError as exc:
+        raise ConfigError(f"cannot reach the broker at {params.host}:{params.port} "
+                          f"({type(exc).__name__})") from None
+
+
+def declare(channel: Any, topology: Topology) -> None:
+    """Declare both queues; every process must agree on their arguments (a queue that exists
+    with another delivery limit is a deployment error, said in one line)."""
+    try:
+        channel.queue_declare(topology.dead, durable=True,
+                              arguments={"x-queue-type": "quorum"})
+        channel.queue_declare(topology.queue, durable=True, arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": topology.max_deliveries,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": topology.dead,
+        })
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        raise ConfigError(f"queue {topology.queue!r} cannot be declared as configured: "
+                          f"{exc.reply_text}") from None
+
+
+def publish(channel: Any, routing_key: str, body: bytes,
+            headers: Mapping[str, Any] | None = None, message_id: str | None = None,
+            reply_to: str | None = None, correlation_id: str | None = None,
+            mandatory: bool = True) -> None:
+    """Publish persistently; with publisher confirms on, returns only once the broker holds
+    the message (an unroutable one raises, unless ``mandatory`` is off)."""
+    props = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                 headers=dict(headers or {}),
+                                 message_id=message_id or uuid.uuid4().hex,
+                                 reply_to=reply_to, correlation_id=correlation_id)
+    channel.basic_publish("", routing_key, body, props, mandatory=mandatory)
+
+
+class Publisher:
+    """A device-side (or API-side) publisher with confirms on: ``send`` returns when the
+    broker has the message, so the device can forget it."""
+
+    def __init__(self, url: str, topology: Topology) -> None:
+        self.topology = topology
+        self.connection = connect(url)
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+        declare(self.channel, topology)
+
+    def send(self, body: bytes, token: str, message_id: str | None = None) -> None:
+        publish(self.channel, self.topology.queue, body,
+                headers={"authorization": f"Bearer {token}"}, message_id=message_id)
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def dead_letters(url: str, topology: Topology, limit: int = 100) -> list[dict[str, Any]]:
+    """Look at (without consuming) the dead-letter queue: each message's reason, its
+    encounter id and how often it was tried. Messages are requeued untouched."""
+    conn = connect(url)
+    try:
+        ch = conn.channel()
+        declare(ch, topology)
+        out: list[dict[str, Any]] = []
+        tags = []
+        for _ in range(limit):
+            method, props, body = ch.basic_get(topology.dead, auto_ack=False)
+            if method is None:
+                break
+            tags.append(method.delivery_tag)
+            out.append(describe(props, body))
+        for tag in tags:
+            ch.basic_nack(tag, requeue=True)
+        return out
+    finally:
+        conn.close()
+
+
+def describe(props: Any, body: bytes) -> dict[str, Any]:
+    headers = dict(props.headers or {})
+    deaths = headers.get("x-death") or []
+    reason = headers.get("x-bordermatch-reason")
+    if reason is None and deaths:
+        reason = deaths[0].get("reason")
+    if isinstance(reason, bytes):
+        reason = reason.decode()
+    detail = headers.get("x-bordermatch-detail", "")
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return {"message_id": props.message_id, "reason": reason, "detail": detail,
+            "deliveries": headers.get("x-delivery-count"), "bytes": len(body)}

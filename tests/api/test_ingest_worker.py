@@ -1,0 +1,168 @@
+"""Durable ingest (issue 13): a worker commits each published encounter exactly once, sends
+poison to the dead-letter queue with its reason, and keeps the lane flowing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+from tests.api.ingest_helpers import AMQP_URL, encounters_by_key, publish, queue_pair
+from tests.api.test_api_flow import _enrol_manifest
+from tests.api.test_api_vehicle import EVENT, _enrol, _frame
+
+from bordermatch.ingest import broker
+from bordermatch.ingest.messages import EncounterMessage, MessageError, decode
+from bordermatch.ingest.worker import Worker
+from bordermatch.store.tables import AuditEvent
+
+
+@pytest.fixture
+def topology():
+    yield from queue_pair()
+
+
+def _gate(gallery, photo, eid, lane="gate-7") -> bytes:
+    return EncounterMessage("gate", eid, gallery, lane=lane, direction="exit",
+                            photo=photo).encode()
+
+
+def _run(app, topology, n):
+    return Worker(app.state.service, topology).run(AMQP_URL, max_messages=n)
+
+
+def test_a_published_gate_encounter_is_committed_once_even_when_sent_twice(
+        app, tokens, gallery, photos, client, topology):
+    _enrol_manifest(client, tokens, gallery, photos)
+    msg = _gate(gallery, photos["obama2"], "gate-7/2026-12-02T08:00:00/1")
+    publish(topology, msg, tokens["gate_device"])
+    publish(topology, msg, tokens["gate_device"])  # a device retrying after a lost confirm
+    assert _run(app, topology, 2) == 2
+    assert encounters_by_key(app) == {"gate-7/2026-12-02T08:00:00/1": 1}
+    with app.state.service.sessions() as s:
+        from bordermatch.store.tables import Encounter, Occupant
+
+        e = s.scalar(select(Encounter))
+        occ = s.scalar(select(Occupant).where(Occupant.encounter_id == e.id))
+    assert e.lane == "gate-7" and occ.traveler_id == "T-OBAMA" and occ.decision == "match"
+
+
+def test_a_crash_after_commit_before_ack_is_redelivered_and_not_written_twice(
+        app, tokens, gallery, photos, client, topology):
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-crash"), tokens["gate_device"])
+    # A worker takes the message, commits, and dies before its ack.
+    conn = broker.connect(AMQP_URL)
+    ch = conn.channel()
+    method, props, body = ch.basic_get(topology.queue, auto_ack=False)
+    assert method is not None
+    assert Worker(app.state.service, topology).handle(body, props.headers).status == "done"
+    conn.close()  # no ack: the broker redelivers
+    assert _run(app, topology, 1) == 1
+    assert encounters_by_key(app) == {"e-crash": 1}
+
+
+def test_poison_goes_to_the_dead_letter_queue_and_the_lane_keeps_flowing(
+        app, tokens, gallery, photos, client, topology):
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, b'{"v": 1, "kind": "gate"', tokens["gate_device"], "m-json")
+    publish(topology, _gate(gallery, b"\x89PNG\r\n\x1a\nbroken", "e-bad-image"),
+            tokens["gate_device"], "m-image")
+    publish(topology, _gate(gallery, photos["obama2"], "e-ok"), tokens["gate_device"], "m-ok")
+    assert _run(app, topology, 3) == 3
+    assert encounters_by_key(app) == {"e-ok": 1}
+    dead = {d["message_id"]: d for d in broker.dead_letters(AMQP_URL, topology)}
+    assert dead["m-json"]["reason"] == "bad_message"
+    assert dead["m-image"]["reason"] in ("corrupt_image", "truncated_image", "unsupported_image")
+    assert "m-ok" not in dead
+
+
+def test_a_refused_key_or_role_is_dead_lettered_and_audited(app, tokens, gallery, photos,
+                                                            client, topology):
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-officer"), tokens["officer"], "m-o")
+    publish(topology, _gate(gallery, photos["obama2"], "e-nokey"), None, "m-none")
+    publish(topology, _gate(gallery, photos["obama2"], "e-lane", lane="gate-9"),
+            tokens["gate_device"], "m-lane")
+    assert _run(app, topology, 3) == 3
+    assert encounters_by_key(app) == {}
+    dead = {d["message_id"]: d["reason"] for d in broker.dead_letters(AMQP_URL, topology)}
+    assert dead == {"m-o": "forbidden", "m-none": "unauthenticated", "m-lane": "lane_not_bound"}
+    with app.state.service.sessions() as s:
+        actions = set(s.scalars(select(AuditEvent.action)))
+    assert {"auth.forbidden", "auth.lane_not_bound", "auth.failed"} <= actions
+
+
+def test_a_transient_failure_is_retried_up_to_the_limit_then_dead_lettered(
+        app, tokens, gallery, photos, client, topology, monkeypatch):
+    _enrol_manifest(client, tokens, gallery, photos)
+    calls = []
+
+    def database_away(self, who, msg):
+        calls.append(msg.encounter_id)
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr(Worker, "_dispatch", database_away)
+    publish(topology, _gate(gallery, photos["obama2"], "e-flaky"), tokens["gate_device"], "m-f")
+    assert _run(app, topology, topology.max_deliveries) == topology.max_deliveries
+    assert calls == ["e-flaky"] * topology.max_deliveries
+    [dead] = broker.dead_letters(AMQP_URL, topology)
+    assert dead["reason"] == f"failed {topology.max_deliveries} times: ConnectionError"
+    assert "database unreachable" in dead["detail"]
+
+
+def test_a_vehicle_event_through_the_broker_decides_like_the_http_route(
+        app, tokens, gallery, photos, client, topology):
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
+    frames = tuple((f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2))
+    msg = EncounterMessage("vehicle", "veh-1", gallery, lane="lane-3", direction="entry",
+                           event=json.dumps(EVENT), frames=frames)
+    publish(topology, msg.encode(), tokens["lane_device"], "m-veh")
+    assert _run(app, topology, 1) == 1
+    with app.state.service.sessions() as s:
+        from bordermatch.store.tables import Occupant
+
+        matched = sorted(o.traveler_id for o in s.scalars(select(Occupant))
+                         if o.decision == "match")
+    assert matched == ["T-BIDEN", "T-OBAMA"]
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b"[]", "JSON object"), (b'{"v": 2}', "message.v"),
+    (b'{"v": 1, "kind": "teleport"}', "message.kind"),
+    (b'{"v": 1, "kind": "gate", "encounter_id": "x", "gallery_id": "g", "lane": "l",'
+     b' "photo": "not base64!"}', "message.photo"),
+    (b'{"v": 1, "kind": "vehicle", "encounter_id": "x", "gallery_id": "g", "frames": []}',
+     "message.frames"),
+    (b'{"v": 1, "kind": "opt_out", "encounter_id": "x\\u0000", "gallery_id": "g"}',
+     "message.encounter_id"),
+    (b"[" * 100_000, "JSON"),
+])
+def test_a_malformed_message_names_what_is_wrong(raw, field):
+    with pytest.raises(MessageError, match=field.replace(".", r"\.")):
+        decode(raw, 1_000_000)
+
+
+def test_messages_round_trip():
+    msg = EncounterMessage("vehicle", "veh-9", "g", lane="l", direction="exit", event="{}",
+                           frames=(("ws/0000_0.jpg", b"\xff\xd8data"),))
+    assert decode(msg.encode(), 1_000_000) == msg
+
+
+def test_a_worker_counts_its_messages_for_its_own_exporter(app, tokens, gallery, photos,
+                                                           client, topology):
+    from prometheus_client import generate_latest
+
+    from bordermatch.ingest.exporter import WorkerMetrics
+
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-m1"), tokens["gate_device"])
+    publish(topology, b"not json", tokens["gate_device"])
+    metrics = WorkerMetrics(["gate-7"])
+    assert Worker(app.state.service, topology, metrics).run(AMQP_URL, max_messages=2) == 2
+    text = generate_latest(metrics.base.registry).decode()
+    assert 'bordermatch_ingest_messages_total{outcome="done"} 1.0' in text
+    assert 'bordermatch_ingest_messages_total{outcome="dead"} 1.0' in text
+    assert "bordermatch_ingest_seconds_count 2.0" in text
+    assert "bordermatch_decisions_total" not in text  # per-lane decisions stay private
