@@ -7,8 +7,8 @@ truth-labelled events, broken down by row, by daylight and by camera; the non-ma
 comparisons (every captured track against every traveller not in its vehicle) are what
 ``lane calibrate`` fits the document threshold on.
 
-Pairing: a mated occupant's *score* is the best fused score (the pipeline's configured
-fusion) any captured track of the vehicle gives their traveller, the one the document stage
+Pairing: a mated occupant's *score* is the best fused score (the document stage's fusion,
+``LaneConfig.document_fusion``) any captured track of the vehicle gives their traveller, the one the document stage
 would see; its score *by camera* is the best single-shot score among that track's shots from that
 camera.
 An occupant with no captured track counts as a non-match with no score: a verification
@@ -87,7 +87,8 @@ def compare_vehicle(pipeline: Any, obs: Any, truth: Sequence[TruthOccupant],
     views = {c.id: c.view for c in obs.event.cameras}
     tracks = [t for t in obs.tracks if t.best_quality >= pipeline.config.min_capture_quality
               and any(s.vector is not None for s in t.shots)]
-    fused = pipeline.track_scores(tracks) if tracks else np.zeros((0, len(search)), np.float32)
+    fused = (pipeline.track_scores(tracks, pipeline.config.document_fusion) if tracks
+             else np.zeros((0, len(search)), np.float32))
     light = daylight(obs.event.started_at)
     mated = []
     for occ in truth:
