@@ -8,9 +8,9 @@ comparisons (every captured track against every traveller not in its vehicle) ar
 ``lane calibrate`` fits the document threshold on.
 
 Pairing: a mated occupant's *score* is the best fused score (the document stage's fusion,
-``LaneConfig.document_fusion``) any captured track of the vehicle gives their traveller, the one the document stage
-would see; its score *by camera* is the best single-shot score among that track's shots from that
-camera.
+``LaneConfig.document_fusion``) any captured track of the vehicle gives their traveller,
+the one the document stage would see; its score *by camera* is the best single-shot score
+among that track's shots from that camera.
 An occupant with no captured track counts as a non-match with no score: a verification
 that cannot happen fails. A camera's FNMR counts the occupants whose track it saw.
 """
