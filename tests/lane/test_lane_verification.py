@@ -83,3 +83,20 @@ def test_the_document_threshold_is_fitted_on_nonmated_comparisons(tmp_path):
     path.write_text(json.dumps({**json_point, "rate": "FPIR"}))
     with pytest.raises(ConfigError, match="not an FMR one"):
         load_document_point("fake", path)
+
+
+def test_the_bundled_document_point_is_lane_fitted_and_only_for_its_fmr(tmp_path):
+    from bordermatch.lane.runner import default_document_path, document_point_for
+    from bordermatch.match.fusion import load_matcher
+
+    bundled = load_document_point("sface", default_document_path("sface"))
+    assert bundled.rate == "FMR" and bundled.target == 1e-3 and bundled.samples >= 100_000
+    assert document_point_for("sface", 1e-3) == bundled
+    # Stills calibration for any other FMR; an explicit file wins over both.
+    assert document_point_for("sface", 1e-2).match == \
+        load_matcher("sface").operating_point(1e-2).match
+    path = tmp_path / "doc.json"
+    from dataclasses import replace
+
+    replace(bundled, match=2.5).save(path)
+    assert document_point_for("sface", 1e-3, path).match == 2.5

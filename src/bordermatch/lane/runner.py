@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,30 @@ def load_document_point(model: str, path: Path) -> OperatingPoint:
     return point
 
 
+def default_document_path(model: str) -> Path:
+    return Path(str(resources.files("bordermatch.lane").joinpath(f"document_{model}.json")))
+
+
+def document_point_for(model: str, target_fmr: float,
+                       path: Path | None = None) -> OperatingPoint:
+    """The document stage's 1:1 operating point for ``model`` at ``target_fmr``.
+
+    ``path`` (from ``lane calibrate --document-out``) wins. Otherwise the bundled point
+    fitted on lane tracks (``lane/document_<model>.json``) when it is for this FMR: the
+    FMR of a fused lane track is not that of a still photo (docs/lane.md). Any other FMR
+    comes from the recognizer's bundled 1:1 calibration of still photos.
+    """
+    if path is not None:
+        return load_document_point(model, path)
+    bundled = default_document_path(model)
+    if bundled.is_file():
+        point = load_document_point(model, bundled)
+        if math.isclose(point.target, target_fmr, rel_tol=1e-9):
+            return point
+    return load_matcher(model).operating_point(
+        target_fmr, provenance=f"bundled calibration of {model} (still photos)")
+
+
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
                    detector_score: float | None = None,
@@ -89,11 +114,8 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
         point = load_operating_point(gallery.model, thresholds_path)
     document_point = None
     if config.document_fmr is not None:
-        # A fitted file (``lane calibrate --document-out``) wins over the bundled LFW
-        # calibration, whose FMR is that of still photos, not of lane captures.
-        document_point = (load_document_point(gallery.model, document_thresholds)
-                          if document_thresholds is not None
-                          else calibration.operating_point(config.document_fmr))
+        document_point = document_point_for(gallery.model, config.document_fmr,
+                                            document_thresholds)
     # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
