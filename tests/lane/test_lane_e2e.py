@@ -229,3 +229,32 @@ def test_each_lane_detector_keeps_its_own_operating_point(lane: Path):
     assert build_pipeline(lane / "g.npz", detector="centerface").detector.score_threshold == 0.35
     chosen = build_pipeline(lane / "g.npz", detector="centerface", detector_score=0.5)
     assert chosen.detector.score_threshold == 0.5
+
+
+def test_cli_document_threshold_and_the_fnmr_table(lane: Path, tmp_path):
+    from typer.testing import CliRunner
+
+    from bordermatch.cli import app
+
+    runner = CliRunner()
+    g, ev = str(lane / "g.npz"), str(lane / "events")
+    doc = tmp_path / "doc.json"
+    # A two-traveller gallery gives a handful of non-mated comparisons: FMR 1 is what shows.
+    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
+                              "--target-fpir", "1", "--review-fpir", "1", "--out",
+                              str(tmp_path / "th.json"), "--document-out", str(doc),
+                              "--document-fmr", "1"])
+    assert res.exit_code == 0, res.output
+    point = json.loads(doc.read_text())
+    assert point["rate"] == "FMR" and point["target"] == 1 and point["samples"] > 0
+    assert "document stage" in point["provenance"]
+    res = runner.invoke(app, ["lane", "run", "--gallery", g, "--events", ev, "--out",
+                              str(tmp_path / "r.jsonl"), "--document-thresholds", str(doc)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["lane", "evaluate", "--events", ev, "--results",
+                              str(tmp_path / "r.jsonl"), "--out", str(tmp_path / "rep"),
+                              "--gallery", g])
+    assert res.exit_code == 0, res.output
+    table = json.loads((tmp_path / "rep" / "metrics.json").read_text())["verification_1to1"]
+    assert table["overall"]["n"] > 0 and set(table["daylight"]) <= {"day", "night"}
+    assert "1:1 FNMR" in (tmp_path / "rep" / "report.md").read_text()

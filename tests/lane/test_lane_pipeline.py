@@ -228,3 +228,20 @@ def test_a_document_read_verifies_an_occupant_the_search_cannot(tmp_path):
                                                    )), frames)
     assert green.documents_unmatched == (("GREEN", "P-GREEN", "USA"),)
     assert all(o.traveler_id != "GREEN" for o in green.occupants)
+
+
+def test_top2_mean_fusion_is_the_mean_of_each_travellers_two_best_shots():
+    from bordermatch.lane.pipeline import FUSIONS
+    from bordermatch.lane.track import Shot
+
+    eye = np.eye(4, dtype=np.float32)
+    search = GallerySearch(["A", "B"], eye[:2])
+    vecs = [eye[0], (eye[0] + eye[1]) / np.sqrt(2), eye[1]]
+    shots = [Shot("front", k, FACES[0], 50.0, v.astype(np.float32)) for k, v in enumerate(vecs)]
+    got = FUSIONS["top2_mean"](search, shots, 16)
+    h = 1 / np.sqrt(2)
+    np.testing.assert_allclose(got, [(1 + h) / 2, (1 + h) / 2], rtol=1e-6)
+    # One shot alone fits B: the maximum would keep its score, the mean halves it.
+    np.testing.assert_allclose(FUSIONS["top2_mean"](search, shots[:2], 16), [(1 + h) / 2, h / 2],
+                               rtol=1e-6)
+    np.testing.assert_allclose(FUSIONS["top2_mean"](search, shots[:1], 16), [1.0, 0.0])

@@ -88,11 +88,38 @@ def test_a_document_from_the_next_lane_does_not_let_a_look_alike_through():
     # Nobody else reaches even the open-set review floor: the read decides.
     weak = np.array([[3.0, 3.9]])
     assert identify_with_documents(weak, ids, {"A"}, OPEN, ONE_TO_ONE)[0].traveler_id == "A"
-    # A second identity above the open-set floor holds the 1:few match for an officer.
-    close = np.array([[4.5, 4.2]])
+    # A second identity above the open-set floor that fits the face better than the
+    # read one holds the 1:few match for an officer.
+    close = np.array([[4.2, 4.5]])
     held = identify_with_documents(close, ids, {"A"}, OPEN, ONE_TO_ONE)[0]
     assert (held.decision.outcome, held.decision.reason, held.runner_up_id) == (
         Outcome.REVIEW, Reason.RUNNER_UP, "B")
+    # One who fits less well than the read traveller does not: the read decides.
+    behind = identify_with_documents(np.array([[4.5, 4.2]]), ids, {"A"}, OPEN,
+                                     ONE_TO_ONE)[0]
+    assert (behind.traveler_id, behind.decision.outcome) == ("A", Outcome.MATCH)
+
+
+def test_two_read_travellers_that_fit_one_face_are_review():
+    ids = ["A", "B", "C"]
+    scores = np.array([[3.0, 2.5, 0.0]])  # both read, both above the 1:1 threshold
+    got = identify_with_documents(scores, ids, {"A", "B"}, OPEN, ONE_TO_ONE)[0]
+    assert (got.traveler_id, got.decision.outcome, got.decision.reason, got.runner_up_id) \
+        == ("A", Outcome.REVIEW, Reason.RUNNER_UP, "B")
+
+
+def test_document_scores_decide_the_1_to_few_stage_only():
+    ids = ["A", "B"]
+    scores = np.array([[0.5, 0.0]])  # open-set scores: below the 1:1 threshold for A
+    few = np.array([[1.5, 0.0]])  # the 1:1 fusion of the same shots reaches it
+    assert identify_with_documents(scores, ids, {"A"}, OPEN, ONE_TO_ONE)[0].decision.outcome \
+        is Outcome.NO_MATCH
+    got = identify_with_documents(scores, ids, {"A"}, OPEN, ONE_TO_ONE, document_scores=few)[0]
+    assert (got.traveler_id, got.decision.outcome, got.source) == ("A", Outcome.MATCH,
+                                                                   "document")
+    with pytest.raises(ConfigError):
+        identify_with_documents(scores, ids, {"A"}, OPEN, ONE_TO_ONE,
+                                document_scores=np.zeros((2, 2)))
 
 
 def test_unmatched_probes_are_searched_without_the_verified_travellers():

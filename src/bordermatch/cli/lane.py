@@ -57,6 +57,9 @@ def run(
         None, help="1:1 FMR at which documents read in the lane are verified (default 1e-3)."),
     ignore_documents: bool = typer.Option(
         False, "--ignore-documents", help="Baselines: decide every occupant by 1:N search."),
+    document_thresholds: Path | None = typer.Option(
+        None, help="Document-stage 1:1 operating point from `lane calibrate --document-out` "
+        "(default: the bundled calibration at --document-fmr)."),
     verbose: bool = Verbose,
     quiet: bool = Quiet,
 ) -> None:
@@ -69,7 +72,8 @@ def run(
     try:
         config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
                          layout, document_fmr, ignore_documents)
-        pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score)
+        pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score,
+                                  document_thresholds=document_thresholds)
         with progress("vehicles", "vehicle", shown, len(event_folders(events))) as bar:
             def show(result) -> None:
                 nonlocal errors, skipped
@@ -93,12 +97,32 @@ def evaluate(
     events: Path = typer.Option(..., help="Lane events directory with truth.json files."),
     results: Path = typer.Option(..., help="Results JSON Lines from `lane run`."),
     out: Path | None = typer.Option(None, help="Directory for report.md and the PNG plots."),
+    gallery: Path | None = typer.Option(
+        None, help="Also measure 1:1 FNMR of the tracks against their own reference photos "
+        "(by row, daylight, camera): observes every event again with this gallery."),
+    document_fmr: float | None = typer.Option(
+        None, help="FMR of the 1:1 threshold for the FNMR table (default: the lane's, 1e-3)."),
+    document_thresholds: Path | None = typer.Option(
+        None, help="Document-stage operating point from `lane calibrate` (default: bundled)."),
 ) -> None:
     """Vehicle validation, capture, per-row/seat match rates, FPIR/FNIR, latency."""
     from bordermatch.lane.evaluate import evaluate as run_eval
 
     try:
         metrics, outcomes, series = run_eval(events, results)
+        if gallery is not None:
+            from bordermatch.gallery.file import load as load_gallery
+            from bordermatch.lane.runner import build_pipeline, same_face_partners
+            from bordermatch.lane.verification import collect_verification, fnmr_table
+
+            config = _config(None, None, None, document_fmr=document_fmr)
+            pipeline = build_pipeline(gallery, None, config,
+                                      document_thresholds=document_thresholds)
+            assert pipeline.document_point is not None  # document_fmr is never None here
+            data = collect_verification(pipeline, events,
+                                        same_face_partners(load_gallery(gallery).report))
+            metrics["verification_1to1"] = fnmr_table(
+                data, pipeline.document_point.match, pipeline.document_point.target)
     except BordermatchError as exc:
         fail(exc)
     typer.echo(json.dumps(metrics, indent=1))
@@ -176,6 +200,11 @@ def calibrate(
     results_out: Path | None = typer.Option(
         None, help="Also write results lines for these events, decided with the new thresholds "
         "(one set only)."),
+    document_out: Path | None = typer.Option(
+        None, help="Also fit the document stage's 1:1 threshold on the lane tracks and write "
+        "it here (use with `lane run --document-thresholds`)."),
+    document_fmr: float = typer.Option(
+        1e-3, help="FMR per 1:1 comparison for --document-out."),
     quiet: bool = Quiet,
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
@@ -200,14 +229,27 @@ def calibrate(
             pipeline = build_pipeline(g, None, config, detector, detector_score,
                                       point=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
+        from bordermatch.lane.runner import document_operating_point
+        from bordermatch.lane.verification import VerificationData, fnmr_table
+
+        verification = VerificationData([], []) if document_out is not None else None
+        source = ", ".join(map(str, events))
         total = sum(len(event_folders(e)[:limit]) for e in events)
         with progress("observing", "vehicle", output(quiet=quiet), total) as bar:
             th, comparison = run_cal(sets, target_fpir=target_fpir, review_fpir=review_fpir,
-                                     fusion=fusion, source=", ".join(map(str, events)),
+                                     fusion=fusion, source=source,
                                      progress=lambda _n: bar.advance(), limit=limit,
-                                     results_out=results_out)
+                                     results_out=results_out, verification=verification)
+        doc = None
+        if verification is not None:
+            doc = document_operating_point(verification, th.model, document_fmr, source)
+            comparison["document_stage"] = fnmr_table(verification, doc.match, document_fmr)
     except BordermatchError as exc:
         fail(exc)
+    if doc is not None and document_out is not None:
+        doc.save(document_out)
+        typer.echo(f"document threshold -> {document_out}: {doc.match:.4f} at FMR "
+                   f"{document_fmr:g} ({doc.samples} non-mated comparisons)")
     th.save(out)
     (Path(out).with_suffix(".fusion.json")).write_text(json.dumps(comparison, indent=1))
     typer.echo(json.dumps(comparison, indent=1))

@@ -68,8 +68,19 @@ def _max_score(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[
     return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)  # type: ignore[misc]
 
 
+def _top2_mean(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
+    # The mean of each traveller's two best shot scores: one lucky shot of an impostor no
+    # longer decides alone, and a genuine face usually gives two good shots (docs/lane.md).
+    s = search.scores(np.stack([s.vector for s in shots[:k]]))  # type: ignore[misc]
+    if len(s) < 2:
+        return s[0]
+    top = np.partition(s, len(s) - 2, axis=0)[-2:]
+    return top.mean(0)
+
+
 FUSIONS: dict[str, ShotFusion] = {
-    "template": _fuse_template, "best_shot": _best_shot, "max_score": _max_score}
+    "template": _fuse_template, "best_shot": _best_shot, "max_score": _max_score,
+    "top2_mean": _top2_mean}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,9 @@ class LaneConfig:
     first_shots: int = 2
     adaptive_shots: bool = False
     fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
+    # The document stage's 1:1 comparisons fuse shots their own way (docs/lane.md);
+    # None: the same as ``fusion``.
+    document_fusion: str | None = "top2_mean"
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.30  # cosine to join tracklets across cameras (docs/lane.md)
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
@@ -99,7 +113,8 @@ class LaneConfig:
     layout: LaneLayout = field(default_factory=LaneLayout)  # seat zones of this installation
 
     def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
+        if self.fusion not in FUSIONS or (self.document_fusion is not None
+                                          and self.document_fusion not in FUSIONS):
             raise ConfigError(f"fusion must be one of {sorted(FUSIONS)}")
         for name in ("shots_per_tracklet", "first_shots", "fuse_top_k"):
             if getattr(self, name) < 1:
@@ -334,10 +349,12 @@ class LanePipeline:
             is Outcome.MATCH
 
     # -- decisions --------------------------------------------------------------------------
-    def track_scores(self, tracks: list[Track]) -> NDArray[np.float32]:
-        """(n_tracks, travellers) calibrated score of each track by the configured fusion."""
+    def track_scores(self, tracks: list[Track], fusion: str | None = None,
+                     ) -> NDArray[np.float32]:
+        """(n_tracks, travellers) calibrated score of each track by ``fusion`` (default:
+        the configured one)."""
         cfg = self.config
-        fuse = FUSIONS[cfg.fusion]
+        fuse = FUSIONS[fusion or cfg.fusion]
         out = np.full((len(tracks), len(self.search)), -1.0, np.float32)  # lowest cosine
         for i, tr in enumerate(tracks):
             shots = sorted((s for s in tr.shots if s.vector is not None),
@@ -356,8 +373,11 @@ class LanePipeline:
         read_by = {self.documents[d.key]: d.key for d in reads if d.key in self.documents}
         claimed = set(read_by)
         if claimed and self.document_point is not None:
+            fusion = self.config.document_fusion
+            few = (self.track_scores(captured, fusion)
+                   if fusion not in (None, self.config.fusion) else None)
             found = identify_with_documents(scores, self.search.ids, claimed, self.point,
-                                            self.document_point, self.aliases)
+                                            self.document_point, self.aliases, few)
         else:
             found = identify(scores, self.search.ids, self.point, self.aliases)
         occupants = [

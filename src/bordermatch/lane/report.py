@@ -64,6 +64,11 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
         lines.append(f"| {row} | {m['mated_by_row'][row]} | {_pct(rate)} |")
     for seat, rate in m["match_rate_by_seat"].items():
         lines.append(f"| {seat} | | {_pct(rate)} |")
+    if m.get("verification_1to1"):
+        from bordermatch.lane.verification import table_markdown
+
+        lines += ["", "## 1:1 FNMR against the travellers' own reference photos", "",
+                  *table_markdown(m["verification_1to1"])]
     failed = [v for v in outcomes if not v.validated][:50]
     if failed:
         lines += ["", "## Vehicles not validated (first 50)", "",

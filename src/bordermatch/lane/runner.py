@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from bordermatch.lane.events import (
     result_to_json,
 )
 from bordermatch.lane.pipeline import FUSIONS, LaneConfig, LanePipeline
+from bordermatch.lane.verification import VerificationData, compare_vehicle
 from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.fusion import load_matcher
@@ -64,10 +66,44 @@ def load_operating_point(model: str, path: Path | None = None) -> OperatingPoint
     return point
 
 
+def load_document_point(model: str, path: Path) -> OperatingPoint:
+    """A document-stage (1:1, FMR) operating point fitted by ``lane calibrate``."""
+    point = OperatingPoint.load(path)
+    if point.model != model or point.rate != "FMR":
+        raise ConfigError(f"{path}: an {point.rate} operating point for {point.model!r}, "
+                          f"not an FMR one for {model!r}")
+    return point
+
+
+def default_document_path(model: str) -> Path:
+    return Path(str(resources.files("bordermatch.lane").joinpath(f"document_{model}.json")))
+
+
+def document_point_for(model: str, target_fmr: float,
+                       path: Path | None = None) -> OperatingPoint:
+    """The document stage's 1:1 operating point for ``model`` at ``target_fmr``.
+
+    ``path`` (from ``lane calibrate --document-out``) wins. Otherwise the bundled point
+    fitted on lane tracks (``lane/document_<model>.json``) when it is for this FMR: the
+    FMR of a fused lane track is not that of a still photo (docs/lane.md). Any other FMR
+    comes from the recognizer's bundled 1:1 calibration of still photos.
+    """
+    if path is not None:
+        return load_document_point(model, path)
+    bundled = default_document_path(model)
+    if bundled.is_file():
+        point = load_document_point(model, bundled)
+        if math.isclose(point.target, target_fmr, rel_tol=1e-9):
+            return point
+    return load_matcher(model).operating_point(
+        target_fmr, provenance=f"bundled calibration of {model} (still photos)")
+
+
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
                    detector_score: float | None = None,
-                   point: OperatingPoint | None = None) -> LanePipeline:
+                   point: OperatingPoint | None = None,
+                   document_thresholds: Path | None = None) -> LanePipeline:
     gallery = load_gallery(gallery_path)
     if gallery.detector != detector:
         log.warning("gallery enrolled with detector %s, lane uses %s", gallery.detector, detector)
@@ -78,7 +114,8 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
         point = load_operating_point(gallery.model, thresholds_path)
     document_point = None
     if config.document_fmr is not None:
-        document_point = calibration.operating_point(config.document_fmr)
+        document_point = document_point_for(gallery.model, config.document_fmr,
+                                            document_thresholds)
     # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
@@ -151,6 +188,7 @@ def same_face_partners(report: dict[str, Any]) -> dict[str, set[str]]:
 def collect_scores(pipeline: LanePipeline, events_dir: Path,
                    progress: Callable[[int], None] | None = None, limit: int | None = None,
                    keep: list | None = None, partners: dict[str, set[str]] | None = None,
+                   verification: VerificationData | None = None,
                    ) -> dict[str, dict[str, list]]:
     """Non-mated and mated search scores per fusion mode, from truth-labelled events.
 
@@ -159,12 +197,15 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     enrolled occupant, the best score any track of the vehicle gives its traveller, and
     whether that track ranks the traveller first. ``partners`` (see
     :func:`same_face_partners`) are left out of the non-mated searches with their mates.
+    With ``verification``, the 1:1 comparisons of the document stage (configured fusion)
+    are added to it (``lane.verification``).
     """
     out: dict[str, dict[str, list]] = {f: {"nonmated": [], "mated": [], "rank1": []}
                                        for f in FUSIONS}
     # Every shot is embedded: the adaptive stop looks at the whole gallery, mates included,
     # so it would lower the non-mated maxima of mated tracks and flatter the thresholds.
     pipeline.config = replace(pipeline.config, adaptive_shots=False)
+    chosen = pipeline.config
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
     for n, folder in enumerate(event_folders(events_dir)[:limit], start=1):
@@ -178,6 +219,9 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
                 continue
             if keep is not None:
                 keep.append((obs, (time.perf_counter() - start) * 1000.0))
+            if verification is not None:
+                pipeline.config = chosen
+                verification.extend(compare_vehicle(pipeline, obs, truth, partners))
             mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
             aliases = {p for o in truth for p in (partners or {}).get(o.traveler_id or "", ())}
             excluded = sorted(set(mates) | {col[a] for a in aliases if a in col})
@@ -217,6 +261,7 @@ class CalibrationSet:
 def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir: float,
               fusion: str, source: str, progress: Callable[[int], None] | None = None,
               limit: int | None = None, results_out: Path | None = None,
+              verification: VerificationData | None = None,
               ) -> tuple[OperatingPoint, dict[str, Any]]:
     """The operating point for the chosen fusion, and a comparison of all fusion modes.
 
@@ -225,6 +270,8 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
     of 200 vehicles gives. With ``results_out`` (one set only) the calibration events are
     also decided at the new operating point, from the observations already made, and
     written as results lines, so the development set can be evaluated without a second pass.
+    ``verification`` collects the 1:1 comparisons for the document threshold
+    (:func:`document_operating_point`).
     """
     if not sets:
         raise ConfigError("no calibration sets")
@@ -242,7 +289,8 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
         chosen = cs.pipeline.config
         try:
             part = collect_scores(cs.pipeline, cs.events, progress, limit,
-                                  kept if results_out is not None else None, cs.partners)
+                                  kept if results_out is not None else None, cs.partners,
+                                  verification)
         finally:
             cs.pipeline.config = chosen
         for f in FUSIONS:
@@ -283,3 +331,17 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
                 res = pipeline.result(obs.event, occupants, observe_ms + search_ms)
                 fh.write(json.dumps(result_to_json(res)) + "\n")
     return result, comparison
+
+
+def document_operating_point(data: VerificationData, model: str, target_fmr: float,
+                             source: str) -> OperatingPoint:
+    """The document stage's 1:1 threshold for ``target_fmr`` per comparison, fitted on the
+    non-mated comparisons of lane tracks with travellers not in their vehicle."""
+    nonmated = data.nonmated_scores()
+    if not nonmated.size or not data.mated:
+        raise ConfigError(f"{source}: need mated and non-mated comparisons to calibrate")
+    return OperatingPoint(
+        model, "FMR", target_fmr, threshold_for_rate(nonmated, target_fmr), None, None,
+        int(nonmated.size),
+        f"bordermatch lane calibrate, document stage, {nonmated.size} non-mated 1:1 "
+        f"comparisons of lane tracks and {len(data.mated)} mated occupants: {source}")

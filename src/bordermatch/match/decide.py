@@ -182,6 +182,7 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
                             claimed: Collection[str], point: OperatingPoint,
                             document_point: OperatingPoint,
                             aliases: Mapping[str, Collection[str]] | None = None,
+                            document_scores: NDArray[np.float32] | None = None,
                             ) -> list[Identification]:
     """Decide every probe, using the travel documents read for this encounter.
 
@@ -189,9 +190,13 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
 
     1. 1:few: the probes are decided against the ``claimed`` travellers only, at
        ``document_point`` (a 1:1 FMR operating point: a handful of comparisons, not a
-       search of thousands). A match stands unless a traveller *not* claimed also fits the
-       face at the open-set review floor of ``point`` (then it is review, runner-up): a
-       document from the next lane must not let a look-alike through.
+       search of thousands), on ``document_scores`` when given (the same probes and
+       columns, fused for 1:1 comparisons) else on ``scores``. A match that another
+       claimed traveller also fits is review (runner-up). A match also becomes review
+       when a traveller *not* claimed fits the face better than the claimed one, at the
+       open-set review floor of ``point``: a card from the next lane must not let its
+       holder's look-alike, who is in the car, through. A gallery traveller who fits less
+       well than the read one does not hold the match (measured: docs/lane.md).
     2. 1:N: every probe without a 1:few match is searched against the whole gallery, less
        the travellers matched in step 1, at the open-set ``point``. A 1:N match wins;
        otherwise a 1:few review stands (its reason names the read); otherwise the 1:N
@@ -202,15 +207,20 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
     few_cols = sorted({column[t] for t in claimed if t in column})
     n = len(scores)
     few: list[Identification | None] = [None] * n
+    one_to_one = scores if document_scores is None else np.atleast_2d(
+        np.asarray(document_scores, dtype=np.float32))
+    if one_to_one.shape != scores.shape:
+        raise ConfigError(f"document scores {one_to_one.shape} for scores {scores.shape}")
     if few_cols:
         others = np.setdiff1d(np.arange(scores.shape[1]), few_cols)
-        found = identify(scores[:, few_cols], [traveler_ids[c] for c in few_cols],
+        found = identify(one_to_one[:, few_cols], [traveler_ids[c] for c in few_cols],
                          document_point, aliases)
         for i, f in enumerate(found):
             f = replace(f, source="document")
             best_other = float(scores[i, others].max()) if others.size else None
             if f.decision.outcome is Outcome.MATCH and best_other is not None \
-                    and best_other >= point.floor:
+                    and best_other >= point.floor \
+                    and best_other > float(scores[i, column[f.traveler_id or ""]]):
                 rid = traveler_ids[int(others[scores[i, others].argmax()])]
                 f = replace(f, decision=replace(f.decision, outcome=Outcome.REVIEW,
                                                 reason=Reason.RUNNER_UP,

@@ -34,7 +34,7 @@ class ServiceThresholds:
 
 def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
     """Raises ConfigError, at start-up, for anything uncalibrated: nothing falls back."""
-    from bordermatch.lane.runner import load_operating_point
+    from bordermatch.lane.runner import document_point_for, load_operating_point
 
     matcher = load_matcher(settings.matcher)
     model = matcher.first_models[0]
@@ -45,7 +45,7 @@ def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
         model=model, scale=scorer.primary,
         verify=matcher.operating_point(settings.target_fmr),
         search=search,
-        document=scorer.operating_point(settings.document_fmr,
-                                        provenance=f"bundled calibration of {model}"),
+        # The lane-fitted 1:1 point at this FMR when bundled (lane.runner).
+        document=document_point_for(model, settings.document_fmr),
         alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"),
         calibration=scorer)
