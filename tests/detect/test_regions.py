@@ -84,3 +84,27 @@ def test_regions_stay_inside_the_frame_and_reach_min_side():
                              min_side=500)
     (x1, y1, x2, y2), = regions
     assert x1 >= 0 and y1 % GRID == 0 and x2 == 1280 and y2 == 720 and x2 - x1 >= 500
+
+
+@pytest.mark.parametrize("view", ["windshield", "side-left"])
+def test_lane_passes_find_the_faces_of_full_resolution_passes(yunet, publicdomain, view):
+    from tests.fakes import FakeEmbedder, FakeQuality
+
+    from bordermatch.lane.pipeline import LaneConfig, LanePipeline
+    from bordermatch.match.decide import OperatingPoint
+    from bordermatch.match.fusion import LogisticScore
+    from bordermatch.match.search import GallerySearch
+
+    def pipeline(**cfg):
+        point = OperatingPoint("fake", "FPIR", 1e-3, match=0.9, review=0.8, review_target=1e-2)
+        return LanePipeline(yunet, FakeEmbedder(), FakeQuality(),
+                            GallerySearch(["a"], np.ones((1, 8), np.float32)), point,
+                            LogisticScore((("fake", 1.0),), 0.0), LaneConfig(**cfg))
+
+    frame = _cabin(yunet, publicdomain)
+    full = pipeline(coarse_scale=1.0, roi_coarse_scale=1.0).detect(frame, view)
+    fine = pipeline().detect(frame, view)
+    assert len(full) == len(fine) == 4
+    for a in full:
+        b = min(fine, key=lambda f: float(np.abs(f.box - a.box).max()))
+        assert np.abs(a.landmarks - b.landmarks).max() < 0.03 * a.width

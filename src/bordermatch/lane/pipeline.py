@@ -84,7 +84,7 @@ class LaneConfig:
     # then at full resolution only around what it found (detect/regions.py): about half the
     # detector's work for the same faces (docs/benchmarks.md). 1.0: one full pass each.
     coarse_scale: float = 0.5
-    roi_coarse_scale: float = 1.0
+    roi_coarse_scale: float = 0.5
     # Shots embedded per tracklet, best quality first. 4 = every frame of a 3-4 frame pass:
     # the quality score often ranks a glared or blurred frame first (docs/lane.md).
     shots_per_tracklet: int = 4
