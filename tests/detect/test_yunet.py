@@ -64,3 +64,15 @@ def test_reused_input_buffer_leaves_no_stale_pixels(yunet):
     assert (ph, pw) == (736, 1280)
     assert (blob[0, :, 710:, :] == 0).all() and (blob[0, :, :710, 1250:] == 0).all()
     assert (blob[0, :, :710, :1250] == 10).all()
+
+
+def test_spinning_changes_no_detection(yunet, publicdomain):
+    from bordermatch.detect.yunet import YuNetDetector
+
+    img = load_image(publicdomain / "two_people.jpg")
+    spinning = YuNetDetector(spinning=True)
+    faces = yunet.detect(img)
+    assert len(faces) == 2
+    for a, b in zip(faces, spinning.detect(img), strict=True):
+        np.testing.assert_array_equal(a.box, b.box)
+        np.testing.assert_array_equal(a.landmarks, b.landmarks)

@@ -49,7 +49,9 @@ def _pipeline(gallery_ids, gallery_vecs, **cfg):
     point = OperatingPoint("fake", "FPIR", 1e-3, match=0.99, review=0.9, review_target=1e-2)
     return LanePipeline(FakeDetector(FACES), emb, FakeQuality(60.0),
                         GallerySearch(gallery_ids, gallery_vecs), point, IDENTITY,
-                        LaneConfig(roi_upscale=1.0, **cfg))
+                        # The fake detector answers the same faces whatever it is shown, so
+                        # a coarse pass on a downscaled frame would misplace them.
+                        LaneConfig(roi_upscale=1.0, coarse_scale=1.0, **cfg))
 
 
 def _run(pipe, folder):
@@ -245,3 +247,43 @@ def test_top2_mean_fusion_is_the_mean_of_each_travellers_two_best_shots():
     np.testing.assert_allclose(FUSIONS["top2_mean"](search, shots[:2], 16), [(1 + h) / 2, h / 2],
                                rtol=1e-6)
     np.testing.assert_allclose(FUSIONS["top2_mean"](search, shots[:1], 16), [1.0, 0.0])
+
+
+class ChipCountingEmbedder(CountingEmbedder):
+    """Takes chips (the face box itself), and counts the network calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def chips(self, image, faces):
+        return [(image, f) for f in faces]
+
+    def embed_chips(self, chips):
+        self.calls.append(len(chips))
+        return np.concatenate([self.inner.embed(image, [f]) for image, f in chips])
+
+    def embed(self, image, faces):
+        self.calls.append(len(faces))
+        return self.inner.embed(image, faces)
+
+
+def test_batch_embedding_makes_one_call_per_vehicle_with_the_same_decisions(tmp_path):
+    t = _templates()
+    folder = _event(tmp_path)
+    batched = _pipeline(["RED", "BLUE"], t)
+    per_frame = _pipeline(["RED", "BLUE"], t, batch_embedding=False)
+    batched.embedder, per_frame.embedder = ChipCountingEmbedder(), ChipCountingEmbedder()
+    a, f = _run(batched, folder), _run(per_frame, folder)
+    assert batched.embedder.calls == [12]  # 2 people x 2 cameras x 3 frames
+    assert per_frame.embedder.calls == [2] * 6
+    assert [(o.traveler_id, o.decision, o.score) for o in a.occupants] == \
+        [(o.traveler_id, o.decision, o.score) for o in f.occupants]
+    assert {o.decision for o in a.occupants} == {Outcome.MATCH}
+
+
+@pytest.mark.parametrize("field", ["coarse_scale", "roi_coarse_scale"])
+@pytest.mark.parametrize("value", [0.0, 1.5])
+def test_coarse_scales_outside_their_range_are_refused(field, value):
+    with pytest.raises(ConfigError, match=field):
+        LaneConfig(**{field: value})

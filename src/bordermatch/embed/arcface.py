@@ -68,7 +68,11 @@ class ArcFaceEmbedder:
         return l2_normalise(out)
 
     def embed(self, image: Image, faces: Sequence[Face]) -> NDArray[np.float32]:
-        return self.embed_chips([align(image, f.landmarks, size=self.size) for f in faces])
+        return self.embed_chips(self.chips(image, faces))
+
+    def chips(self, image: Image, faces: Sequence[Face]) -> list[Image]:
+        """The aligned chips the network sees, one per face (``embed.batch`` batches them)."""
+        return [align(image, f.landmarks, size=self.size) for f in faces]
 
     def _run(self, chips: Sequence[Image]) -> NDArray[np.float32]:
         blobs = [self.spec.input.normalise(c) for c in chips]

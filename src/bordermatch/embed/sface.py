@@ -91,7 +91,11 @@ class SFaceEmbedder:
         return l2_normalise(out)
 
     def embed(self, image: Image, faces: Sequence[Face]) -> NDArray[np.float32]:
-        return self.embed_chips([align(image, f.landmarks) for f in faces])
+        return self.embed_chips(self.chips(image, faces))
+
+    def chips(self, image: Image, faces: Sequence[Face]) -> list[Image]:
+        """The aligned chips the network sees, one per face (``embed.batch`` batches them)."""
+        return [align(image, f.landmarks) for f in faces]
 
     def _run(self, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
         blob = np.ascontiguousarray(chips.transpose(0, 3, 1, 2), dtype=np.float32)

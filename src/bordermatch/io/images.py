@@ -76,7 +76,9 @@ def decode_image(data: bytes, limits: ImageLimits | None = None, name: str = "im
             with warnings.catch_warnings():
                 warnings.simplefilter("error", PILImage.DecompressionBombWarning)
                 img.load()
-                img = ImageOps.exif_transpose(img)
+                # In place: a lane frame is decoded ten times a vehicle, and each copy of
+                # a 1280x720 frame costs about a millisecond (docs/benchmarks.md).
+                ImageOps.exif_transpose(img, in_place=True)
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
             raise ImageTooLargeError(f"{name}: {exc}") from None
         except (OSError, SyntaxError, ValueError) as exc:
@@ -195,7 +197,9 @@ def flatten_8bit(img: PILImage.Image, name: str = "image") -> PILImage.Image:
 
 
 def to_rgb8(img: PILImage.Image, name: str = "image") -> Image:
-    rgb = flatten_8bit(img, name).convert("RGB")
+    rgb = flatten_8bit(img, name)
+    if rgb.mode != "RGB":  # converting RGB to RGB would only copy it
+        rgb = rgb.convert("RGB")
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 

@@ -23,6 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.detect.nms import nms
+from bordermatch.detect.regions import detect_coarse_to_fine, shifted
+from bordermatch.embed.batch import embed_frames
 from bordermatch.errors import ConfigError
 from bordermatch.lane.events import (
     DecodedFrames,
@@ -89,6 +91,11 @@ class LaneConfig:
     roi: tuple[float, float, float, float] = (0.25, 0.3, 0.75, 0.7)  # x1, y1, x2, y2 fractions
     roi_upscale: float = 2.0  # 1.0 turns the second pass off
     min_face_px: float = 14.0  # smaller boxes are not faces a recognizer can use
+    # Each detection pass first looks at the frame (or the upscaled ROI) at this scale and
+    # then at full resolution only around what it found (detect/regions.py): about half the
+    # detector's work for the same faces (docs/benchmarks.md). 1.0: one full pass each.
+    coarse_scale: float = 0.5
+    roi_coarse_scale: float = 0.5
     # Shots embedded per tracklet, best quality first. 4 = every frame of a 3-4 frame pass:
     # the quality score often ranks a glared or blurred frame first (docs/lane.md).
     shots_per_tracklet: int = 4
@@ -97,6 +104,9 @@ class LaneConfig:
     # linked on fewer shots split more often (docs/lane.md).
     first_shots: int = 2
     adaptive_shots: bool = False
+    # One recognizer call for every shot of the vehicle instead of one per frame, when the
+    # embedder takes aligned chips (embed.batch): the same vectors, fewer, larger calls.
+    batch_embedding: bool = True
     fusion: str = "max_score"  # template | best_shot | max_score (measured: docs/lane.md)
     # The document stage's 1:1 comparisons fuse shots their own way (docs/lane.md);
     # None: the same as ``fusion``.
@@ -119,6 +129,9 @@ class LaneConfig:
         for name in ("shots_per_tracklet", "first_shots", "fuse_top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        for name in ("coarse_scale", "roi_coarse_scale"):
+            if not 0.1 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0.1, 1]")
         if self.last_frames is not None and self.last_frames < 1:
             raise ConfigError("last_frames must be at least 1")
 
@@ -271,9 +284,10 @@ class LanePipeline:
         return Observation(event, tracks, dict(timings), len(frames.failed), seats)
 
     def detect(self, image: Image, view: str) -> list[Face]:
-        """Full frame, plus an upscaled central region on the views that need it."""
-        faces = list(self.detector.detect(image))
+        """Full frame, plus an upscaled central region on the views that need it; each pass
+        coarse-to-fine (``LaneConfig.coarse_scale``, ``detect.regions``)."""
         cfg = self.config
+        faces = detect_coarse_to_fine(self.detector, image, cfg.coarse_scale)
         if view in cfg.roi_views and cfg.roi_upscale > 1.0:
             import cv2
 
@@ -284,11 +298,8 @@ class LanePipeline:
             crop: Image = cv2.resize(  # type: ignore[assignment]
                 image[y1:y2, x1:x2], None, fx=cfg.roi_upscale, fy=cfg.roi_upscale,
                 interpolation=cv2.INTER_CUBIC)
-            s = 1.0 / cfg.roi_upscale
-            for f in self.detector.detect(crop):
-                faces.append(Face(f.box * s + np.array([x1, y1, x1, y1], np.float32),
-                                  f.landmarks * s + np.array([x1, y1], np.float32),
-                                  f.score, f.detector))
+            found = detect_coarse_to_fine(self.detector, crop, cfg.roi_coarse_scale)
+            faces += shifted(found, cfg.roi_upscale, x1, y1)
         faces = [f for f in faces if f.width >= cfg.min_face_px]
         if len(faces) > 1:
             keep = nms(np.stack([f.box for f in faces]),
@@ -305,9 +316,13 @@ class LanePipeline:
             todo = [i for i in order if t.shots[i].vector is None][: max(per_tracklet - done, 0)]
             for si in todo:
                 by_frame[(t.camera, t.shots[si].frame)].append((ti, si))
-        for key, refs in by_frame.items():
-            faces = [tracklets[ti].shots[si].face for ti, si in refs]
-            vectors = self.embedder.embed(images[key], faces)
+        work = [(images[key], [tracklets[ti].shots[si].face for ti, si in refs])
+                for key, refs in by_frame.items()]
+        if self.config.batch_embedding:
+            per_frame = embed_frames(self.embedder, work)
+        else:
+            per_frame = [self.embedder.embed(image, faces) for image, faces in work]
+        for refs, vectors in zip(by_frame.values(), per_frame, strict=True):
             for (ti, si), v in zip(refs, vectors, strict=True):
                 s = tracklets[ti].shots[si]
                 tracklets[ti].shots[si] = Shot(s.camera, s.frame, s.face, s.quality, v,

@@ -123,13 +123,19 @@ def prepare(model: ModelFile) -> bytes:
     return prepared
 
 
-def session(model_bytes: bytes, threads: int = 0):
-    """An onnxruntime CPU session. ``threads=0`` lets the runtime use every core."""
+def session(model_bytes: bytes, threads: int = 0, spinning: bool = True):
+    """An onnxruntime CPU session. ``threads=0`` lets the runtime use every core.
+
+    ``spinning=False`` makes idle worker threads sleep instead of busy-waiting for the next
+    parallel section: on a machine whose cores other work shares (the lane's recognizer
+    runs in OpenCV's thread pool between detector calls), spinning takes their CPU."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3  # the OpenCV Zoo files trigger harmless unused-initializer noise
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
