@@ -20,7 +20,7 @@ from bordermatch.api.logs import redact
     ("/v1/encounters/5f0c-uuid", "/v1/encounters/{encounter_id}"),
     ("/v1/audit?resource_id=T-OBAMA&limit=5", "/v1/audit?resource_id=_&limit=_"),
     ("/v1/galleries/g1/travelers", "/v1/galleries/{gallery_id}/travelers"),
-    ("/review/items/abc/photos/traveler", "/review/items/{item_id}/photos/{which}"),
+    ("/review/items/abc/photos/traveler", "/review/items/{item_id}/photos/{photo_id}"),
     ("/review/static/review.css", "/review/static/{path}"),
     ("/T-OBAMA-passport-P1000001", "(unmatched)"),
     ("/v1/audit?T%2DOBAMA=1", "/v1/audit?_=_"),

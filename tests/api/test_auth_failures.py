@@ -82,7 +82,7 @@ def test_failed_review_sign_ins_are_audited_and_locked_out(client, app, tokens):
 
 def test_a_refused_role_at_sign_in_is_audited(client, app, tokens):
     page = client.get("/review/login")
-    r = client.post("/review/login", data={"api_key": tokens["auditor"],
+    r = client.post("/review/login", data={"api_key": tokens["admin"],
                                            "csrf": csrf_of(page.text)})
     assert r.status_code == 403
     assert [a for a, _, _ in _actions(app)] == ["review.sign_in_refused"]
