@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-ROLES = ("lane_device", "gate_device", "officer", "supervisor", "auditor",
+ROLES = ("lane_device", "gate_device", "mobile_device", "officer", "supervisor", "auditor",
          "airline_partner", "admin")
 
 
@@ -10,7 +10,7 @@ ROLES = ("lane_device", "gate_device", "officer", "supervisor", "auditor",
 # "gate-9" is deliberately absent, for the tests of a key used outside its lanes.
 DEVICE_LANES = ("1", "g", "g1", "g2", "l", "other", "gate-1", "gate-3", "gate-7", "lane-1",
                 "lane-3", "gate:gate", "gate:B12", "gate:wide")
-BOUND_ROLES = ("lane_device", "gate_device", "airline_partner")
+BOUND_ROLES = ("lane_device", "gate_device", "mobile_device", "airline_partner")
 
 
 def lanes_for(role: str) -> tuple[str, ...]:

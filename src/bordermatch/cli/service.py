@@ -59,13 +59,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
 
 @keys_app.command("create")
 def keys_create(role: str = typer.Option(..., "--role", help="lane_device | gate_device | "
-                                         "officer | supervisor | auditor | airline_partner "
-                                         "| admin"),
+                                         "mobile_device | officer | supervisor | "
+                                         "auditor | airline_partner | admin"),
                 name: str = typer.Option(..., "--name", help="Person or device it is for."),
                 lane: list[str] = typer.Option(
                     [], "--lane", help="A lane the key may submit for; repeat for several. "
-                    "Required for lane_device, gate_device and airline_partner keys (a "
-                    "partner's boarding lanes are gate:<gate>)."),
+                    "Required for lane_device, gate_device, mobile_device (its post) and "
+                    "airline_partner keys (a partner's boarding lanes are gate:<gate>)."),
                 database_url: str | None = DbUrl) -> None:
     """Issue a key. The token is printed once and never stored."""
     from bordermatch.errors import InputError

@@ -20,12 +20,13 @@ from bordermatch.errors import InputError, PermissionRefused, UnknownRecordError
 from bordermatch.store.clock import Clock
 from bordermatch.store.tables import ApiKey
 
-ROLES = ("lane_device", "gate_device", "officer", "supervisor", "auditor",
+ROLES = ("lane_device", "gate_device", "mobile_device", "officer", "supervisor", "auditor",
          "airline_partner", "admin")
 PREFIX = "bmk_"
 # Keys that sit in one place (a lane camera, a gate, an airline's boarding desk) speak only for
-# the lanes they were issued for: a stolen gate key cannot post another gate's captures.
-BOUND_ROLES = ("lane_device", "gate_device", "airline_partner")
+# the lanes they were issued for: a stolen gate key cannot post another gate's captures. A
+# handheld fingerprint reader (mobile_device) is issued to one post, named as its lane.
+BOUND_ROLES = ("lane_device", "gate_device", "mobile_device", "airline_partner")
 MAX_LANES = 64
 
 
