@@ -9,7 +9,7 @@ ROLES = ("lane_device", "gate_device", "mobile_device", "officer", "supervisor",
 # The lanes the tests' device and partner keys are issued for (store/keys.py BOUND_ROLES);
 # "gate-9" is deliberately absent, for the tests of a key used outside its lanes.
 DEVICE_LANES = ("1", "g", "g1", "g2", "l", "other", "gate-1", "gate-3", "gate-7", "lane-1",
-                "lane-3", "gate:gate", "gate:B12", "gate:wide")
+                "lane-3", "gate:gate", "gate:B12", "gate:wide", "post-1")
 BOUND_ROLES = ("lane_device", "gate_device", "mobile_device", "airline_partner")
 
 

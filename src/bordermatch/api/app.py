@@ -35,6 +35,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     from bordermatch.api.routes import (
         audit,
         encounters,
+        fingerprints,
         galleries,
         gate,
         health,
@@ -73,6 +74,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         from bordermatch.api import logs
 
         redactor = logs.attach(app)
+        # The watchlist is searched from memory: decrypt and index it before the first search.
+        service.watchlist.load_if_enrolled()
         scheduler = None
         if settings.run_purge_scheduler:
             scheduler = PurgeScheduler(service.purge, settings.purge_interval_s)
@@ -98,7 +101,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
     app.add_middleware(JsonBodyGuard, max_depth=settings.max_json_depth,
                        max_bytes=settings.max_json_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, galleries, encounters, verify, travelers, review, audit, gate):
+    for module in (health, galleries, encounters, verify, travelers, review, audit, gate,
+                   fingerprints):
         app.include_router(module.router)
     from bordermatch.web import pages
 

@@ -146,7 +146,8 @@ def purge(database_url: str | None = DbUrl) -> None:
         raise typer.Exit(2) from None
     report = retention.run_once(_sessions(database_url), BlobStore(settings.blob_dir, ring),
                                 SystemClock(), timedelta(seconds=settings.orphan_grace_s))
-    typer.echo(f"purged {report.enrolments} enrolments and {report.occupants} occupants "
+    typer.echo(f"purged {report.enrolments} enrolments, {report.occupants} occupants and "
+               f"{report.fingerprint_probes} fingerprint probes "
                f"({report.blobs_deleted} blobs); orphans: {report.orphans_marked} marked, "
                f"{report.orphans_deleted} deleted")
 

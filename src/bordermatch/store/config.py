@@ -67,6 +67,13 @@ class ServiceSettings(Settings):
     # Enrolment flags another identity at least this similar (a 1:1 FMR from the bundled
     # calibration); None: the strictest calibrated threshold.
     alias_fmr: float | None = Field(default=None, gt=0.0, lt=1.0)
+    # Handheld fingerprints (docs/service.md, "Fingerprints"): a capture whose NFIQ 2 score
+    # is below this asks for a recapture (the watchlist takes none below it either); the
+    # watchlist's fused threshold is set for this FPIR of a search; prints are 500 ppi
+    # and a finger is small, so a few MP is plenty.
+    fingerprint_min_nfiq2: int = Field(default=30, ge=0, le=100)
+    fingerprint_fpir: float = Field(default=1e-3, gt=0.0, lt=1.0)
+    fingerprint_max_pixels: int = Field(default=4_000_000, gt=0)
     run_migrations: bool = True
 
     @model_validator(mode="after")

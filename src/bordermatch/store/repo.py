@@ -22,7 +22,7 @@ from bordermatch.errors import (
     TravelerConflictError,
     UnknownRecordError,
 )
-from bordermatch.store import audit
+from bordermatch.store import audit, fingerprints
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import (
     Crossing,
@@ -458,7 +458,10 @@ class ReviewView:
     item: ReviewItem
     gallery: Gallery | None
     travelers: dict[str, Traveler]
-    photos: tuple[str, ...]  # which photos exist: "traveler", "other", "capture"
+    # which photos exist: "traveler", "other", "capture"; a fingerprint hit's "probe" and
+    # "candidate" prints
+    photos: tuple[str, ...]
+    fingerprint: fingerprints.HitView | None = None
 
 
 def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
@@ -475,6 +478,8 @@ def _review_photo_blobs(s: Session, item: ReviewItem) -> dict[str, str]:
         blob = s.scalar(select(Occupant.capture_blob).where(Occupant.id == item.occupant_id))
         if blob:
             out["capture"] = blob
+    if item.fingerprint_search_id:
+        out.update(fingerprints.hit_photo_blobs(s, item.fingerprint_search_id))
     return out
 
 
@@ -485,9 +490,12 @@ def read_review_item(s: Session, who: Principal, now: datetime, item_id: str) ->
     ids = [t for t in (item.traveler_id, item.other_traveler_id) if t]
     travelers = travelers_by_id(s, ids)
     photos = tuple(_review_photo_blobs(s, item))
-    audit.append(s, now, who, "review.read", "review", item.id, travelers=ids)
+    hit = fingerprints.hit_view(s, item.fingerprint_search_id) \
+        if item.fingerprint_search_id else None
+    audit.append(s, now, who, "review.read", "review", item.id, travelers=ids,
+                 **({"watchlist_subject": hit.search.subject_id} if hit else {}))
     return ReviewView(item, s.get(Gallery, item.gallery_id) if item.gallery_id else None,
-                      travelers, photos)
+                      travelers, photos, hit)
 
 
 def review_photo_blob(s: Session, who: Principal, now: datetime, item_id: str,

@@ -41,9 +41,12 @@ KIND_LABELS = {
     "encounter": "Match needs review",
     "manual_inspection": "Manual inspection",
     "unmatched_document": "Document read, no face matched",
+    "fingerprint_hit": "Fingerprint watchlist hit",
 }
 PHOTO_LABELS = {"traveler": "Enrolled photo", "other": "Photo of the other identity",
-                "capture": "Capture at the lane or gate"}
+                "capture": "Capture at the lane or gate",
+                "probe": "Print taken on the handheld device",
+                "candidate": "Print enrolled on the watchlist"}
 MAX_REASON = 2000  # as AdjudicationIn.reason
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
