@@ -10,6 +10,7 @@ from bordermatch.cli import blobs, document, face, gallery, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import service as service_cli
+from bordermatch.cli import watchlist as watchlist_cli
 from bordermatch.cli._common import os_errors
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -24,6 +25,7 @@ service_cli.register(app)  # serve, purge, keys, audit, db
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")
 app.add_typer(fingerprint_cli.app, name="fingerprint")
+app.add_typer(watchlist_cli.app, name="watchlist")  # the service's watchlist (supervisors)
 
 
 @app.callback()

@@ -148,7 +148,7 @@ def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[Finge
             t = fpstore.traveler_by_document(s, *document)
         if t is not None:
             traveler_id = t.id
-            citizen = True if citizen or t.citizen else False
+            citizen = bool(citizen or t.citizen)  # either says citizen: the shorter retention
     if poor:
         rec = fpstore.SearchRecord(lane, "recapture", [
             fpstore.ProbeRecord(c.finger, c.position, c.quality) for c in captures],
