@@ -229,13 +229,14 @@ def service_path(args: argparse.Namespace, real: dict, wl: Watchlist) -> None:
                 t, c = time.perf_counter(), time.process_time()
                 r = client.post("/v1/fingerprints/search", headers={"X-API-Key": token},
                                 data={"lane": "post-1", "positions": "2,3"}, files=files)
-                wall.append(1e3 * (time.perf_counter() - t))
-                cpu.append(1e3 * (time.process_time() - c))
+                took, took_cpu = time.perf_counter() - t, time.process_time() - c
                 mated = f0 <= 4
                 decision = r.json().get("decision", r.json().get("code"))
                 decisions.append(f"{'mated' if mated else 'non-mated'}:{decision}")
                 if r.status_code != 201:
-                    continue
+                    continue  # refused before any search (UPEK 7 and 8: not_a_fingerprint)
+                wall.append(1e3 * took)
+                cpu.append(1e3 * took_cpu)
                 with svc.sessions() as s:
                     _, probes = fpstore.get_search(s, r.json()["id"])
                 templates = [decode_iso(svc.blobs.get(p.template_blob, kind="template"))
@@ -252,7 +253,8 @@ def service_path(args: argparse.Namespace, real: dict, wl: Watchlist) -> None:
     counts = {d: decisions.count(d) for d in sorted(set(decisions))}
     # Process CPU time counts every thread (the TestClient serves the app in this process),
     # so it is the request's own cost, which the shared machine's load inflates far less.
-    print(f"service: {len(wall)} 2-finger searches through POST /v1/fingerprints/search: wall "
+    print(f"service: {len(wall)} answered 2-finger searches through POST "
+          f"/v1/fingerprints/search: wall "
           f"ms p50 {p50:.0f} p95 {p95:.0f} (max {max(wall):.0f}); process CPU ms p50 "
           f"{c50:.0f} p95 {c95:.0f}; load {os.getloadavg()[0]:.1f}; decisions {counts}")
     print(f"same-process reference (Watchlist.search on the extracted templates, right after "

@@ -9,6 +9,10 @@ at an FPIR operating point: the fused threshold for ``fingerprint_fpir`` at this
 fingers and this watchlist's size (``fingerprint.watchlist.threshold_for_fpir``). A hit
 becomes a review item for an officer; the device learns only hit / no_hit / recapture.
 
+NBIS work (NFIQ 2, MINDTCT, Bozorth3) runs under one process-wide lock (``NBIS_LOCK``):
+the binding calls the C library through ctypes, which releases the GIL, and NBIS's C code
+keeps work arrays in globals, so two requests must not run it at once.
+
 Work order as in ``service.core``: pure work first, blobs second, the rows with their audit
 entry last in one transaction (blobs deleted again if it fails).
 """
@@ -39,6 +43,7 @@ from bordermatch.fingerprint.quality import Nfiq2Assessor
 from bordermatch.fingerprint.watchlist import SearchResult, Watchlist, threshold_for_fpir
 from bordermatch.match.decide import OperatingPoint, decide
 from bordermatch.service.core import ServiceCore
+from bordermatch.service.watchlist import NBIS_LOCK
 from bordermatch.store import fingerprints as fpstore
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import FingerprintSearch, ReviewItem, WatchlistSubject
@@ -139,9 +144,6 @@ def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[Finge
            document: tuple[str, str] | None, citizen: bool | None) -> SearchOutcome:
     t0 = time.perf_counter()
     who.check_lane(lane)  # before any fingerprint work
-    captures = capture(core, uploads, allow_templates=True)
-    floor = core.settings.fingerprint_min_nfiq2
-    poor = tuple(c for c in captures if c.quality is not None and c.quality < floor)
     traveler_id = None
     if document is not None:
         with core.sessions() as s:
@@ -149,19 +151,24 @@ def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[Finge
         if t is not None:
             traveler_id = t.id
             citizen = bool(citizen or t.citizen)  # either says citizen: the shorter retention
+    floor = core.settings.fingerprint_min_nfiq2
+    with NBIS_LOCK:
+        captures = capture(core, uploads, allow_templates=True)
+        poor = tuple(c for c in captures if c.quality is not None and c.quality < floor)
+        if not poor:
+            templates = [c.extracted() for c in captures]
+            wl = core.watchlist.current()
+            result: SearchResult | None = None
+            point = None
+            if len(wl):
+                point = fused_point(core, wl, [c.position for c in captures])
+                result = wl.search(templates, point.match)
     if poor:
         rec = fpstore.SearchRecord(lane, "recapture", [
             fpstore.ProbeRecord(c.finger, c.position, c.quality) for c in captures],
             traveler_id=traveler_id, citizen=citizen,
             latency_ms=1e3 * (time.perf_counter() - t0))
         return _commit(core, who, rec, captures, poor, lambda put: None)
-    templates = [c.extracted() for c in captures]
-    wl = core.watchlist.current()
-    result: SearchResult | None = None
-    point = None
-    if len(wl):
-        point = fused_point(core, wl, [c.position for c in captures])
-        result = wl.search(templates, point.match)
     hit = result is not None and result.best is not None and point is not None and \
         decide(result.best.score, point).outcome is Outcome.MATCH
     best = result.best if hit and result is not None else None
@@ -210,17 +217,19 @@ def enrol_images(core: ServiceCore, who: Principal, subject_id: str, reference: 
     """A supervisor enrols a subject from 1-10 finger images (each at least the NFIQ 2
     floor: a poor enrolled print would miss its mate, or match strangers)."""
     _check_positions([u.position for u in uploads])
-    captures = capture(core, uploads, allow_templates=False)
     floor = core.settings.fingerprint_min_nfiq2
-    for c in captures:
-        if c.quality is not None and c.quality < floor:
-            raise PoorCaptureError(f"{uploads[c.finger].name}: NFIQ 2 score {c.quality} is "
-                                   f"below {floor}; enrol a better print of finger "
-                                   f"{c.position}")
-    fingers = []
-    for c in captures:
-        assert c.image is not None and c.quality is not None  # images only, scored above
-        fingers.append(EnrolFinger(c.position, c.extracted(), c.quality, c.image.png_bytes()))
+    with NBIS_LOCK:
+        captures = capture(core, uploads, allow_templates=False)
+        for c in captures:
+            if c.quality is not None and c.quality < floor:
+                raise PoorCaptureError(f"{uploads[c.finger].name}: NFIQ 2 score {c.quality} "
+                                       f"is below {floor}; enrol a better print of finger "
+                                       f"{c.position}")
+        fingers = []
+        for c in captures:
+            assert c.image is not None and c.quality is not None  # images only, scored above
+            fingers.append(EnrolFinger(c.position, c.extracted(), c.quality,
+                                       c.image.png_bytes()))
     return enrol_templates(core, who, subject_id, reference, fingers)
 
 
@@ -242,7 +251,8 @@ def enrol_templates(core: ServiceCore, who: Principal, subject_id: str, referenc
                                           records)
             after = fpstore.watchlist_state(s)
             # Built before the commit so that no search waits for it afterwards.
-            prepared = core.watchlist.prepare_with(before, subject_id, templates)
+            with NBIS_LOCK:
+                prepared = core.watchlist.prepare_with(before, subject_id, templates)
     core.watchlist.swap(before, prepared, after)
     return subject
 

@@ -23,6 +23,9 @@ from bordermatch.store import fingerprints as fpstore
 from bordermatch.store.blobs import BlobStore
 
 State = tuple[int, datetime | None]
+# Held around every call into NBIS (service/fingerprints.py says why); re-entrant, since a
+# search that holds it may (re)load the watchlist, which prepares templates through NBIS.
+NBIS_LOCK = threading.RLock()
 
 
 class LoadedWatchlist:
@@ -40,7 +43,7 @@ class LoadedWatchlist:
         loaded, loaded_state = self._list, self._state
         if loaded is not None and loaded_state == state:
             return loaded
-        with self._lock:
+        with NBIS_LOCK, self._lock:  # always in this order: a search holds NBIS_LOCK first
             if self._list is not None and self._state == state:
                 return self._list
             with self._sessions() as s:
