@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from bordermatch.cli._common import emit_json, fail, os_errors
+from bordermatch.cli._common import EXIT_OS, emit_json, fail
 
 app = typer.Typer(no_args_is_help=True,
                   help="The service's fingerprint watchlist (supervisors).")
@@ -75,7 +75,12 @@ def add(subject_id: str = typer.Argument(..., help="The subject's id on the watc
         uploads = []
         for spec in finger:
             position, path = _parse_finger(spec)
-            uploads.append(FingerUpload(str(path), path.read_bytes(), finger_position(position)))
+            try:
+                data = path.read_bytes()
+            except OSError as exc:  # one line and exit 4, as every command reports it
+                typer.echo(f"error (os_error): {path}: {exc.strerror or exc}", err=True)
+                raise typer.Exit(EXIT_OS) from None
+            uploads.append(FingerUpload(str(path), data, finger_position(position)))
         subject = svc.enrol_watchlist_subject(who, subject_id, reference, uploads)
         listed = svc.watchlist_fingers(subject.id)
     except BordermatchError as exc:
@@ -91,5 +96,4 @@ def add(subject_id: str = typer.Argument(..., help="The subject's id on the watc
             f"{f.position} NFIQ2 {f.quality}" for f in listed) + f") as {subject.enrolled_by}")
 
 
-# An unreadable image file is one line and exit 4, as in verify.
-app.command("add")(os_errors(add))
+app.command("add")(add)
