@@ -169,9 +169,15 @@ def test_a_citizens_probe_is_purged_within_12_hours(app, client, tokens, fp, wat
     assert rows[kept.id].image_blob in blobs  # a foreigner's stays for the longer period
     purge = [a for a in _rows(app, AuditEvent) if a.action == "retention.purge"][-1]
     assert held.id in purge.detail["fingerprint_probes"]
-    # The officer's page of the citizen's hit still opens; the print is gone from it.
     [found] = [f for f in _rows(app, FingerprintSearch) if f.id == citizen.json()["id"]]
     assert found.citizen is True and found.traveler_id == "T-CIT"
+    # The officer's page of the citizen's hit still opens; only the probe print is gone.
+    [item] = [i for i in _rows(app, ReviewItem) if i.fingerprint_search_id == found.id]
+    assert sign_in(client, tokens["officer"]).status_code == 200
+    page = client.get(f"/review/items/{item.id}")
+    assert page.status_code == 200 and "no longer stored" in page.text
+    assert client.get(f"/review/items/{item.id}/photos/probe").status_code == 404
+    assert client.get(f"/review/items/{item.id}/photos/candidate").status_code == 200
 
 
 @pytest.mark.parametrize("role", ["airline_partner", "gate_device", "lane_device", "officer"])
@@ -221,3 +227,26 @@ def test_the_watchlist_is_loaded_from_the_database_at_start(settings, clock, blo
         assert len(again.state.service.watchlist._list or ()) == 2  # loaded by the lifespan
         r = search(c2, tokens["mobile_device"], [upek(fp, 5, 2), upek(fp, 6, 2)], "2,3")
     assert r.status_code == 201 and r.json()["decision"] == "hit", r.text
+
+
+def test_an_enrolment_by_another_process_is_searched_next(settings, clock, blobs, client,
+                                                          tokens, fp, watchlist, app):
+    """Two service processes on one database: the second enrols, the first's next search
+    sees the list's state moved and reloads it."""
+    from fastapi.testclient import TestClient
+
+    from bordermatch.api.app import create_app
+
+    first = search(client, tokens["mobile_device"], [upek(fp, 3, 2), upek(fp, 4, 2)], "2,3")
+    assert first.json()["decision"] == "no_hit"  # this process has loaded W-1 and W-2
+    loaded = app.state.service.watchlist._list
+    other = create_app(settings, clock=clock, blobs=blobs)
+    with TestClient(other) as c2:
+        r = enrol_subject(c2, tokens["supervisor"], "W-3", [upek(fp, 3, 1), upek(fp, 4, 1)],
+                          "2,3")
+        assert r.status_code == 201, r.text
+    r = search(client, tokens["mobile_device"], [upek(fp, 3, 2), upek(fp, 4, 2)], "2,3")
+    assert r.status_code == 201 and r.json()["decision"] == "hit", r.text
+    assert app.state.service.watchlist._list is not loaded  # reloaded, not patched
+    found = [f for f in _rows(app, FingerprintSearch) if f.id == r.json()["id"]]
+    assert found[0].subject_id == "W-3"
