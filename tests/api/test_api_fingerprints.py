@@ -250,3 +250,27 @@ def test_an_enrolment_by_another_process_is_searched_next(settings, clock, blobs
     assert app.state.service.watchlist._list is not loaded  # reloaded, not patched
     found = [f for f in _rows(app, FingerprintSearch) if f.id == r.json()["id"]]
     assert found[0].subject_id == "W-3"
+
+
+def test_a_retried_search_gets_the_first_answer(app, client, tokens, fp, watchlist):
+    prints = [upek(fp, 1, 2), upek(fp, 2, 2)]
+    key = {"Idempotency-Key": "handheld-42"}
+    first = client.post("/v1/fingerprints/search",
+                        headers=auth(tokens["mobile_device"]) | key,
+                        data={"lane": POST, "positions": "2,3"},
+                        files=[("fingers", (f"f{i}.png", p, "image/png"))
+                               for i, p in enumerate(prints)])
+    again = client.post("/v1/fingerprints/search",
+                        headers=auth(tokens["mobile_device"]) | key,
+                        data={"lane": POST, "positions": "2,3"},
+                        files=[("fingers", (f"f{i}.png", p, "image/png"))
+                               for i, p in enumerate(prints)])
+    assert first.status_code == 201 and again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and first.json()["decision"] == "hit"
+    assert len(_rows(app, FingerprintSearch)) == 1 and len(_rows(app, ReviewItem)) == 1
+    other = client.post("/v1/fingerprints/search",
+                        headers=auth(tokens["mobile_device"]) | key,
+                        data={"lane": POST, "positions": "2"},
+                        files=[("fingers", ("f.png", prints[0], "image/png"))])
+    assert other.status_code == 409 and other.json()["code"] == "record_state"

@@ -76,9 +76,11 @@ class BorderService(ServiceCore):
     # -- fingerprints (service/fingerprints.py) ----------------------------------------------
     def fingerprint_search(self, who: Principal, lane: str,
                            fingers: Sequence[_fingerprints.FingerUpload],
-                           document: tuple[str, str] | None,
-                           citizen: bool | None) -> _fingerprints.SearchOutcome:
-        return _fingerprints.search(self, who, lane, fingers, document, citizen)
+                           document: tuple[str, str] | None, citizen: bool | None,
+                           idempotency_key: str | None = None, request_hash: str = "",
+                           ) -> _fingerprints.SearchOutcome:
+        return _fingerprints.search(self, who, lane, fingers, document, citizen,
+                                    idempotency_key, request_hash)
 
     def enrol_watchlist_subject(self, who: Principal, subject_id: str, reference: str,
                                 fingers: Sequence[_fingerprints.FingerUpload]

@@ -23,10 +23,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from bordermatch.errors import (
     InputError,
     MetricError,
     PoorCaptureError,
+    RecordStateError,
     TemplateError,
     UnsupportedImageError,
 )
@@ -46,7 +49,7 @@ from bordermatch.service.core import ServiceCore
 from bordermatch.service.watchlist import NBIS_LOCK
 from bordermatch.store import fingerprints as fpstore
 from bordermatch.store.keys import Principal
-from bordermatch.store.tables import FingerprintSearch, ReviewItem, WatchlistSubject
+from bordermatch.store.tables import FingerprintSearch, WatchlistSubject
 from bordermatch.types import Outcome
 
 MAX_FINGERS = 10
@@ -78,12 +81,19 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True)
+class FingerQuality:
+    finger: int
+    position: int
+    quality: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchOutcome:
     search: FingerprintSearch
-    captures: tuple[Capture, ...]
-    recapture: tuple[Capture, ...]  # the fingers below the quality floor
+    fingers: tuple[FingerQuality, ...]
+    recapture: tuple[FingerQuality, ...]  # the fingers below the quality floor
     min_quality: int
-    review: ReviewItem | None
+    replayed: bool = False
 
 
 def parse_positions(text: str, count: int) -> list[int]:
@@ -140,10 +150,33 @@ def fused_point(core: ServiceCore, wl: Watchlist, positions: Sequence[int]) -> O
                           provenance=f"{cal.algorithm} impostor histogram, {basis}")
 
 
+def replay(core: ServiceCore, who: Principal, key: str | None, request_hash: str
+           ) -> SearchOutcome | None:
+    """The stored answer to a retry (same device key, Idempotency-Key and content)."""
+    if key is None:
+        return None
+    with core.sessions() as s:
+        found = fpstore.find_idempotent_search(s, who.key_id, key)
+        if found is None:
+            return None
+        if found.request_hash != request_hash:
+            raise RecordStateError("Idempotency-Key was already used for a different request")
+        _, probes = fpstore.get_search(s, found.id)
+    floor = core.settings.fingerprint_min_nfiq2
+    fingers = tuple(FingerQuality(p.finger, p.position, p.quality) for p in probes)
+    poor = tuple(f for f in fingers if found.decision == "recapture"
+                 and f.quality is not None and f.quality < floor)
+    return SearchOutcome(found, fingers, poor, floor, replayed=True)
+
+
 def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[FingerUpload],
-           document: tuple[str, str] | None, citizen: bool | None) -> SearchOutcome:
+           document: tuple[str, str] | None, citizen: bool | None,
+           idempotency_key: str | None = None, request_hash: str = "") -> SearchOutcome:
     t0 = time.perf_counter()
     who.check_lane(lane)  # before any fingerprint work
+    again = replay(core, who, idempotency_key, request_hash)
+    if again is not None:
+        return again
     traveler_id = None
     if document is not None:
         with core.sessions() as s:
@@ -167,7 +200,8 @@ def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[Finge
         rec = fpstore.SearchRecord(lane, "recapture", [
             fpstore.ProbeRecord(c.finger, c.position, c.quality) for c in captures],
             traveler_id=traveler_id, citizen=citizen,
-            latency_ms=1e3 * (time.perf_counter() - t0))
+            latency_ms=1e3 * (time.perf_counter() - t0), idempotency_key=idempotency_key,
+            request_hash=request_hash or None)
         return _commit(core, who, rec, captures, poor, lambda put: None)
     hit = result is not None and result.best is not None and point is not None and \
         decide(result.best.score, point).outcome is Outcome.MATCH
@@ -189,18 +223,29 @@ def search(core: ServiceCore, who: Principal, lane: str, uploads: Sequence[Finge
     rec = fpstore.SearchRecord(
         lane, "hit" if best else "no_hit", probes, best.subject_id if best else None,
         best.score if best else None, point.match if point else None, traveler_id, citizen,
-        result.comparisons if result else 0, 1e3 * (time.perf_counter() - t0))
+        result.comparisons if result else 0, 1e3 * (time.perf_counter() - t0),
+        idempotency_key, request_hash or None)
     return _commit(core, who, rec, captures, (), write)
 
 
 def _commit(core: ServiceCore, who: Principal, rec: fpstore.SearchRecord,
             captures: Sequence[Capture], poor: tuple[Capture, ...], write) -> SearchOutcome:
-    with core.blob_batch() as put:
-        write(put)  # fills rec.probes (the list) before the rows are written
-        with core.sessions.begin() as s:
-            found, item = fpstore.add_search(s, who, core.clock.now(), rec)
-    return SearchOutcome(found, tuple(captures), poor, core.settings.fingerprint_min_nfiq2,
-                         item)
+    try:
+        with core.blob_batch() as put:
+            write(put)  # fills rec.probes (the list) before the rows are written
+            with core.sessions.begin() as s:
+                found, _ = fpstore.add_search(s, who, core.clock.now(), rec)
+    except IntegrityError:
+        # A concurrent retry with the same Idempotency-Key won the race.
+        again = replay(core, who, rec.idempotency_key, rec.request_hash or "")
+        if again is None:
+            raise
+        return again
+    def row(c: Capture) -> FingerQuality:
+        return FingerQuality(c.finger, c.position, c.quality)
+
+    return SearchOutcome(found, tuple(map(row, captures)), tuple(map(row, poor)),
+                         core.settings.fingerprint_min_nfiq2)
 
 
 # -- enrolment --------------------------------------------------------------------------------

@@ -125,6 +125,15 @@ class SearchRecord:
     citizen: bool | None = None
     comparisons: int = 0
     latency_ms: float = 0.0
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+def find_idempotent_search(s: Session, device_key_id: str, key: str
+                           ) -> FingerprintSearch | None:
+    return s.scalar(select(FingerprintSearch).where(
+        FingerprintSearch.device_key_id == device_key_id,
+        FingerprintSearch.idempotency_key == key))
 
 
 def add_search(s: Session, who: Principal, now: datetime, rec: SearchRecord
@@ -136,7 +145,8 @@ def add_search(s: Session, who: Principal, now: datetime, rec: SearchRecord
         id=_new_id(), device_key_id=who.key_id, lane=rec.lane, decision=rec.decision,
         subject_id=rec.subject_id, score=rec.score, threshold=rec.threshold,
         traveler_id=rec.traveler_id, citizen=rec.citizen, comparisons=rec.comparisons,
-        latency_ms=rec.latency_ms, created_at=now)
+        latency_ms=rec.latency_ms, idempotency_key=rec.idempotency_key,
+        request_hash=rec.request_hash, created_at=now)
     s.add(search)
     s.flush()
     for p in rec.probes:

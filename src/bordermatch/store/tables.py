@@ -208,8 +208,12 @@ class FingerprintSearch(Base):
     """One handheld search: who asked, where, and what came of it (the probes apart)."""
 
     __tablename__ = "fingerprint_searches"
+    __table_args__ = (UniqueConstraint("device_key_id", "idempotency_key",
+                                       name="uq_fingerprint_search_idempotency"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     device_key_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lane: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(16))  # hit | no_hit | recapture
     subject_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from bordermatch.api.auth import MobileDevice, Supervisor
-from bordermatch.api.deps import FingersMultipart, Service, image_work, read_upload
+from bordermatch.api.deps import (
+    FingersMultipart,
+    IdempotencyKey,
+    Service,
+    image_work,
+    read_upload,
+    request_hash,
+)
 from bordermatch.api.schemas import FingerprintSearchOut, FingerQualityOut, WatchlistSubjectOut
 from bordermatch.api.strings import (
     FormCountryOptional,
@@ -43,29 +50,39 @@ def _uploads(svc, fingers: list[UploadFile], positions: str) -> list[FingerUploa
 
 
 @router.post("/v1/fingerprints/search", status_code=201, response_model=FingerprintSearchOut)
-def search(who: MobileDevice, svc: Service, _mp: FingersMultipart,
+def search(response: Response, who: MobileDevice, svc: Service, _mp: FingersMultipart,
            lane: FormId, fingers: FingerFiles, positions: Positions,
            document_number: FormIdOptional = None,
            nationality: FormCountryOptional = None,
            citizen: Annotated[bool | None, Form(
                description="The device's reading of citizenship, when no document is "
                            "given or it names no enrolled traveller")] = None,
+           idempotency_key: IdempotencyKey = None,
            ) -> FingerprintSearchOut:
     """Search a traveller's fingers against the watchlist: `hit` (an officer reviews it),
-    `no_hit`, or `recapture` (a finger's NFIQ 2 score is below the configured floor)."""
+    `no_hit`, or `recapture` (a finger's NFIQ 2 score is below the configured floor).
+    A retry with the same `Idempotency-Key` and content gets the first answer (200)."""
     if (document_number is None) != (nationality is None):
         raise InputError("give the document's number and nationality together, or neither")
     document = (document_number, nationality.upper()) \
         if document_number is not None and nationality is not None else None
     uploads = _uploads(svc, fingers, positions)
+    digest = request_hash("fingerprint", lane, positions, document_number, nationality,
+                          str(citizen), *(u.data for u in uploads))
     with image_work(svc.settings):
-        out = svc.fingerprint_search(who, lane, uploads, document, citizen)
-    qualities = [FingerQualityOut(finger=c.finger, position=c.position, quality=c.quality)
-                 for c in out.captures]
+        out = svc.fingerprint_search(who, lane, uploads, document, citizen, idempotency_key,
+                                     digest)
+    if out.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+
+    def row(f) -> FingerQualityOut:
+        return FingerQualityOut(finger=f.finger, position=f.position, quality=f.quality)
+
     return FingerprintSearchOut(
         id=out.search.id, decision=out.search.decision, lane=out.search.lane,  # type: ignore[arg-type]
-        created_at=out.search.created_at, fingers=qualities, min_quality=out.min_quality,
-        recapture=[q for q in qualities if any(p.finger == q.finger for p in out.recapture)])
+        created_at=out.search.created_at, fingers=[row(f) for f in out.fingers],
+        min_quality=out.min_quality, recapture=[row(f) for f in out.recapture])
 
 
 @router.post("/v1/watchlist/subjects", status_code=201, response_model=WatchlistSubjectOut)

@@ -48,6 +48,8 @@ def upgrade() -> None:
         "fingerprint_searches",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("device_key_id", sa.String(length=32), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("lane", sa.String(length=64), nullable=False),
         sa.Column("decision", sa.String(length=16), nullable=False),
         sa.Column("subject_id", sa.String(length=64), nullable=True),
@@ -59,6 +61,8 @@ def upgrade() -> None:
         sa.Column("latency_ms", sa.Float(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fingerprint_searches")),
+        sa.UniqueConstraint("device_key_id", "idempotency_key",
+                            name="uq_fingerprint_search_idempotency"),
     )
     op.create_index(op.f("ix_fingerprint_searches_created_at"), "fingerprint_searches",
                     ["created_at"])
