@@ -14,6 +14,14 @@ Watchlist: 10,000 enrolled fingers = 5,000 subjects x 2 fingers (right index, ri
   only real probes, and the pre-filter's recall is measured against real mates only.
 
 Probes: real impressions 2-8 of fingers 1-8 (2-finger searches: 14 mated, 14 non-mated).
+
+``--service``: the same watchlist enrolled into a bordermatch service (SQLite and the
+encrypted blob store in a temporary directory, /dev/shm when there is one), loaded by
+``create_app`` at start, and the same probes sent as PNG images to
+``POST /v1/fingerprints/search`` by a mobile_device key: NFIQ 2, MINDTCT, the search, the
+blobs, the rows and the audit entry, as a handheld's request costs. Each service search is
+followed by the same search in memory (``Watchlist.search`` on the templates the service
+extracted), as a same-process reference under the same load.
 """
 
 from __future__ import annotations
@@ -65,6 +73,8 @@ def main() -> None:
     ap.add_argument("--shortlist", type=int, default=DEFAULT_SHORTLIST)
     ap.add_argument("--fpir", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--service", action="store_true",
+                    help="measure through the service's HTTP route (see the module doc)")
     args = ap.parse_args()
     print(machine_line(f"nproc {os.cpu_count()}", f"load {os.getloadavg()[0]:.1f}",
                        dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")))
@@ -90,6 +100,9 @@ def main() -> None:
           f"and indexed them in {time.perf_counter() - t0:.1f} s")
 
     cal = load_calibration()
+    if args.service:
+        service_path(args, real, wl)
+        return
 
     b = Bozorth3()
     probe_prep = b.prepare(real[(9, 2)])
@@ -164,6 +177,91 @@ def main() -> None:
     print(f"pre-filter recall ({len(gallery)} fingers, position unknown): of {accepted} real "
           f"genuine pairs Bozorth3 accepts at FMR 1e-3, lost at shortlist k: " +
           ", ".join(f"k={k}: {v} ({v / max(accepted, 1):.1%})" for k, v in lost.items()))
+
+
+def service_path(args: argparse.Namespace, real: dict, wl: Watchlist) -> None:
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from bordermatch.api.app import create_app
+    from bordermatch.fingerprint.minutiae import decode_iso
+    from bordermatch.service.fingerprints import EnrolFinger, enrol_templates, fused_point
+    from bordermatch.store import fingerprints as fpstore
+    from bordermatch.store import keys
+    from bordermatch.store.blobs import KeyRing
+    from bordermatch.store.clock import SystemClock
+    from bordermatch.store.config import ServiceSettings
+    from bordermatch.store.keys import Principal
+
+    shm = Path("/dev/shm")
+    root = Path(tempfile.mkdtemp(prefix="bm-fpbench-", dir=shm if shm.is_dir() else None))
+    settings = ServiceSettings(database_url=f"sqlite:///{root / 'bm.db'}",
+                               blob_dir=root / "blobs", run_purge_scheduler=False,
+                               blob_keys=KeyRing.encode_entry("b1", KeyRing.generate_key()))
+    app = create_app(settings)
+    svc = app.state.service
+    supervisor = Principal("bench", "benchmark supervisor", "supervisor")
+    images = {k: (args.data / "upek" / f"{k[0]}_{k[1]}.png") for k in real}
+    t0 = time.perf_counter()
+    for sid in wl.subjects():
+        fingers = wl.fingers(sid)
+        # The real subjects carry their prints; synthetic templates have no image.
+        png = {p: images[(2 * int(sid[4:]) - 1 + k, 1)].read_bytes()
+               for k, p in enumerate(POSITIONS)} if sid.startswith("real") else {}
+        enrol_templates(svc, supervisor, sid, f"bench {sid}",
+                        [EnrolFinger(p, t, 60, png.get(p)) for p, t in fingers.items()])
+    print(f"service: enrolled {len(wl)} subjects / {wl.n_fingers} fingers (encrypted, "
+          f"audited) in {time.perf_counter() - t0:.1f} s")
+    with svc.sessions.begin() as s:
+        _, token = keys.create_key(s, SystemClock(), "mobile_device", "bench", ["post-1"])
+    t0 = time.perf_counter()
+    with TestClient(app) as client:  # the lifespan decrypts and indexes the watchlist
+        print(f"service: start-up load of the watchlist {time.perf_counter() - t0:.1f} s")
+        loaded = svc.watchlist.current()
+        point = fused_point(svc, loaded, list(POSITIONS))
+        wall, cpu, ref, ref_cpu, decisions = [], [], [], [], []
+        for f0 in range(1, 9, 2):
+            for imp in range(2, 9):
+                files = [("fingers", (f"{f0 + k}_{imp}.png",
+                                      images[(f0 + k, imp)].read_bytes(), "image/png"))
+                         for k in range(2)]
+                t, c = time.perf_counter(), time.process_time()
+                r = client.post("/v1/fingerprints/search", headers={"X-API-Key": token},
+                                data={"lane": "post-1", "positions": "2,3"}, files=files)
+                took, took_cpu = time.perf_counter() - t, time.process_time() - c
+                mated = f0 <= 4
+                decision = r.json().get("decision", r.json().get("code"))
+                decisions.append(f"{'mated' if mated else 'non-mated'}:{decision}")
+                if r.status_code != 201:
+                    continue  # refused before any search (UPEK 7 and 8: not_a_fingerprint)
+                wall.append(1e3 * took)
+                cpu.append(1e3 * took_cpu)
+                with svc.sessions() as s:
+                    _, probes = fpstore.get_search(s, r.json()["id"])
+                templates = [decode_iso(svc.blobs.get(p.template_blob, kind="template"))
+                             for p in probes if p.template_blob]
+                if templates:
+                    t, c = time.perf_counter(), time.process_time()
+                    loaded.search(templates, point.match, shortlist=args.shortlist)
+                    ref.append(1e3 * (time.perf_counter() - t))
+                    ref_cpu.append(1e3 * (time.process_time() - c))
+    p50, p95 = np.percentile(wall, [50, 95])
+    c50, c95 = np.percentile(cpu, [50, 95])
+    r50, r95 = np.percentile(ref, [50, 95])
+    q50, q95 = np.percentile(ref_cpu, [50, 95])
+    counts = {d: decisions.count(d) for d in sorted(set(decisions))}
+    # Process CPU time counts every thread (the TestClient serves the app in this process),
+    # so it is the request's own cost, which the shared machine's load inflates far less.
+    print(f"service: {len(wall)} answered 2-finger searches through POST "
+          f"/v1/fingerprints/search: wall "
+          f"ms p50 {p50:.0f} p95 {p95:.0f} (max {max(wall):.0f}); process CPU ms p50 "
+          f"{c50:.0f} p95 {c95:.0f}; load {os.getloadavg()[0]:.1f}; decisions {counts}")
+    print(f"same-process reference (Watchlist.search on the extracted templates, right after "
+          f"each request, {len(ref)} searches): wall ms p50 {r50:.0f} p95 {r95:.0f}, CPU ms "
+          f"p50 {q50:.0f} p95 {q95:.0f}; service/reference wall p50 {p50 / r50:.2f} p95 "
+          f"{p95 / r95:.2f}, CPU p50 {c50 / q50:.2f} p95 {c95 / q95:.2f}; threshold "
+          f"{point.match:g}")
 
 
 if __name__ == "__main__":

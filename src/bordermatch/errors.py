@@ -14,7 +14,8 @@ cases apart::
     │   │   ├── UnsupportedImageError    decodes, but in a format or mode we refuse
     │   │   ├── ImageTooLargeError       too many bytes, or too many pixels (decompression bomb)
     │   │   ├── WrongResolutionError     a fingerprint not at the resolution its matcher needs
-    │   │   └── NotAFingerprintError     decodes, but holds no fingerprint ridges
+    │   │   ├── NotAFingerprintError     decodes, but holds no fingerprint ridges
+    │   │   └── PoorCaptureError         a print below the NFIQ 2 floor (watchlist enrolment)
     │   ├── FaceCountError
     │   │   ├── NoFaceError              no face found where one was required
     │   │   ├── TooManyFacesError        more faces than the operation allows
@@ -250,6 +251,13 @@ class WrongResolutionError(ImageError):
 
 class NotAFingerprintError(ImageError):
     code = "not_a_fingerprint"
+
+
+class PoorCaptureError(ImageError):
+    """A fingerprint below the configured NFIQ 2 score where a recapture cannot be asked
+    for in the answer (watchlist enrolment)."""
+
+    code = "poor_capture"
 
 
 class TemplateError(InputError):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "officer",
-         "supervisor", "auditor", "airline_partner", "admin")
+ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "mobile_device",
+         "officer", "supervisor", "auditor", "airline_partner", "admin")
 
 
 # The lanes the tests' device and partner keys are issued for (store/keys.py BOUND_ROLES);
 # "gate-9" is deliberately absent, for the tests of a key used outside its lanes.
 DEVICE_LANES = ("1", "g", "g1", "g2", "l", "other", "gate-1", "gate-3", "gate-7", "lane-1",
-                "lane-3", "gate:gate", "gate:B12", "gate:wide", "booth-3")
-BOUND_ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "airline_partner")
+                "lane-3", "gate:gate", "gate:B12", "gate:wide", "booth-3", "post-1")
+BOUND_ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "mobile_device",
+               "airline_partner")
 
 
 def lanes_for(role: str) -> tuple[str, ...]:

@@ -39,6 +39,8 @@ ALLOWED = {
     ("GET", "/v1/audit/verify"): {"auditor"},
     ("POST", "/v1/gate/{gallery_id}/board"): {"airline_partner"},
     ("GET", "/v1/metrics"): {"admin", "supervisor"},
+    ("POST", "/v1/fingerprints/search"): {"mobile_device"},
+    ("POST", "/v1/watchlist/subjects"): {"supervisor"},
 }
 
 

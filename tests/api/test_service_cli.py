@@ -82,5 +82,34 @@ def test_purge_command_deletes_expired_biometrics(env, sessions, blobs, admin, c
                            None, None, None, clock.now() + timedelta(hours=12))
     r = run("purge")
     assert r.exit_code == 0, r.output
-    assert "purged 1 enrolments, 0 occupants and 0 document reads" in r.output
+    assert ("purged 1 enrolments, 0 occupants, 0 document reads and 0 fingerprint probes"
+            in r.output)
     assert not blobs.exists(photo)
+
+
+def test_watchlist_add_acts_for_a_supervisor_key_and_is_audited(env, app, client, tokens,
+                                                                 shared_data):
+    """`bordermatch watchlist add`: the same enrolment and audit entry as the API route, under
+    the name of the supervisor whose key is given; other keys are refused."""
+    pytest.importorskip("nbis")
+    upek = shared_data / "fingerprints" / "upek"
+    if not (upek / "1_1.png").is_file():
+        pytest.skip("fingerprint data not found")
+    from sqlalchemy import select
+
+    from bordermatch.store.tables import AuditEvent, WatchlistFinger
+
+    args = ("watchlist", "add", "W-CLI", "--reference", "case 7", "--finger",
+            f"right_index={upek / '1_1.png'}", "--finger", f"3={upek / '2_1.png'}", "--json")
+    refused = run(*args, "--key", tokens["officer"])
+    assert refused.exit_code == 2 and '"error":"forbidden"' in refused.stdout
+    r = run(*args, "--key", tokens["supervisor"])
+    assert r.exit_code == 0, r.output
+    assert '"subject_id":"W-CLI"' in r.stdout and '"position":2' in r.stdout
+    with app.state.service.sessions() as s:
+        assert len(list(s.scalars(select(WatchlistFinger)))) == 2
+        entry = s.scalars(select(AuditEvent).where(AuditEvent.action == "watchlist.enrol")).one()
+    assert entry.role == "supervisor" and entry.actor.startswith("test supervisor")
+    missing = run("watchlist", "add", "W-2", "--reference", "x", "--finger",
+                  "2=/nonexistent.png", "--key", tokens["supervisor"])
+    assert missing.exit_code == 4 and "nonexistent.png" in missing.output

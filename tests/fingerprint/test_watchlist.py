@@ -128,3 +128,19 @@ def test_trials_count_the_pairings_a_search_fuses():
     assert wl.trials([0, 0]) == 4 * 2 * 2 + 1  # any finger for each probe finger
     result = wl.search([wl.fingers("s1")[2].with_position(2)], threshold=1.0)
     assert result.prefilter_ms >= 0 and result.compare_ms >= 0
+
+
+def test_a_copy_takes_enrolments_without_changing_the_list_it_came_from():
+    """The service enrols into a copy while searches go on in the original."""
+    wl = Watchlist(FakeComparator())
+    a = make_template(40, seed=1, position=2)
+    wl.enrol("A", {2: a})
+    wl.build_index()
+    copy = wl.copy()
+    b = make_template(40, seed=2, position=2)
+    copy.enrol("B", {2: b})
+    copy.build_index()
+    assert wl.subjects() == ["A"] and copy.subjects() == ["A", "B"]
+    assert wl.search([b], 40).candidates == ()
+    assert [c.subject_id for c in copy.search([b], 40).candidates] == ["B"]
+    assert [c.subject_id for c in copy.search([a], 40).candidates] == ["A"]

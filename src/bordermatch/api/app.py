@@ -36,6 +36,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         audit,
         documents,
         encounters,
+        fingerprints,
         galleries,
         gate,
         health,
@@ -54,6 +55,8 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
         from bordermatch.api import logs
 
         redactor = logs.attach(app)
+        # The watchlist is searched from memory: decrypt and index it before the first search.
+        service.watchlist.load_if_enrolled()
         scheduler = None
         if settings.run_purge_scheduler:
             scheduler = PurgeScheduler(service.purge, settings.purge_interval_s)
@@ -80,7 +83,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock | None = None,
                        max_bytes=settings.max_json_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, galleries, encounters, verify, documents, travelers, review, audit,
-                   gate):
+                   gate, fingerprints):
         app.include_router(module.router)
     from bordermatch.web import ops as ops_pages
     from bordermatch.web import pages

@@ -98,3 +98,4 @@ OptOutRecorder = Annotated[Principal, Depends(require("gate_device", "lane_devic
 Verifier = Annotated[Principal, Depends(require("gate_device", "officer"))]
 Auditor = Annotated[Principal, Depends(require("auditor"))]
 AirlinePartner = Annotated[Principal, Depends(require("airline_partner"))]
+MobileDevice = Annotated[Principal, Depends(require("mobile_device"))]

@@ -45,6 +45,10 @@ def require_manifest(request: Request) -> None:
     _multipart(request, ("photos",))
 
 
+def require_fingers(request: Request) -> None:
+    _multipart(request, ("fingers",))
+
+
 def require_form(request: Request) -> None:
     ctype = request.headers.get("content-type", "").lower()
     if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -59,6 +63,7 @@ def require_form(request: Request) -> None:
 MultipartOnly = Annotated[None, Depends(require_multipart)]
 FramesMultipart = Annotated[None, Depends(require_frames)]
 ManifestMultipart = Annotated[None, Depends(require_manifest)]
+FingersMultipart = Annotated[None, Depends(require_fingers)]
 FormOnly = Annotated[None, Depends(require_form)]
 
 _IDEMPOTENCY = "an Idempotency-Key is 1-200 visible ASCII characters"

@@ -204,6 +204,33 @@ class BoardOut(BaseModel):
     boarding_token: str | None
 
 
+class FingerQualityOut(BaseModel):
+    finger: int  # order in the request, from 0
+    position: int  # ISO/IEC 19794-2 finger code
+    quality: int | None  # NFIQ 2, 0-100 (None: a template that states none)
+
+
+class FingerprintSearchOut(BaseModel):
+    """What a handheld device learns: the decision and the capture qualities, never who is on
+    the watchlist or how well a print matched (an officer sees that on the review page)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    decision: Literal["hit", "no_hit", "recapture"]
+    lane: str
+    created_at: datetime
+    fingers: list[FingerQualityOut]
+    min_quality: int
+    recapture: list[FingerQualityOut]  # the fingers to take again (decision "recapture")
+
+
+class WatchlistSubjectOut(BaseModel):
+    id: str
+    reference: str
+    enrolled_at: datetime
+    fingers: list[FingerQualityOut]
+
+
 class Health(BaseModel):
     status: str
     database: str

@@ -70,6 +70,12 @@ FormNameOrEmpty = Annotated[str, Form(min_length=0, max_length=200),
 # MRZ lines, one per line of text (2 or 3 lines of 30-44 characters).
 FormMrz = Annotated[str | None, Form(max_length=200), BeforeValidator(_checker(200, True))]
 FormCountry = Annotated[str, Form(min_length=2, max_length=3), BeforeValidator(_checker(3, False))]
+FormIdOptional = Annotated[str | None, Form(min_length=1, max_length=64),
+                           BeforeValidator(_checker(64, False))]
+FormCountryOptional = Annotated[str | None, Form(min_length=2, max_length=3),
+                                BeforeValidator(_checker(3, False))]
+FormPositions = Annotated[str, Form(min_length=1, max_length=200),
+                          BeforeValidator(_checker(200, False))]
 # Query parameters (``QueryText``):
 QueryText16 = Annotated[str | None, Query(max_length=16), BeforeValidator(_checker(16, False))]
 QueryText64 = Annotated[str | None, Query(max_length=64), BeforeValidator(_checker(64, False))]

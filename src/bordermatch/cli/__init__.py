@@ -11,6 +11,7 @@ from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import ingest as ingest_cli
 from bordermatch.cli import service as service_cli
+from bordermatch.cli import watchlist as watchlist_cli
 from bordermatch.cli._common import ErrorsGroup
 from bordermatch.cli.progress import set_output
 
@@ -30,6 +31,7 @@ app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")
 app.add_typer(fingerprint_cli.app, name="fingerprint")
 ingest_cli.register(app)  # worker, ingest publish-lane|dead-letters
+app.add_typer(watchlist_cli.app, name="watchlist")  # the service's watchlist (supervisors)
 
 
 @app.callback()

@@ -72,12 +72,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
 
 @keys_app.command("create")
 def keys_create(role: str = typer.Option(..., "--role", help="lane_device | gate_device | "
-                                         "booth_device | kiosk_device | officer | supervisor "
-                                         "| auditor | airline_partner | admin"),
+                                         "booth_device | kiosk_device | mobile_device | "
+                                         "officer | supervisor | auditor | airline_partner "
+                                         "| admin"),
                 name: str = typer.Option(..., "--name", help="Person or device it is for."),
                 lane: list[str] = typer.Option(
                     [], "--lane", help="A lane the key may submit for; repeat for several. "
-                    "Required for lane_device, gate_device, booth_device, kiosk_device and "
+                    "Required for lane_device, gate_device, booth_device, kiosk_device, "
+                    "mobile_device (its post) and "
                     "airline_partner keys (a partner's boarding lanes are gate:<gate>)."),
                 database_url: str | None = DbUrl) -> None:
     """Issue a key. The token is printed once and never stored."""
@@ -159,8 +161,9 @@ def purge(database_url: str | None = DbUrl) -> None:
         raise typer.Exit(2) from None
     report = retention.run_once(_sessions(database_url), BlobStore(settings.blob_dir, ring),
                                 SystemClock(), timedelta(seconds=settings.orphan_grace_s))
-    typer.echo(f"purged {report.enrolments} enrolments, {report.occupants} occupants and "
-               f"{report.document_reads} document reads "
+    typer.echo(f"purged {report.enrolments} enrolments, {report.occupants} occupants, "
+               f"{report.document_reads} document reads and "
+               f"{report.fingerprint_probes} fingerprint probes "
                f"({report.blobs_deleted} blobs); orphans: {report.orphans_marked} marked, "
                f"{report.orphans_deleted} deleted")
 

@@ -130,6 +130,18 @@ class Watchlist:
     def __len__(self) -> int:
         return len(self._subjects)
 
+    def copy(self) -> Watchlist:
+        """A watchlist with the same subjects (templates and prepared forms shared, both
+        immutable), to enrol into while searches go on in this one."""
+        other = Watchlist(self._comparator)
+        other._subjects = {sid: dict(f) for sid, f in self._subjects.items()}
+        other._prepared = dict(self._prepared)
+        return other
+
+    def build_index(self) -> None:
+        """Build the pre-filter index now rather than in the first search after a change."""
+        self._ensure_index()
+
     def _invalidate(self) -> None:
         self._flat = None
         self._index = None

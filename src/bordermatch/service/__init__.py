@@ -1,4 +1,5 @@
-"""The application layer: enrolment, 1:1 verification, gate and vehicle encounters.
+"""The application layer: enrolment, 1:1 verification, gate and vehicle encounters,
+handheld fingerprint searches and the fingerprint watchlist.
 
 It composes the pure core (face engine, lane pipeline, the one decision rule) with the
 store (rows, blobs, audit, retention). Routes and commands call :class:`BorderService`;
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from bordermatch.match.engine import Verification
 from bordermatch.service import booth as _booth
 from bordermatch.service import enrol as _enrol
+from bordermatch.service import fingerprints as _fingerprints
 from bordermatch.service import gate as _gate
 from bordermatch.service import records as _records
 from bordermatch.service import review as _review
@@ -20,9 +22,10 @@ from bordermatch.service import verify as _verify
 from bordermatch.service.booth import BoothResult, BoothUpload
 from bordermatch.service.core import EncounterResult, ServiceCore, check_index_backend
 from bordermatch.service.enrol import EnrolResult
+from bordermatch.store import fingerprints as fpstore
 from bordermatch.store import repo
 from bordermatch.store.keys import Principal
-from bordermatch.store.tables import Traveler
+from bordermatch.store.tables import Traveler, WatchlistFinger, WatchlistSubject
 
 __all__ = ["BoothResult", "BoothUpload", "BorderService", "EncounterResult", "EnrolResult",
            "check_index_backend"]
@@ -79,6 +82,25 @@ class BorderService(ServiceCore):
                      request_hash: str) -> BoothResult:
         return _booth.booth_verify(self, who, gallery_id, lane, direction, upload,
                                    idempotency_key, request_hash)
+
+    # -- fingerprints (service/fingerprints.py) ----------------------------------------------
+    def fingerprint_search(self, who: Principal, lane: str,
+                           fingers: Sequence[_fingerprints.FingerUpload],
+                           document: tuple[str, str] | None, citizen: bool | None,
+                           idempotency_key: str | None = None, request_hash: str = "",
+                           ) -> _fingerprints.SearchOutcome:
+        return _fingerprints.search(self, who, lane, fingers, document, citizen,
+                                    idempotency_key, request_hash)
+
+    def enrol_watchlist_subject(self, who: Principal, subject_id: str, reference: str,
+                                fingers: Sequence[_fingerprints.FingerUpload]
+                                ) -> WatchlistSubject:
+        return _fingerprints.enrol_images(self, who, subject_id, reference, fingers)
+
+    def watchlist_fingers(self, subject_id: str) -> list[WatchlistFinger]:
+        """The positions and qualities of a subject's enrolled fingers (no biometric data)."""
+        with self.sessions() as s:
+            return fpstore.subject_fingers(s, subject_id)
 
     # -- records without face work (service/records.py) -------------------------------
     create_gallery = _records.create_gallery

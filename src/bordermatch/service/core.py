@@ -29,6 +29,7 @@ from bordermatch.match.engine import FaceEngine
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Index
 from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
+from bordermatch.service.watchlist import LoadedWatchlist
 from bordermatch.store import repo, retention
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
@@ -87,6 +88,7 @@ class ServiceCore:
         self._engine_lock = threading.Lock()
         self._cache: dict[str, tuple[int, StoredGallery]] = {}
         self._cache_lock = threading.Lock()
+        self.watchlist = LoadedWatchlist(sessions, blobs)  # the fingerprint watchlist
 
     @property
     def model(self) -> str:

@@ -57,6 +57,10 @@ def review_page(core: ServiceCore, who: Principal, item_id: str) -> ReviewPage:
         basis.setdefault("source", rec.subject.source)
     if basis.get("score") is None and rec.item.score is not None:
         basis["score"] = rec.item.score
+    if rec.fingerprint is not None:
+        # Bozorth3 scores are on their own scale: no face score, FMR or probe applies.
+        basis.setdefault("threshold", rec.fingerprint.search.threshold)
+        return ReviewPage(rec, reason_code(rec), basis, photos)
     probe, vector = _probe(core, rec, photos)
     scores = _reference_scores(core, rec, vector, exclude=probe) if vector is not None else {}
     identity_scores = {}
@@ -90,6 +94,11 @@ def _photo_states(core: ServiceCore, rec: ReviewRecord) -> dict[str, str]:
         out[f"cap-{o.id}"] = photo_state(o.capture_blob, o.purged_at)
     for d in rec.documents:
         out[f"doc-{d.id}"] = photo_state(d.photo_blob, d.purged_at)
+    if rec.fingerprint is not None:
+        for p in rec.fingerprint.probes:
+            out[f"fpp-{p.id}"] = photo_state(p.image_blob, p.purged_at)
+        for f in rec.fingerprint.enrolled:
+            out[f"fpe-{f.id}"] = photo_state(f.image_blob, None)
     blobs = review_view.photo_blobs(rec)
     for pid, state in out.items():
         # A row that names a blob the store no longer has (a purge raced this page) must

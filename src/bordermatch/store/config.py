@@ -75,6 +75,13 @@ class ServiceSettings(Settings):
     # of kilobytes.
     trust_dir: Path | None = None
     max_lds_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Handheld fingerprints (docs/service_fingerprints.md): a capture whose NFIQ 2 score
+    # is below this asks for a recapture (the watchlist takes none below it either); the
+    # watchlist's fused threshold is set for this FPIR of a search; prints are 500 ppi
+    # and a finger is small, so a few MP is plenty.
+    fingerprint_min_nfiq2: int = Field(default=30, ge=0, le=100)
+    fingerprint_fpir: float = Field(default=1e-3, gt=0.0, lt=1.0)
+    fingerprint_max_pixels: int = Field(default=4_000_000, gt=0)
     run_migrations: bool = True
     # Durable ingest (docs/scale.md): devices publish encounters to RabbitMQ and
     # `bordermatch worker` processes commit them. A message that fails this many times goes

@@ -20,13 +20,15 @@ from bordermatch.errors import InputError, PermissionRefused, UnknownRecordError
 from bordermatch.store.clock import Clock
 from bordermatch.store.tables import ApiKey
 
-ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "officer",
-         "supervisor", "auditor", "airline_partner", "admin")
+ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "mobile_device",
+         "officer", "supervisor", "auditor", "airline_partner", "admin")
 PREFIX = "bmk_"
 # Keys that sit in one place (a lane camera, a gate, a booth or kiosk, an airline's boarding
 # desk) speak only for the lanes they were issued for: a stolen gate key cannot post another
-# gate's captures.
-BOUND_ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "airline_partner")
+# gate's captures. A handheld fingerprint reader (mobile_device) is issued to one post, named
+# as its lane.
+BOUND_ROLES = ("lane_device", "gate_device", "booth_device", "kiosk_device", "mobile_device",
+               "airline_partner")
 MAX_LANES = 64
 
 

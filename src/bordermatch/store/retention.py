@@ -1,6 +1,7 @@
 """Retention: purge photos and templates whose time is up, and sweep orphan blobs.
 
-Every row that holds a blob carries ``purge_after`` (set when it is written: citizens within
+Every row that holds a blob carries ``purge_after`` (the watchlist's fingers excepted: a
+supervisor manages that list) (set when it is written: citizens within
 12 hours, non-citizens after the configured period; captures of unidentified people count as
 citizens, since nothing shows they are not). :func:`purge` clears the references and
 commits, with an audit entry, *then* deletes the blobs; a crash in between leaves only
@@ -26,7 +27,14 @@ from bordermatch.store import audit, repo
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
 from bordermatch.store.keys import Principal
-from bordermatch.store.tables import DocumentRead, Enrolment, Occupant, OrphanCandidate
+from bordermatch.store.tables import (
+    DocumentRead,
+    Enrolment,
+    FingerprintProbe,
+    Occupant,
+    OrphanCandidate,
+    WatchlistFinger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +49,14 @@ class PurgeReport:
     orphans_marked: int = 0
     orphans_deleted: int = 0
     document_reads: int = 0  # booth document photos purged
+    fingerprint_probes: int = 0  # handheld probe prints and templates purged
 
 
 def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
           batch: int = 500) -> PurgeReport:
     """Purge every record past its ``purge_after``."""
     deleted: list[str] = []
-    n_enrol = n_occ = n_doc = 0
+    n_enrol = n_occ = n_doc = n_probe = 0
     while True:
         now = clock.now()
         with sessions.begin() as s:
@@ -60,9 +69,13 @@ def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
             docs = list(s.scalars(select(DocumentRead).where(DocumentRead.purge_after <= now,
                                                              DocumentRead.purged_at.is_(None))
                                   .limit(batch)))
-            if not enrol and not occ and not docs:
+            probes = list(s.scalars(select(FingerprintProbe).where(
+                FingerprintProbe.purge_after <= now, FingerprintProbe.purged_at.is_(None))
+                .limit(batch)))
+            if not enrol and not occ and not docs and not probes:
                 break
             n_enrol, n_occ, n_doc = n_enrol + len(enrol), n_occ + len(occ), n_doc + len(docs)
+            n_probe += len(probes)
             doomed: list[str] = []
             for e in enrol:
                 doomed += [b for b in (e.photo_blob, e.template_blob) if b]
@@ -77,15 +90,21 @@ def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
             for d in docs:
                 doomed += [d.photo_blob] if d.photo_blob else []
                 d.photo_blob, d.purged_at = None, now
+            for p in probes:
+                doomed += [b for b in (p.image_blob, p.template_blob) if b]
+                p.image_blob = p.template_blob = None
+                p.purged_at = now
             repo.bump_revision(s, {e.gallery_id for e in enrol})
             audit.append(s, now, SYSTEM, "retention.purge", "blob", None,
                          enrolments=[e.id for e in enrol], occupants=[o.id for o in occ],
-                         document_reads=[d.id for d in docs], blobs=len(doomed))
+                         document_reads=[d.id for d in docs],
+                         fingerprint_probes=[p.id for p in probes], blobs=len(doomed))
         # Only after the commit: a crash here leaves unreferenced blobs, never dangling rows.
         for blob_id in doomed:
             if blobs.delete(blob_id):
                 deleted.append(blob_id)
-    return PurgeReport(n_enrol, n_occ, len(deleted), document_reads=n_doc)
+    return PurgeReport(n_enrol, n_occ, len(deleted), document_reads=n_doc,
+                       fingerprint_probes=n_probe)
 
 
 def _referenced(s: Session) -> set[str]:
@@ -93,6 +112,8 @@ def _referenced(s: Session) -> set[str]:
         select(Enrolment.photo_blob.label("b")), select(Enrolment.template_blob),
         select(Occupant.capture_blob), select(Occupant.template_blob),
         select(DocumentRead.photo_blob),
+        select(WatchlistFinger.template_blob), select(WatchlistFinger.image_blob),
+        select(FingerprintProbe.image_blob), select(FingerprintProbe.template_blob),
     ).subquery()
     return {b for (b,) in s.execute(select(cols.c.b).where(cols.c.b.is_not(None)))}
 
@@ -133,7 +154,7 @@ def run_once(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
     report = purge(sessions, blobs, clock)
     marked, swept = sweep_orphans(sessions, blobs, clock, grace)
     return PurgeReport(report.enrolments, report.occupants, report.blobs_deleted, marked, swept,
-                       report.document_reads)
+                       report.document_reads, report.fingerprint_probes)
 
 
 class PurgeScheduler:

@@ -1,9 +1,11 @@
 """The rows behind one review item's page: every reference photo of every identity in
 question, the capture decided on, and the vehicle or gate encounter it came from.
 
-A photo is named by a page id, ``ref-<enrolment id>`` or ``cap-<occupant id>``, and only
-the photos of the item itself can be fetched through it. Reading the item and each photo
-is an audit entry in the caller's transaction (``audit.append``).
+A photo is named by a page id, ``ref-<enrolment id>``, ``cap-<occupant id>``,
+``doc-<document read id>``, or for a fingerprint hit ``fpp-<probe id>`` (a print taken on
+the handheld) and ``fpe-<watchlist finger id>`` (the subject's enrolled print a probe was
+matched to), and only the photos of the item itself can be fetched through it. Reading
+the item and each photo is an audit entry in the caller's transaction (``audit.append``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bordermatch.errors import UnknownRecordError
 from bordermatch.store import audit
+from bordermatch.store import fingerprints as fpstore
 from bordermatch.store.keys import Principal
 from bordermatch.store.tables import (
     DocumentRead,
@@ -49,6 +52,7 @@ class ReviewRecord:
     identities: tuple[Identity, ...]
     travelers: dict[str, Traveler]  # the identities and every named occupant
     documents: tuple[DocumentRead, ...] = ()  # a booth's reads: the chip or data-page photo
+    fingerprint: fpstore.HitView | None = None  # a handheld search's watchlist hit
 
 
 def photo_state(blob: str | None, purged_at: datetime | None, status: str = "") -> str:
@@ -90,16 +94,20 @@ def _load(s: Session, item_id: str) -> ReviewRecord:
     if enc is not None:
         documents = tuple(s.scalars(select(DocumentRead).where(
             DocumentRead.encounter_id == enc.id).order_by(DocumentRead.id)))
+    hit = fpstore.hit_view(s, item.fingerprint_search_id) if item.fingerprint_search_id \
+        else None
     return ReviewRecord(item, s.get(Gallery, item.gallery_id) if item.gallery_id else None,
-                        enc, subject, occupants, tuple(identities), travelers, documents)
+                        enc, subject, occupants, tuple(identities), travelers, documents, hit)
 
 
 def read_review(s: Session, who: Principal, now: datetime, item_id: str) -> ReviewRecord:
     """The item's page, read by ``who`` (audited with the identities and photos shown)."""
     rec = _load(s, item_id)
+    hit = rec.fingerprint
     audit.append(s, now, who, "review.read", "review", rec.item.id,
                  travelers=[i.traveler_id for i in rec.identities],
-                 photos=sorted(photo_blobs(rec)))
+                 photos=sorted(photo_blobs(rec)),
+                 **({"watchlist_subject": hit.search.subject_id} if hit else {}))
     return rec
 
 
@@ -109,6 +117,10 @@ def photo_blobs(rec: ReviewRecord) -> dict[str, str]:
            if e.photo_blob}
     out |= {f"cap-{o.id}": o.capture_blob for o in rec.occupants if o.capture_blob}
     out |= {f"doc-{d.id}": d.photo_blob for d in rec.documents if d.photo_blob}
+    if rec.fingerprint is not None:
+        out |= {f"fpp-{p.id}": p.image_blob for p in rec.fingerprint.probes if p.image_blob}
+        out |= {f"fpe-{f.id}": f.image_blob for f in rec.fingerprint.enrolled
+                if f.image_blob}
     return out
 
 

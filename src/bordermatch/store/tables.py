@@ -176,6 +176,9 @@ class ReviewItem(Base):
     # The decision that raised the item, in the one decision path's terms (match.decide):
     # reason, threshold, rate, target, runner_up (score), source. None for older items.
     basis: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # A watchlist hit of a handheld fingerprint search (kind "fingerprint_hit").
+    fingerprint_search_id: Mapped[str | None] = mapped_column(
+        ForeignKey("fingerprint_searches.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -209,6 +212,69 @@ class DocumentRead(Base):
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+class WatchlistSubject(Base):
+    """A person on the law-enforcement fingerprint watchlist (enrolled by a supervisor)."""
+
+    __tablename__ = "watchlist_subjects"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The case reference an officer reads on a hit; no biometric data.
+    reference: Mapped[str] = mapped_column(String(200))
+    enrolled_by: Mapped[str] = mapped_column(String(200))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WatchlistFinger(Base):
+    """One enrolled finger: its ISO/IEC 19794-2 template and its print, both encrypted blobs."""
+
+    __tablename__ = "watchlist_fingers"
+    __table_args__ = (UniqueConstraint("subject_id", "position", name="uq_watchlist_finger"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("watchlist_subjects.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # ISO/IEC 19794-2 finger code 1-10
+    quality: Mapped[int] = mapped_column(Integer)  # NFIQ 2
+    template_blob: Mapped[str] = mapped_column(String(80))
+    image_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FingerprintSearch(Base):
+    """One handheld search: who asked, where, and what came of it (the probes apart)."""
+
+    __tablename__ = "fingerprint_searches"
+    __table_args__ = (UniqueConstraint("device_key_id", "idempotency_key",
+                                       name="uq_fingerprint_search_idempotency"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_key_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lane: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # hit | no_hit | recapture
+    subject_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # fused Bozorth3
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The traveller the document names, when it names one enrolled here.
+    traveler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    citizen: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comparisons: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FingerprintProbe(Base):
+    """One finger of a search: its quality and, until purged, its print and template."""
+
+    __tablename__ = "fingerprint_probes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    search_id: Mapped[str] = mapped_column(ForeignKey("fingerprint_searches.id"), index=True)
+    finger: Mapped[int] = mapped_column(Integer)  # order in the request, from 0
+    position: Mapped[int] = mapped_column(Integer)  # ISO/IEC 19794-2 finger code 0-10
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NFIQ 2
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # vs the hit's finger
+    matched_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    image_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditEvent(Base):

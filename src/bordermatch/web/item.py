@@ -3,9 +3,11 @@
 The page shows the capture beside every reference photo of every identity in question,
 each with its score and the false match rate that score corresponds to, the reason in the
 one decision path's terms (``reasons.py``), the quality measures and, for an encounter, its
-lane, time and occupants. An officer decides with two keys (``a`` or ``r``, then the number
-of a standard reason; ``review.js``) or with a reason of their own. Reading the page and
-each photo is audited (``store.review_view``).
+lane, time and occupants. A fingerprint watchlist hit shows each print taken on the
+handheld beside the subject's enrolled print it was matched to, with the per-finger and
+fused Bozorth3 scores, the subject and its case reference. An officer decides with two
+keys (``a`` or ``r``, then the number of a standard reason; ``review.js``) or with a reason
+of their own. Reading the page and each photo is audited (``store.review_view``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from bordermatch.errors import RecordStateError, UnknownRecordError
+from bordermatch.fingerprint.minutiae import FINGER_POSITIONS
 from bordermatch.match.fusion import RateAt
 from bordermatch.service.review import ReviewPage
 from bordermatch.store.keys import Principal
@@ -34,9 +37,11 @@ from bordermatch.web.pages import (
 from bordermatch.web.sessions import WebSession
 
 MAX_REASON = 2000  # as AdjudicationIn.reason
-PHOTO_ID = re.compile(r"(ref|cap|doc)-[0-9a-f-]{36}")
+PHOTO_ID = re.compile(r"(ref|cap|doc|fpp|fpe)-[0-9a-f-]{36}")
 ROLE_TITLES = {"traveler": "The identity it was matched to", "other": "The other identity",
                "holder": "The document's holder"}
+# A fingerprint hit names a traveller only through the document the handheld read.
+FINGERPRINT_ROLE_TITLES = {**ROLE_TITLES, "traveler": "The traveller the document names"}
 QUALITY_LABELS = (("unified", "Unified quality (0-100)", "{:.0f}"),
                   ("sharpness", "Sharpness (0-100)", "{:.0f}"),
                   ("inter_eye_distance", "Eye distance (px)", "{:.0f}"),
@@ -153,6 +158,9 @@ def context(page: ReviewPage, thresholds) -> dict[str, Any]:
     main = next((i.traveler_id for i in rec.identities if i.role != "other"), None)
     values = {**basis, "traveler": _name(page, main), "other": _name(page, other),
               "review": basis.get("review_threshold")}
+    if rec.fingerprint is not None:  # Bozorth3 counts: whole numbers, not log-odds
+        values |= {k: f"{basis[k]:g}" for k in ("score", "threshold")
+                   if isinstance(basis.get(k), int | float)}
     explanation = reasons.explain(page.reason, values, basis.get("source"))
     probe = None
     if page.probe:
@@ -176,7 +184,8 @@ def context(page: ReviewPage, thresholds) -> dict[str, Any]:
                          "enrolled": e.enrolled_at.strftime("%Y-%m-%d"),
                          "quality": f"{e.quality:.0f}" if e.quality is not None else None})
         decided = page.identity_scores.get(ident.traveler_id)
-        identities.append({"role": ident.role, "title": ROLE_TITLES[ident.role],
+        titles = FINGERPRINT_ROLE_TITLES if rec.fingerprint is not None else ROLE_TITLES
+        identities.append({"role": ident.role, "title": titles[ident.role],
                            "name": _name(page, ident.traveler_id), "traveler": ident.traveler,
                            "score": decided,
                            "fmr": fmr_text(page.fmr.get(decided)) if decided is not None
@@ -213,8 +222,46 @@ def context(page: ReviewPage, thresholds) -> dict[str, Any]:
                  for d in page.record.documents]
     calibration = thresholds.calibration
     return {"explanation": explanation, "probe": probe, "identities": identities,
-            "documents": documents,
+            "documents": documents, "fingerprint": _fingerprint(page),
             "facts": facts, "encounter": encounter, "gallery": rec.gallery,
             "presets": reasons.presets(rec.item.kind),
             "scale": {"model": calibration.name,
                       "comparisons": calibration.impostor_comparisons}}
+
+
+def _finger_name(position: int | None) -> str:
+    return FINGER_POSITIONS.get(position, "unknown") if position is not None else "unknown"
+
+
+def _fingerprint(page: ReviewPage) -> dict[str, Any] | None:
+    """A watchlist hit: the subject, the fused score, and one row per probe finger with
+    its print, the enrolled print of the finger it was matched to, and their score."""
+    hit = page.record.fingerprint
+    if hit is None:
+        return None
+    fingers = []
+    for p in hit.probes:
+        enrolled = hit.enrolled_at(p.matched_position)
+        probe = {"id": f"fpp-{p.id}", "state": page.photos.get(f"fpp-{p.id}", "none"),
+                 "label": f"Print taken on the handheld: finger {p.finger + 1}, "
+                          f"{_finger_name(p.position)}"}
+        candidate = None
+        if enrolled is not None:
+            candidate = {"id": f"fpe-{enrolled.id}",
+                         "state": page.photos.get(f"fpe-{enrolled.id}", "none"),
+                         "label": f"Enrolled print of {hit.search.subject_id}: "
+                                  f"{_finger_name(enrolled.position)}",
+                         "quality": enrolled.quality}
+        fingers.append({"finger": p.finger + 1, "position": _finger_name(p.position),
+                        "quality": p.quality, "score": p.score,
+                        "matched": _finger_name(p.matched_position)
+                        if p.matched_position is not None else None,
+                        "best": hit.shown_finger is not None and p.id == hit.shown_finger.id,
+                        "probe": probe, "candidate": candidate})
+    subject = hit.subject
+    return {"subject_id": hit.search.subject_id,
+            "reference": subject.reference if subject else None,
+            "enrolled_by": subject.enrolled_by if subject else None,
+            "lane": hit.search.lane, "at": hit.search.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "score": hit.search.score, "threshold": hit.search.threshold,
+            "comparisons": hit.search.comparisons, "fingers": fingers}

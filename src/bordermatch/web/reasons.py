@@ -76,8 +76,11 @@ SENTENCES = {
                         "not be compared with it.",
     "no_match": "The live face scored {score} against the document's photo, below the "
                 "match threshold ({threshold}): it may not be the holder.",
-    "fingerprint_hit": "A fingerprint search hit a watchlist entry ({score}, threshold "
-                       "{threshold}). Compare the probe with the enrolled print.",
+    "fingerprint_hit": "A handheld fingerprint search hit a subject on the watchlist: the "
+                       "fused Bozorth3 score {score} reached the threshold {threshold}, set "
+                       "for {rate} {target} on this watchlist. Compare each print with the "
+                       "enrolled print beside it; the device was told only that an officer "
+                       "will review it.",
 }
 
 DOCUMENT_NOTE = ("The match was verified 1:few against a travel document read for this "

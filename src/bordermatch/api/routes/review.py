@@ -30,7 +30,7 @@ def _out(r) -> ReviewItemOut:
 def queue(who: Officer, svc: Service,
           status: Literal["open", "accepted", "rejected"] = "open",
           kind: Literal["alias", "encounter", "manual_inspection",
-                        "unmatched_document"] | None = None,
+                        "unmatched_document", "fingerprint_hit"] | None = None,
           limit: int = Query(100, ge=1, le=1000)) -> list[ReviewItemOut]:
     return [_out(r) for r in svc.review_queue(who, status, kind, limit)]
 
