@@ -152,6 +152,19 @@ def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rep" / "report.md").is_file()
     assert (tmp_path / "rep" / "match_rate_by_seat.png").stat().st_size > 0
+    assert "the lowest scores decided" in (tmp_path / "rep" / "report.md").read_text()
+    # With the thresholds lane run used, the score plot draws those, not estimates.
+    from bordermatch.lane.runner import load_operating_point
+
+    bundled = load_operating_point("sface")
+    thresholds = tmp_path / "th.json"
+    bundled.save(thresholds)
+    res = runner.invoke(app, ["lane", "evaluate", "--events", str(lane / "events"),
+                              "--results", str(tmp_path / "r.jsonl"), "--out",
+                              str(tmp_path / "rep2"), "--thresholds", str(thresholds)])
+    assert res.exit_code == 0, res.output
+    report = (tmp_path / "rep2" / "report.md").read_text()
+    assert f"match ({bundled.rate} {bundled.target:g}) {bundled.match:.3f}" in report
 
 
 def test_cli_lane_calibrate_pools_sets(lane: Path, tmp_path):

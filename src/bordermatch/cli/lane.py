@@ -104,32 +104,48 @@ def evaluate(
         None, help="FMR of the 1:1 threshold for the FNMR table (default: the lane's, 1e-3)."),
     document_thresholds: Path | None = typer.Option(
         None, help="Document-stage operating point from `lane calibrate` (default: bundled)."),
+    thresholds: Path | None = typer.Option(
+        None, help="The open-set thresholds `lane run` used, drawn on the score plot "
+        "(default with --gallery: the bundled ones; without either, the lowest scores "
+        "decided match and review)."),
 ) -> None:
     """Vehicle validation, capture, per-row/seat match rates, FPIR/FNIR, latency."""
     from bordermatch.lane.evaluate import evaluate as run_eval
+    from bordermatch.match.decide import OperatingPoint
 
+    lines: dict[str, float] | None = None
     try:
         metrics, outcomes, series = run_eval(events, results)
+        if thresholds is not None and gallery is None:
+            point = OperatingPoint.load(thresholds)
+            lines = {f"match ({point.rate} {point.target:g})": point.match}
+            if point.review is not None:
+                lines["review"] = point.review
         if gallery is not None:
             from bordermatch.gallery.file import load as load_gallery
             from bordermatch.lane.runner import build_pipeline, same_face_partners
             from bordermatch.lane.verification import collect_verification, fnmr_table
 
             config = _config(None, None, None, document_fmr=document_fmr)
-            pipeline = build_pipeline(gallery, None, config,
+            pipeline = build_pipeline(gallery, thresholds, config,
                                       document_thresholds=document_thresholds)
             assert pipeline.document_point is not None  # document_fmr is never None here
             data = collect_verification(pipeline, events,
                                         same_face_partners(load_gallery(gallery).report))
             metrics["verification_1to1"] = fnmr_table(
                 data, pipeline.document_point.match, pipeline.document_point.target)
+            sp, dp = pipeline.point, pipeline.document_point
+            lines = {f"match ({sp.rate} {sp.target:g})": sp.match,
+                     f"document 1:1 (FMR {dp.target:g})": dp.match}
+            if sp.review is not None:
+                lines["review"] = sp.review
     except BordermatchError as exc:
         fail(exc)
     typer.echo(json.dumps(metrics, indent=1))
     if out is not None:
         from bordermatch.lane.report import write_report
 
-        path = write_report(out, metrics, outcomes, series)
+        path = write_report(out, metrics, outcomes, series, thresholds=lines)
         (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=1))
         typer.echo(f"report: {path}")
 

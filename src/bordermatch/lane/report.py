@@ -80,7 +80,10 @@ def write_report(out_dir: Path, metrics: dict[str, Any], outcomes: list[VehicleO
             occ = ", ".join(f"{o.seat}: {o.traveler_id or 'not enrolled'} {_STATUS[st]}"
                             for o, st in zip(v.occupants, statuses, strict=True))
             lines.append(f"| {v.event_id} | {occ} | {v.false_matches} | {v.error or ''} |")
-    lines += ["", *[f"![{p.stem}]({p.name})" for p in plots], ""]
+    drawn = (", ".join(f"{k} {v:.3f}" for k, v in thresholds.items()) if thresholds
+             else "none given: the lowest scores decided match and review")
+    lines += ["", f"Score plot thresholds: {drawn}.", "",
+              *[f"![{p.stem}]({p.name})" for p in plots], ""]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
