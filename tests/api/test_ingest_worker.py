@@ -166,3 +166,23 @@ def test_a_worker_counts_its_messages_for_its_own_exporter(app, tokens, gallery,
     assert 'bordermatch_ingest_messages_total{outcome="dead"} 1.0' in text
     assert "bordermatch_ingest_seconds_count 2.0" in text
     assert "bordermatch_decisions_total" not in text  # per-lane decisions stay private
+
+
+def test_a_failure_of_ours_reaches_the_device_without_its_text():
+    from bordermatch.ingest.worker import Outcome, _answer
+
+    leaked = "(IntegrityError) [parameters: ('T-SECRET', 0.91)]"
+    answer = json.loads(_answer(Outcome("retry", "IntegrityError", leaked, http_status=503)))
+    assert answer["http_status"] == 503 and answer["code"] == "unavailable"
+    assert "T-SECRET" not in json.dumps(answer)
+    refused = json.loads(_answer(Outcome("dead", "corrupt_image", "photo: corrupt",
+                                         http_status=422)))
+    assert refused["code"] == "corrupt_image" and refused["detail"] == "photo: corrupt"
+
+
+def test_an_encounter_id_may_be_as_long_as_an_idempotency_key():
+    msg = EncounterMessage("opt_out", "k" * 200, "g", lane="l", traveler_id="T")
+    assert decode(msg.encode(), 1_000_000).encounter_id == "k" * 200
+    with pytest.raises(MessageError, match="encounter_id"):
+        decode(EncounterMessage("opt_out", "k" * 201, "g", lane="l",
+                                traveler_id="T").encode(), 1_000_000)

@@ -118,6 +118,16 @@ def test_sign_out_needs_csrf_and_ends_the_session(client, tokens):
     assert client.get("/review", follow_redirects=False).status_code == 303
 
 
+def test_an_auditor_signs_out_too(client, tokens):
+    reports = sign_in(client, tokens["auditor"])
+    assert reports.status_code == 200 and str(reports.url).endswith("/review/reports")
+    out = client.post("/review/logout", data={"csrf": csrf_of(reports.text)},
+                      follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/review/login"
+    r = client.get("/review/reports", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review/login"
+
+
 def test_unknown_item_is_404_page(client, tokens):
     sign_in(client, tokens["officer"])
     r = client.get("/review/items/no-such-item")

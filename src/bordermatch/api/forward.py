@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 
+import pika.exceptions
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -51,7 +52,7 @@ def forward(request: Request, settings: ServiceSettings, message: EncounterMessa
                         "Idempotency-Key", retry_after_s=5.0) from None
     replies: list[bytes] = []
     cid = uuid.uuid4().hex
-    try:
+    try:  # the message may be out already: a retry with the same Idempotency-Key replays it
         ch = conn.channel()
         broker.declare(ch, topology)
         ch.basic_consume(REPLY_TO, lambda c, m, p, body: replies.append(body)
@@ -63,6 +64,9 @@ def forward(request: Request, settings: ServiceSettings, message: EncounterMessa
         deadline = time.monotonic() + settings.ingest_reply_timeout_s
         while not replies and time.monotonic() < deadline:
             conn.process_data_events(time_limit=0.05)
+    except pika.exceptions.AMQPError as exc:  # lost, blocked (a broker alarm) or refused
+        raise BusyError(f"the ingest broker failed the request ({type(exc).__name__}); retry "
+                        "with the same Idempotency-Key", retry_after_s=5.0) from None
     finally:
         if conn.is_open:
             conn.close()

@@ -90,9 +90,13 @@ class Publisher:
     def __init__(self, url: str, topology: Topology) -> None:
         self.topology = topology
         self.connection = connect(url)
-        self.channel = self.connection.channel()
-        self.channel.confirm_delivery()
-        declare(self.channel, topology)
+        try:
+            self.channel = self.connection.channel()
+            self.channel.confirm_delivery()
+            declare(self.channel, topology)
+        except Exception:
+            self.connection.close()
+            raise
 
     def send(self, body: bytes, token: str, message_id: str | None = None) -> None:
         publish(self.channel, self.topology.queue, body,

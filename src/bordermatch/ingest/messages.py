@@ -113,7 +113,7 @@ def decode(raw: bytes, max_bytes: int) -> EncounterMessage:
     direction = _text(body, "direction", 8, required=False) or "entry"
     if direction not in DIRECTIONS:
         raise MessageError("message.direction must be entry or exit")
-    common = dict(kind=kind, encounter_id=_text(body, "encounter_id", 128),
+    common = dict(kind=kind, encounter_id=_text(body, "encounter_id", 200),
                   gallery_id=_text(body, "gallery_id", 64), direction=direction)
     if kind in ("gate", "board"):
         return EncounterMessage(**common, lane=_text(body, "lane", 64),

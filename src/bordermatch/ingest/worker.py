@@ -73,8 +73,13 @@ class Worker:
             return Outcome("dead", exc.code, str(exc), http_status=401)
         except PermissionRefused as exc:
             assert who is not None
-            authlimit.audit_refusal(self.service.sessions, self.service.clock.now(), who,
-                                    f"auth.{exc.code}", self.where, SOURCE)
+            try:
+                authlimit.audit_refusal(self.service.sessions, self.service.clock.now(), who,
+                                        f"auth.{exc.code}", self.where, SOURCE)
+            except Exception as audit_exc:  # the refusal must be audited: try again later
+                log.exception("auditing a refusal failed; the message will be retried")
+                return Outcome("retry", type(audit_exc).__name__, str(audit_exc)[:500],
+                               who=who, http_status=503)
             return Outcome("dead", exc.code, str(exc), who=who, http_status=403)
         except InputError as exc:
             from bordermatch.api.problems import status_for
@@ -137,10 +142,15 @@ class Worker:
         """Consume until ``stop`` is set, SIGTERM arrives or ``max_messages`` were handled;
         returns how many were handled."""
         conn = broker.connect(url)
-        ch = conn.channel()
-        ch.confirm_delivery()
-        broker.declare(ch, self.topology)
-        ch.basic_qos(prefetch_count=1)  # one event at a time: an unacked one is all we risk
+        try:
+            ch = conn.channel()
+            ch.confirm_delivery()
+            broker.declare(ch, self.topology)
+            ch.basic_qos(prefetch_count=1)  # one event at a time: an unacked one is all we risk
+        except Exception:
+            conn.close()
+            raise
+        backoff = self.service.settings.ingest_retry_backoff_s
         stopping = stop or threading.Event()
         handled = 0
 
@@ -154,7 +164,11 @@ class Worker:
             if self.metrics is not None:
                 self.metrics.record(outcome, time.perf_counter() - t0)
             if outcome.status == "retry" and tries < self.topology.max_deliveries:
-                channel.basic_nack(method.delivery_tag, requeue=True)
+                # Back off before handing it back: a database restart of a few seconds must
+                # not use up every try in milliseconds. reject, not nack: it is what counts
+                # a delivery on every RabbitMQ version.
+                time.sleep(min(backoff * 2 ** (tries - 1), 30.0))
+                channel.basic_reject(method.delivery_tag, requeue=True)
             else:
                 if outcome.status != "done":
                     reason = outcome.reason if outcome.status == "dead" else \
@@ -192,8 +206,13 @@ class Worker:
 def _answer(outcome: Outcome) -> bytes:
     """What a device waiting on ``reply_to`` gets: the HTTP route's answer, as JSON."""
     if outcome.status != "done" or outcome.result is None:
-        return json.dumps({"status": outcome.status, "code": outcome.reason,
-                           "detail": outcome.detail,
+        # A failure of ours is not the device's business: its text stays in the log and the
+        # dead-letter header, as the HTTP route keeps 5xx details out of its answers.
+        server_side = outcome.http_status >= 500
+        return json.dumps({"status": outcome.status,
+                           "code": "unavailable" if server_side else outcome.reason,
+                           "detail": "the service cannot handle this request now"
+                           if server_side else outcome.detail,
                            "http_status": outcome.http_status}).encode()
     from bordermatch.api.routes.encounters import DEVICE_ROLES, encounter_out
 

@@ -93,6 +93,8 @@ class ServiceSettings(Settings):
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     ingest_queue: str = Field(default="bordermatch.encounters", min_length=1, max_length=200)
     ingest_max_deliveries: int = Field(default=5, ge=1, le=100)
+    # A failed try waits backoff * 2^(try - 1) seconds (at most 30) before it is requeued.
+    ingest_retry_backoff_s: float = Field(default=1.0, ge=0.0, le=30.0)
 
     @model_validator(mode="after")
     def _retention_within_policy(self) -> ServiceSettings:

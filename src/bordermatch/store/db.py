@@ -23,10 +23,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               **kwargs)
+                               hide_parameters=True, **kwargs)
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: a database error's text never carries a traveller id or a score.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _private_sqlite_file(url: str) -> None:

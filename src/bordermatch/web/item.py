@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from bordermatch.errors import RecordStateError, UnknownRecordError
+from bordermatch.errors import BlobNotFoundError, RecordStateError, UnknownRecordError
 from bordermatch.fingerprint.minutiae import FINGER_POSITIONS
 from bordermatch.match.fusion import RateAt
 from bordermatch.service.review import ReviewPage
@@ -84,7 +84,7 @@ def photo(request: Request, item_id: str, photo_id: str) -> Response:
     svc = request.app.state.service
     try:
         data = svc.review_photo(state[0], item_id, photo_id)
-    except UnknownRecordError:
+    except (UnknownRecordError, BlobNotFoundError):  # purged since the page was read
         return _error(request, 404, "Not found", "That photo is not (or no longer) stored.",
                       *state)
     return Response(data, media_type=image_type(data), headers=SECURITY_HEADERS)

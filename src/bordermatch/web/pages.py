@@ -203,10 +203,19 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=300)] = "",
 
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    state = _checked_post(request, csrf)
-    if isinstance(state, Response):
-        return state
-    request.app.state.web_sessions.drop(request.cookies.get(COOKIE))
+    # Any role that may sign in may sign out (an auditor too): not through _signed_in, which
+    # sends roles other than the reviewers' to their own pages.
+    if not _same_origin(request):
+        return _error(request, 403, "Refused", "This form was sent from another site.")
+    store: SessionStore = request.app.state.web_sessions
+    state = store.get(request.cookies.get(COOKIE))
+    if state is None:
+        return _redirect(f"{PREFIX}/login")
+    if not same_token(state[1].csrf, csrf):
+        return _error(request, 403, "Form expired",
+                      "The form is out of date. Go back, reload the page and try again.",
+                      *state)
+    store.drop(request.cookies.get(COOKIE))
     response = _redirect(f"{PREFIX}/login")
     response.delete_cookie(COOKIE, path=PREFIX)
     return response
