@@ -186,3 +186,11 @@ def test_an_encounter_id_may_be_as_long_as_an_idempotency_key():
     with pytest.raises(MessageError, match="encounter_id"):
         decode(EncounterMessage("opt_out", "k" * 201, "g", lane="l",
                                 traveler_id="T").encode(), 1_000_000)
+
+
+def test_an_oversized_photo_gets_the_routes_code(app, tokens, gallery, topology, client):
+    huge = b"\xff\xd8" + b"\0" * (app.state.service.settings.max_upload_bytes + 1)
+    publish(topology, _gate(gallery, huge, "e-huge"), tokens["gate_device"], "m-huge")
+    assert _run(app, topology, 1) == 1
+    [dead] = broker.dead_letters(AMQP_URL, topology)
+    assert dead["reason"] == "image_too_large"  # 413 at the HTTP route, the same here

@@ -93,7 +93,15 @@ def read_image(upload: UploadFile, settings: ServiceSettings, max_pixels: int,
                what: str) -> bytes:
     """An image upload within the route's byte and pixel budget, its header checked for a
     size its data cannot hold, all before any decode work."""
-    data = read_upload(upload, settings.max_upload_bytes, what)
+    return check_image(read_upload(upload, settings.max_upload_bytes, what), settings,
+                       max_pixels, what)
+
+
+def check_image(data: bytes, settings: ServiceSettings, max_pixels: int, what: str) -> bytes:
+    """The budget checks of :func:`read_image` on bytes already in hand (a broker message's
+    photo or frames get exactly the HTTP route's checks and error codes)."""
+    if len(data) > settings.max_upload_bytes:
+        raise ImageTooLargeError(f"{what}: more than {settings.max_upload_bytes} bytes")
     inspect_image(data, min(max_pixels, settings.limits.max_image_pixels),
                   settings.limits.max_image_bytes, what)
     return data

@@ -105,31 +105,24 @@ class Worker:
         return who
 
     def _dispatch(self, who: Principal, msg: messages.EncounterMessage) -> EncounterResult:
-        from bordermatch.api.deps import check_event, request_hash
-        from bordermatch.io.images import decode_slot, inspect_image
+        from bordermatch.api.deps import check_event, check_image, request_hash
+        from bordermatch.io.images import decode_slot
 
         svc, settings = self.service, self.service.settings
         key = msg.encounter_id
         digest = request_hash("amqp", msg.encode())
-
-        def check(data: bytes, max_pixels: int, what: str) -> bytes:
-            if len(data) > settings.max_upload_bytes:
-                raise messages.MessageError(f"{what}: more than {settings.max_upload_bytes} "
-                                            "bytes")
-            inspect_image(data, min(max_pixels, settings.limits.max_image_pixels),
-                          settings.limits.max_image_bytes, what)
-            return data
 
         if msg.kind == "opt_out":
             return svc.opt_out_encounter(who, msg.gallery_id, msg.lane, msg.direction,
                                          msg.traveler_id, key, digest)
         if msg.kind == "vehicle":
             check_event(msg.event, settings)
-            frames = [(n, check(d, settings.frame_max_pixels, "frame")) for n, d in msg.frames]
+            frames = [(n, check_image(d, settings, settings.frame_max_pixels, "frame"))
+                      for n, d in msg.frames]
             with decode_slot(settings.limits):
                 return svc.vehicle_encounter(who, msg.gallery_id, msg.event, frames, key,
                                              digest)
-        photo = check(msg.photo, settings.gate_max_pixels, "photo")
+        photo = check_image(msg.photo, settings, settings.gate_max_pixels, "photo")
         with decode_slot(settings.limits):
             if msg.kind == "board":
                 return svc.board(who, msg.gallery_id, msg.lane, photo, key, digest)
