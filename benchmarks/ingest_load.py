@@ -26,6 +26,7 @@ import secrets
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,15 +84,11 @@ def _setup(service, gallery_dir: Path, lanes: list[str]):
 
 
 def _events(folder: Path, limit: int):
-    from bordermatch.lane.events import event_folders, read_event
+    """The lane's vehicle messages; the gallery id is set once the gallery exists."""
+    from bordermatch.ingest.messages import vehicle_message
+    from bordermatch.lane.events import event_folders
 
-    out = []
-    for f in event_folders(folder)[:limit]:
-        ev = read_event(f)
-        frames = tuple((f"{fr.camera}/{fr.path.name}", fr.path.read_bytes())
-                       for fr in ev.frames if fr.path)
-        out.append((ev, (f / "event.json").read_text(), frames))
-    return out
+    return [vehicle_message(f, "") for f in event_folders(folder)[:limit]]
 
 
 def _in_process(service, token: str, gallery: str, events) -> dict:
@@ -101,9 +98,10 @@ def _in_process(service, token: str, gallery: str, events) -> dict:
         who = keys.authenticate(s, token)
     lat = []
     t0 = time.perf_counter()
-    for ev, text, frames in events:
+    for msg in events:
         t = time.perf_counter()
-        service.vehicle_encounter(who, gallery, text, frames, f"ref-{ev.event_id}", "ref")
+        service.vehicle_encounter(who, gallery, msg.event, msg.frames, f"ref-{msg.encounter_id}",
+                                  "ref")
         lat.append((time.perf_counter() - t) * 1000)
     return _summary("in-process (reference)", 0, lat, time.perf_counter() - t0)
 
@@ -119,7 +117,6 @@ def _summary(mode: str, workers: int, lat: list[float], wall: float) -> dict:
 def _broker_run(url: str, settings_env: dict, token: str, gallery: str, events, workers: int,
                 rate: float) -> dict:
     from bordermatch.ingest import broker
-    from bordermatch.ingest.messages import EncounterMessage
 
     topo = broker.Topology(f"bm-load-{secrets.token_hex(3)}", 5)
     env = os.environ | settings_env | {"BORDERMATCH_INGEST_QUEUE": topo.queue,
@@ -140,19 +137,17 @@ def _broker_run(url: str, settings_env: dict, token: str, gallery: str, events, 
     ch.basic_consume("amq.rabbitmq.reply-to", on_reply, auto_ack=True)
     # Warm-up: one event per worker decides nothing that is counted (model loading).
     for k in range(workers):
-        ev, text, frames = events[k % len(events)]
-        _send(ch, topo, token, EncounterMessage(
-            "vehicle", f"warm-{topo.queue}-{k}", gallery, lane=ev.lane, event=text,
-            frames=frames), f"warm-{k}", sent)
+        _send(ch, topo, token, replace(events[k % len(events)], gallery_id=gallery,
+                                       encounter_id=f"warm-{topo.queue}-{k}"),
+              f"warm-{k}", sent)
     while len([k for k in got if k.startswith("warm-")]) < workers:
         conn.process_data_events(time_limit=0.1)
     t0 = time.perf_counter()
-    for i, (ev, text, frames) in enumerate(events):
+    for i, msg in enumerate(events):
         while time.perf_counter() < t0 + i / rate:
             conn.process_data_events(time_limit=0.01)
-        _send(ch, topo, token, EncounterMessage(
-            "vehicle", f"{topo.queue}-{i}", gallery, lane=ev.lane, event=text,
-            frames=frames), f"e-{i}", sent)
+        _send(ch, topo, token, replace(msg, gallery_id=gallery,
+                                       encounter_id=f"{topo.queue}-{i}"), f"e-{i}", sent)
     deadline = time.perf_counter() + 600
     while sum(k.startswith("e-") for k in got) < len(events) and time.perf_counter() < deadline:
         conn.process_data_events(time_limit=0.1)
@@ -201,7 +196,7 @@ def main() -> None:
                                    blob_dir=blob_dir, blob_keys=key, run_purge_scheduler=False)
         service, db = build_service(settings)
         events = _events(args.events, args.limit)
-        lanes = sorted({ev.lane for ev, _, _ in events})
+        lanes = sorted({msg.lane for msg in events})
         gallery, token = _setup(service, args.gallery_dir, lanes)
         rows = [_in_process(service, token, gallery, events)]
         for w in (int(x) for x in args.workers.split(",")):

@@ -194,3 +194,21 @@ def test_an_oversized_photo_gets_the_routes_code(app, tokens, gallery, topology,
     assert _run(app, topology, 1) == 1
     [dead] = broker.dead_letters(AMQP_URL, topology)
     assert dead["reason"] == "image_too_large"  # 413 at the HTTP route, the same here
+
+
+def test_an_event_folder_becomes_the_message_a_lane_device_publishes(tmp_path):
+    from bordermatch.ingest.messages import vehicle_message
+    from bordermatch.lane.events import frame_path, write_event
+
+    folder = tmp_path / "veh-7"
+    write_event(folder, "veh-7", [("ws", "windshield")], lane="lane-3", direction="exit")
+    for seq, t in ((0, 0), (1, 120)):
+        frame_path(folder, "ws", seq, t).parent.mkdir(parents=True, exist_ok=True)
+        frame_path(folder, "ws", seq, t).write_bytes(b"\xff\xd8frame%d" % seq)
+    msg = vehicle_message(folder, "g-1")
+    assert (msg.kind, msg.encounter_id, msg.gallery_id, msg.lane, msg.direction) == \
+        ("vehicle", "veh-7", "g-1", "lane-3", "exit")
+    # Frame names as the HTTP route takes them: <camera>/<seq:04d>_<t_ms>.jpg.
+    assert [n for n, _ in msg.frames] == ["ws/0000_0.jpg", "ws/0001_120.jpg"]
+    assert json.loads(msg.event)["event_id"] == "veh-7"
+    assert decode(msg.encode(), 1_000_000) == msg

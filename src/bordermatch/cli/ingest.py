@@ -88,21 +88,16 @@ def publish_lane(
 ) -> None:
     """Publish each event folder as a vehicle encounter (a lane device's side)."""
     from bordermatch.ingest.broker import Publisher
-    from bordermatch.ingest.messages import EncounterMessage
-    from bordermatch.lane.events import event_folders, read_event
+    from bordermatch.ingest.messages import vehicle_message
+    from bordermatch.lane.events import event_folders
 
     settings = _settings(None, broker_url, queue)
     folders = _checked(lambda: event_folders(events))
     sent = 0
     with _checked(lambda: Publisher(settings.broker_url, _topology(settings))) as pub:
         for folder in folders:
-            ev = _checked(lambda f=folder: read_event(f))
-            frames = tuple((f"{fr.camera}/{fr.path.name}", fr.path.read_bytes())
-                           for fr in ev.frames if fr.path is not None)
-            text = (folder / "event.json").read_text()
-            msg = EncounterMessage("vehicle", ev.event_id, gallery_id, lane=ev.lane,
-                                   direction=ev.direction, event=text, frames=frames)
-            pub.send(msg.encode(), api_key, message_id=ev.event_id)
+            msg = _checked(lambda f=folder: vehicle_message(f, gallery_id))
+            pub.send(msg.encode(), api_key, message_id=msg.encounter_id)
             sent += 1
     typer.echo(f"published {sent} vehicle events to {settings.ingest_queue}")
 

@@ -23,6 +23,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bordermatch.errors import InputError
@@ -71,6 +72,19 @@ class EncounterMessage:
         else:
             body["traveler_id"] = self.traveler_id
         return json.dumps(body, separators=(",", ":")).encode()
+
+
+def vehicle_message(folder: Path, gallery_id: str) -> EncounterMessage:
+    """An event folder (docs/formats.md) as the vehicle message its lane device publishes;
+    ``encounter_id`` is the event's id."""
+    from bordermatch.lane.events import read_event
+
+    ev = read_event(folder)
+    frames = tuple((f"{fr.camera}/{fr.path.name}", fr.path.read_bytes())
+                   for fr in ev.frames if fr.path is not None)
+    return EncounterMessage("vehicle", ev.event_id, gallery_id, lane=ev.lane,
+                            direction=ev.direction, event=(folder / "event.json").read_text(),
+                            frames=frames)
 
 
 def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = True) -> str:
