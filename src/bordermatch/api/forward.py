@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from bordermatch.api.problems import problem
 from bordermatch.errors import BusyError, ConfigError
 from bordermatch.ingest import broker
-from bordermatch.ingest.messages import EncounterMessage
+from bordermatch.ingest.messages import EncounterMessage, bearer
 from bordermatch.store.config import ServiceSettings
 
 REPLY_TO = "amq.rabbitmq.reply-to"  # RabbitMQ's direct reply-to: no queue to clean up
@@ -36,11 +36,8 @@ def encounter_id(idempotency_key: str | None) -> str:
 
 
 def _token(request: Request) -> str:
-    key = request.headers.get("x-api-key")
-    if key:
-        return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    """The caller's key as api/auth.py reads it: X-API-Key, else a bearer token."""
+    return request.headers.get("x-api-key") or bearer(request.headers)
 
 
 def forward(request: Request, settings: ServiceSettings, message: EncounterMessage) -> Response:
