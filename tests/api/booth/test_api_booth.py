@@ -14,36 +14,17 @@ from tests.api.api_helpers import auth, officer_view
 from tests.api.booth_helpers import (
     BOOTH_LANE,
     BOOTH_NOW,
-    Passports,
     booth,
     chip_of,
     data_page,
     enrol,
     mrz_lines,
-    new_passports,
 )
 from tests.documents.pki import make_pki
 
 from bordermatch.store.tables import AuditEvent, Crossing, DocumentRead, Occupant, ReviewItem
 
 OBAMA_MRZ = mrz_lines("OBAMA", "BARACK", "X100")
-
-
-@pytest.fixture
-def clock():
-    from bordermatch.store.clock import ManualClock
-
-    return ManualClock(BOOTH_NOW)
-
-
-@pytest.fixture
-def passports() -> Passports:
-    return new_passports()
-
-
-@pytest.fixture
-def settings(settings, tmp_path, passports):
-    return settings.model_copy(update={"trust_dir": passports.trust(tmp_path / "trust")})
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ from __future__ import annotations
 import io
 import os
 
-import pytest
 from PIL import Image
 from sqlalchemy import func, select
 from tests.api.booth_helpers import (
-    BOOTH_NOW,
-    Passports,
     booth,
     chip_of,
     data_page,
     enrol,
     mrz_lines,
-    new_passports,
 )
 from tests.documents.pki import build_sod
 
@@ -25,23 +21,6 @@ from bordermatch.documents import lds
 from bordermatch.store.tables import Base
 
 OBAMA_MRZ = mrz_lines("OBAMA", "BARACK", "X100")
-
-
-@pytest.fixture
-def clock():
-    from bordermatch.store.clock import ManualClock
-
-    return ManualClock(BOOTH_NOW)
-
-
-@pytest.fixture
-def passports() -> Passports:
-    return new_passports()
-
-
-@pytest.fixture
-def settings(settings, tmp_path, passports):
-    return settings.model_copy(update={"trust_dir": passports.trust(tmp_path / "trust")})
 
 
 def _state(app) -> tuple[dict[str, int], set[str]]:
