@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 import uuid
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -107,12 +108,12 @@ def plan(job_dir: Path, gallery_dir: Path, *, embedder: str, detector: str,
         raise JobError("chunk size must be at least 1 traveller")
     gallery_dir = Path(gallery_dir).resolve()
     manifest = read_manifest(gallery_dir)
-    wanted = {"gallery_dir": str(gallery_dir), "manifest_sha256": manifest_sha256(gallery_dir),
-              "embedder": embedder, "detector": detector,
-              "detector_options": dict(detector_options), "min_quality": float(min_quality),
-              "same_face_threshold": float(same_face_threshold),
-              "first_reference_only": bool(first_reference_only),
-              "chunk_travellers": int(chunk_travellers)}
+    wanted: dict[str, Any] = {
+        "gallery_dir": str(gallery_dir), "manifest_sha256": manifest_sha256(gallery_dir),
+        "embedder": embedder, "detector": detector, "detector_options": dict(detector_options),
+        "min_quality": float(min_quality), "same_face_threshold": float(same_face_threshold),
+        "first_reference_only": bool(first_reference_only),
+        "chunk_travellers": int(chunk_travellers)}
     spec = Path(job_dir) / "job.json"
     if spec.exists():
         job = load_job(job_dir)
@@ -208,7 +209,7 @@ def read_chunk(job: EnrolJob, job_dir: Path, chunk: int) -> tuple[Enrolled, Engi
             return part, Engine(**notes["engine"])
     except FileNotFoundError:
         raise JobError(f"job {job.job_id}: chunk {chunk} is not done") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise JobError(f"{path}: unreadable chunk result ({exc})") from None
 
 
