@@ -30,10 +30,18 @@ log = logging.getLogger(__name__)
 
 class Engines:
     """The models of each (recognizer, detector, options) a job asks for, built once per
-    worker: loading them costs seconds, a chunk may take less."""
+    worker: loading them costs seconds, a chunk may take less.
 
-    def __init__(self) -> None:
+    ``threads`` (0: every core) is each model's thread count: with one worker per core,
+    one thread each keeps the workers from contending for the same cores."""
+
+    def __init__(self, threads: int = 0) -> None:
         self._built: dict[str, tuple[Any, Any, Any]] = {}
+        self.threads = threads
+        if threads:
+            import cv2
+
+            cv2.setNumThreads(threads)  # process-wide: the OpenCV DNN runtime of SFace
 
     def get(self, job: jobs.EnrolJob) -> tuple[Any, Any, Any]:
         key = f"{job.embedder}|{job.detector}|{sorted(job.detector_options.items())}"
@@ -42,9 +50,10 @@ class Engines:
             from bordermatch.gallery.enrol import portrait_detector
             from bordermatch.quality.measures import FaceQualityAssessor
 
-            self._built[key] = (portrait_detector(job.detector, job.detector_options),
-                                registry.create("embedder", job.embedder),
-                                FaceQualityAssessor())
+            extra = {"threads": self.threads} if self.threads else {}
+            self._built[key] = (
+                portrait_detector(job.detector, {**job.detector_options, **extra}),
+                registry.create("embedder", job.embedder, **extra), FaceQualityAssessor())
         return self._built[key]
 
 
@@ -81,10 +90,10 @@ def handle(body: bytes, engines: Engines) -> tuple[str, str]:
 
 def run(url: str, topo: broker.Topology, max_tasks: int | None = None,
         stop: threading.Event | None = None,
-        on_task: Callable[[str, str], None] | None = None) -> int:
+        on_task: Callable[[str, str], None] | None = None, threads: int = 0) -> int:
     """Consume tasks (prefetch 1) until ``stop`` is set, SIGTERM arrives or ``max_tasks``
     were handled; returns how many were handled."""
-    engines = Engines()
+    engines = Engines(threads)
     conn = broker.connect(url)
     try:
         ch = conn.channel()

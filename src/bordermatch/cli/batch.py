@@ -88,12 +88,15 @@ def enrol(
 @app.command("worker")
 def worker(broker_url: str = BrokerUrl, queue: str = Queue,
            max_tasks: int | None = typer.Option(None, min=1,
-                                                help="Exit after this many tasks.")) -> None:
+                                                help="Exit after this many tasks."),
+           threads: int = typer.Option(
+               0, min=0, max=256, help="Threads per model (0: every core). With a worker "
+               "per core, 1.")) -> None:
     """Take chunk tasks one at a time; write each chunk's result, then acknowledge it."""
     from bordermatch.batch.worker import run
 
     try:
-        n = run(broker_url, _topology(queue), max_tasks=max_tasks)
+        n = run(broker_url, _topology(queue), max_tasks=max_tasks, threads=threads)
     except BordermatchError as exc:
         fail(exc)
     typer.echo(f"batch worker stopped after {n} tasks", err=True)
