@@ -48,7 +48,7 @@ def test_enrol_wait_writes_the_gallery_build_file(queue, tmp_path, publicdomain,
     assert early.exit_code == 2 and "3 of 3 chunks not done" in early.output
     status = runner.invoke(app, ["batch", "status", str(job), "--json", *opts])
     assert json.loads(status.stdout) | {"job_id": ""} == {
-        "job_id": "", "chunks": 3, "chunks_done": 0, "travellers": 5, "rows": 9,
+        "job_id": "", "kind": "enrol", "chunks": 3, "chunks_done": 0, "travellers": 5, "rows": 9,
         "complete": False, "queue": name, "ready": 3, "dead": 0}
 
     stop = threading.Event()

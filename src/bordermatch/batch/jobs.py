@@ -26,7 +26,7 @@ import uuid
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,8 +47,31 @@ class JobError(ManifestError):
     code = "bad_job"
 
 
+class Chunked:
+    """What every kind of job has: chunks whose results are files in ``<job>/chunks``."""
+
+    job_id: str
+    chunks: int
+    kind: ClassVar[str]
+    suffix: ClassVar[str]
+
+    def chunk_path(self, job_dir: Path, chunk: int) -> Path:
+        return Path(job_dir) / "chunks" / f"{chunk:05d}{self.suffix}"
+
+    def done(self, job_dir: Path) -> list[int]:
+        return [c for c in range(self.chunks) if self.chunk_path(job_dir, c).is_file()]
+
+    def pending(self, job_dir: Path) -> list[int]:
+        return [c for c in range(self.chunks) if not self.chunk_path(job_dir, c).is_file()]
+
+    def summary(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class EnrolJob:
+class EnrolJob(Chunked):
+    kind: ClassVar[str] = "enrol"
+    suffix: ClassVar[str] = ".npz"
     job_id: str
     gallery_dir: str  # absolute
     manifest_sha256: str
@@ -63,15 +86,8 @@ class EnrolJob:
     travellers: int
     rows: int
 
-    # -- the folder ------------------------------------------------------------------------
-    def chunk_path(self, job_dir: Path, chunk: int) -> Path:
-        return Path(job_dir) / "chunks" / f"{chunk:05d}.npz"
-
-    def done(self, job_dir: Path) -> list[int]:
-        return [c for c in range(self.chunks) if self.chunk_path(job_dir, c).is_file()]
-
-    def pending(self, job_dir: Path) -> list[int]:
-        return [c for c in range(self.chunks) if not self.chunk_path(job_dir, c).is_file()]
+    def summary(self) -> dict[str, Any]:
+        return {"travellers": self.travellers, "rows": self.rows}
 
     # -- the manifest's share of each chunk --------------------------------------------------
     def manifest(self) -> Manifest:
@@ -117,6 +133,8 @@ def plan(job_dir: Path, gallery_dir: Path, *, embedder: str, detector: str,
     spec = Path(job_dir) / "job.json"
     if spec.exists():
         job = load_job(job_dir)
+        if not isinstance(job, EnrolJob):
+            raise JobError(f"{spec}: a {job.kind} job is planned there; use another folder")
         have = asdict(job)
         differ = [k for k in SPEC_FIELDS if have[k] != wanted[k]]
         if differ:
@@ -127,12 +145,17 @@ def plan(job_dir: Path, gallery_dir: Path, *, embedder: str, detector: str,
     job = EnrolJob(job_id=uuid.uuid4().hex, **wanted,
                    chunks=-(-n_travellers // chunk_travellers), travellers=n_travellers,
                    rows=manifest.n_rows)
-    (Path(job_dir) / "chunks").mkdir(parents=True, exist_ok=True)
-    atomic_write(spec, json.dumps({"format": FORMAT, **asdict(job)}, indent=1).encode())
+    write_spec(job_dir, job)
     return job, True
 
 
-def load_job(job_dir: Path) -> EnrolJob:
+def write_spec(job_dir: Path, job: Chunked) -> None:
+    (Path(job_dir) / "chunks").mkdir(parents=True, exist_ok=True)
+    spec = {"format": FORMAT, "kind": job.kind, **asdict(job)}  # type: ignore[call-overload]
+    atomic_write(Path(job_dir) / "job.json", json.dumps(spec, indent=1).encode())
+
+
+def load_job(job_dir: Path) -> Chunked:
     spec = Path(job_dir) / "job.json"
     try:
         meta = json.loads(spec.read_text())
@@ -142,8 +165,14 @@ def load_job(job_dir: Path) -> EnrolJob:
         raise JobError(f"{spec}: unreadable job spec ({exc})") from None
     if not isinstance(meta, dict) or meta.pop("format", None) != FORMAT:
         raise JobError(f"{spec}: not a {FORMAT} job")
+    from bordermatch.batch.lane_jobs import LaneJob
+
+    kinds: dict[str, type] = {"enrol": EnrolJob, "lane": LaneJob}
+    cls = kinds.get(meta.pop("kind", None))
+    if cls is None:
+        raise JobError(f"{spec}: unknown job kind")
     try:
-        return EnrolJob(**meta)
+        return cls(**meta)
     except TypeError as exc:
         raise JobError(f"{spec}: damaged job spec ({exc})") from None
 
@@ -230,8 +259,7 @@ def merge(job: EnrolJob, job_dir: Path) -> GalleryTemplates:
                     same_face_threshold=job.same_face_threshold)
 
 
-def status(job: EnrolJob, job_dir: Path) -> dict[str, Any]:
+def status(job: Chunked, job_dir: Path) -> dict[str, Any]:
     done = job.done(job_dir)
-    return {"job_id": job.job_id, "chunks": job.chunks, "chunks_done": len(done),
-            "travellers": job.travellers, "rows": job.rows,
-            "complete": len(done) == job.chunks}
+    return {"job_id": job.job_id, "kind": job.kind, "chunks": job.chunks,
+            "chunks_done": len(done), **job.summary(), "complete": len(done) == job.chunks}

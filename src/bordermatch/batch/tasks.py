@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bordermatch.batch.jobs import EnrolJob, JobError
+from bordermatch.batch.jobs import Chunked, JobError
 from bordermatch.ingest import broker
 
 DEFAULT_QUEUE = "bordermatch.batch"
@@ -36,7 +36,7 @@ class ChunkTask:
     chunk: int
 
     def encode(self) -> bytes:
-        return json.dumps({"v": 1, "kind": "enrol_chunk", "job_dir": self.job_dir,
+        return json.dumps({"v": 1, "kind": "chunk", "job_dir": self.job_dir,
                            "job_id": self.job_id, "chunk": self.chunk}).encode()
 
     @property
@@ -47,8 +47,8 @@ class ChunkTask:
 def decode(body: bytes) -> ChunkTask:
     try:
         msg = json.loads(body)
-        if not isinstance(msg, dict) or msg.get("v") != 1 or msg.get("kind") != "enrol_chunk":
-            raise ValueError("not a version 1 enrol_chunk task")
+        if not isinstance(msg, dict) or msg.get("v") != 1 or msg.get("kind") != "chunk":
+            raise ValueError("not a version 1 chunk task")
         chunk = msg["chunk"]
         if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 0:
             raise ValueError("chunk must be a non-negative integer")
@@ -57,7 +57,7 @@ def decode(body: bytes) -> ChunkTask:
         raise JobError(f"bad batch task: {exc}") from None
 
 
-def publish_pending(url: str, topo: broker.Topology, job: EnrolJob, job_dir: Path) -> int:
+def publish_pending(url: str, topo: broker.Topology, job: Chunked, job_dir: Path) -> int:
     """Queue every chunk of ``job`` without a result; returns how many were queued."""
     job_dir = Path(job_dir).resolve()
     conn = broker.connect(url)

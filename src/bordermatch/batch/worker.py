@@ -1,6 +1,7 @@
-"""``bordermatch batch worker``: take chunk tasks one at a time, enrol the chunk with the
-one enrolment path (``gallery.build.enrol_travellers``), write its result atomically in the
-job folder, and only then acknowledge.
+"""``bordermatch batch worker``: take chunk tasks one at a time, do the chunk with the one
+path its kind has (enrolment: ``gallery.build.enrol_travellers``; lane events:
+``lane.runner.run_event``), write its result atomically in the job folder, and only then
+acknowledge.
 
 A worker killed mid-chunk leaves its task unacknowledged: the broker hands it to another
 worker, which enrols the chunk from the start (a chunk writes nothing until it is whole). A
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bordermatch.batch import jobs, tasks
+from bordermatch.batch.lane_jobs import LaneJob, Pipelines, run_lane_chunk
 from bordermatch.errors import BordermatchError
 from bordermatch.gallery.build import enrol_travellers
 from bordermatch.ingest import broker
@@ -37,6 +39,7 @@ class Engines:
 
     def __init__(self, threads: int = 0) -> None:
         self._built: dict[str, tuple[Any, Any, Any]] = {}
+        self.lanes = Pipelines()  # lane jobs: the pipeline lane run builds
         self.threads = threads
         if threads:
             import cv2
@@ -80,7 +83,12 @@ def handle(body: bytes, engines: Engines) -> tuple[str, str]:
         job = jobs.load_job(job_dir)
         if job.job_id != task.job_id:
             raise jobs.JobError(f"{job_dir} holds job {job.job_id}, not {task.job_id}")
-        return ("done" if enrol_chunk(job, job_dir, task.chunk, engines) else "skipped"), ""
+        if isinstance(job, LaneJob):
+            did = run_lane_chunk(job, job_dir, task.chunk, engines.lanes)
+        else:
+            assert isinstance(job, jobs.EnrolJob)
+            did = enrol_chunk(job, job_dir, task.chunk, engines)
+        return ("done" if did else "skipped"), ""
     except BordermatchError as exc:
         return "dead", f"{exc.code}: {exc}"
     except Exception as exc:  # a full disk, a bug: retried, then dead-lettered

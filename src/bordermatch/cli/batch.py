@@ -1,12 +1,14 @@
-"""``bordermatch batch enrol|worker|status|merge``: a gallery enrolment split into chunks on
-the broker's work queue, done by any number of worker processes, resumable.
+"""``bordermatch batch enrol|lane-run|worker|status|merge``: a gallery enrolment or a
+``lane run`` over recorded events, split into chunks on the broker's work queue, done by any
+number of worker processes, resumable.
 
     bordermatch batch enrol GALLERY_DIR --job JOB            # plan and queue (or resume)
+    bordermatch batch lane-run --gallery G --events E --job JOB
     bordermatch batch worker                                 # as many as there are hosts
     bordermatch batch status JOB --watch                     # progress bar until done
-    bordermatch batch merge JOB --out gallery                # the gallery build file
+    bordermatch batch merge JOB --out OUT                    # gallery build's / lane run's file
 
-``batch enrol ... --wait --out OUT`` does the last two itself.
+``... --wait --out OUT`` does the last two itself.
 """
 
 from __future__ import annotations
@@ -72,17 +74,64 @@ def enrol(
     except BordermatchError as exc:
         fail(exc, as_json)
     summary = {**jobs.status(job, job_dir), "created": created, "queued": queued}
+    _queued(job, job_dir, summary, wait, out, broker_url, queue, as_json, quiet)
+
+
+def _queued(job: Any, job_dir: Path, summary: dict[str, Any], wait: bool, out: Path | None,
+            broker_url: str, queue: str, as_json: bool, quiet: bool) -> None:
     if not wait:
         if as_json:
             emit_json(summary)
         else:
-            typer.echo(f"job {job.job_id} ({'new' if created else 'resumed'}): "
-                       f"{job.travellers} travellers in {job.chunks} chunks, "
-                       f"{summary['chunks_done']} done, {queued} queued on {queue}")
+            what = ", ".join(f"{v} {k}" for k, v in job.summary().items())
+            typer.echo(f"job {job.job_id} ({'new' if summary['created'] else 'resumed'}): "
+                       f"{what} in {job.chunks} chunks, {summary['chunks_done']} done, "
+                       f"{summary['queued']} queued on {queue}")
         return
     assert out is not None
     _watch(job, job_dir, output(False, quiet), broker_url, queue)
     _merge(job, job_dir, out, as_json)
+
+
+@app.command("lane-run")
+def lane_run(
+    gallery: Path = typer.Option(..., help="Gallery template file from `gallery build`."),
+    events: Path = typer.Option(..., help="Lane events directory."),
+    job_dir: Path = typer.Option(..., "--job", help="Job folder; an existing job there is "
+                                 "resumed (only its unfinished chunks are queued)."),
+    chunk: int = typer.Option(20, "--chunk", min=1, help="Events per task."),
+    thresholds: Path | None = typer.Option(None, help="Open-set thresholds (default: bundled)."),
+    detector: str = typer.Option("yunet", help="Face detector (registry name)."),
+    detector_score: float | None = typer.Option(None, help="Detector score threshold."),
+    layout: Path | None = typer.Option(None, help="This lane's seat zones (JSON)."),
+    document_fmr: float | None = typer.Option(
+        None, help="1:1 FMR at which documents read in the lane are verified."),
+    ignore_documents: bool = typer.Option(False, "--ignore-documents"),
+    document_thresholds: Path | None = typer.Option(
+        None, help="Document-stage operating point from `lane calibrate --document-out`."),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the workers, then merge."),
+    out: Path | None = typer.Option(None, "--out", help="With --wait: the results file."),
+    broker_url: str = BrokerUrl, queue: str = Queue,
+    as_json: bool = typer.Option(False, "--json"), quiet: bool = Quiet,
+) -> None:
+    """`lane run` across the workers: chunks of --chunk events, merged in event order."""
+    from bordermatch.batch import jobs, tasks
+    from bordermatch.batch.lane_jobs import plan_lane
+
+    if wait and out is None:
+        typer.echo("error (bad_input): --wait needs --out", err=True)
+        raise typer.Exit(2)
+    try:
+        job, created = plan_lane(
+            job_dir, gallery, events, chunk_events=chunk, thresholds=thresholds,
+            detector=detector, detector_score=detector_score,
+            document_thresholds=document_thresholds, layout=layout,
+            document_fmr=document_fmr, ignore_documents=ignore_documents)
+        queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir)
+    except BordermatchError as exc:
+        fail(exc, as_json)
+    summary = {**jobs.status(job, job_dir), "created": created, "queued": queued}
+    _queued(job, job_dir, summary, wait, out, broker_url, queue, as_json, quiet)
 
 
 @app.command("worker")
@@ -120,8 +169,9 @@ def status(job_dir: Path = JobDir, watch: bool = typer.Option(
     if as_json:
         emit_json(report)
         return
-    typer.echo(f"job {report['job_id']}: {report['chunks_done']}/{report['chunks']} chunks "
-               f"done ({report['travellers']} travellers); queue {queue}: "
+    what = ", ".join(f"{v} {k}" for k, v in job.summary().items())
+    typer.echo(f"{job.kind} job {report['job_id']}: {report['chunks_done']}/{report['chunks']} "
+               f"chunks done ({what}); queue {queue}: "
                f"{report.get('ready', '?')} waiting, {report.get('dead', '?')} dead")
 
 
@@ -129,7 +179,8 @@ def status(job_dir: Path = JobDir, watch: bool = typer.Option(
 def merge(job_dir: Path = JobDir,
           out: Path = typer.Option(..., "--out", help="Template file (OUT.npz + OUT.json)."),
           as_json: bool = typer.Option(False, "--json"), verbose: bool = Verbose) -> None:
-    """Write the gallery template file once every chunk is done (what gallery build writes)."""
+    """Write the job's output once every chunk is done: the gallery template file (what
+    gallery build writes) or the results lines (what lane run writes)."""
     from bordermatch.batch import jobs
 
     try:
@@ -141,8 +192,19 @@ def merge(job_dir: Path = JobDir,
 
 def _merge(job: Any, job_dir: Path, out: Path, as_json: bool) -> None:
     from bordermatch.batch import jobs
+    from bordermatch.batch.lane_jobs import LaneJob, merge_lane
     from bordermatch.gallery.file import save
 
+    if isinstance(job, LaneJob):
+        try:
+            n = merge_lane(job, job_dir, out)
+        except BordermatchError as exc:
+            fail(exc, as_json)
+        if as_json:
+            emit_json({"events": n, "out": str(out)})
+        else:
+            typer.echo(f"{n} events -> {out}")
+        return
     try:
         gallery = jobs.merge(job, job_dir)
         npz, sidecar = save(gallery, out)
@@ -170,7 +232,8 @@ def _depth(broker_url: str, queue: str) -> dict[str, Any]:
 
 def _watch(job: Any, job_dir: Path, shown: Any, broker_url: str, queue: str) -> None:
     """A bar of chunks done until all are; a dead-lettered chunk of this job stops it."""
-    with progress("enrolling", "chunk", shown, total=job.chunks, delay_s=0.0) as bar:
+    desc = "enrolling" if job.kind == "enrol" else "lane events"
+    with progress(desc, "chunk", shown, total=job.chunks, delay_s=0.0) as bar:
         while True:
             done = len(job.done(job_dir))
             bar.done_of(done, job.chunks)
