@@ -55,8 +55,9 @@ def bordermatch(*args: str, env: dict | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def batch_run(gallery: Path, work: Path, workers: int, chunk: int, env: dict,
-              threads: int, name: str) -> float:
+def batch_run(command: list[str], workers: int, env: dict, threads: int = 0) -> float:
+    """Wall time of ``bordermatch batch COMMAND --wait ...`` with ``workers`` workers started
+    just before it on a fresh queue."""
     from bordermatch.ingest import broker
 
     queue = f"bm-batch-bench-{secrets.token_hex(3)}"
@@ -65,9 +66,7 @@ def batch_run(gallery: Path, work: Path, workers: int, chunk: int, env: dict,
                                "--threads", str(threads)], env=env, stderr=subprocess.DEVNULL)
              for _ in range(workers)]
     try:
-        return bordermatch("batch", "enrol", str(gallery), "--job", str(work / f"job-{name}"),
-                           "--chunk", str(chunk), "--wait", "--out",
-                           str(work / f"batch-{name}"), "-q", *opts, env=env)
+        return bordermatch("batch", *command, "--wait", "-q", *opts, env=env)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -100,7 +99,9 @@ def main() -> None:
         reference = (work / "single.npz").read_bytes()
         for spec in args.workers.split(","):
             w, _, t = spec.partition("x")
-            wall = batch_run(work / "gallery", work, int(w), args.chunk, env, int(t or 0), spec)
+            wall = batch_run(["enrol", str(work / "gallery"), "--job", str(work / f"job-{spec}"),
+                              "--chunk", str(args.chunk), "--out", str(work / f"batch-{spec}")],
+                             int(w), env, int(t or 0))
             if (work / f"batch-{spec}.npz").read_bytes() != reference:
                 raise SystemExit(f"batch with {spec} workers differs from gallery build")
             threads = f", {t} thread(s) per model" if t else ""
