@@ -73,3 +73,21 @@ def test_enrol_wait_writes_the_gallery_build_file(queue, tmp_path, publicdomain,
     again = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
                                 "--chunk", "3", *opts])
     assert again.exit_code == 2 and "other chunk_travellers" in again.output
+
+
+def test_watch_stops_on_a_dead_lettered_chunk(queue, tmp_path, publicdomain, astronaut):
+    url, name = queue
+    gallery = make_gallery(tmp_path, publicdomain, astronaut, rows=4)
+    job = tmp_path / "job"
+    opts = ["--broker", url, "--queue", name]
+    planned = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
+                                  "--chunk", "1", *opts])
+    assert planned.exit_code == 0, planned.output
+    with open(gallery / "manifest.csv", "a") as fh:  # edited after planning: no retry helps
+        fh.write("T999,A,B,P,D9999,USA,true,obama.jpg\n")
+    assert run(url, tasks.topology(name), max_tasks=2) == 2
+    watched = runner.invoke(app, ["batch", "status", str(job), "--watch", *opts])
+    assert watched.exit_code == 2
+    assert "were dead-lettered" in watched.output and f"--queue {name}" in watched.output
+    status = runner.invoke(app, ["batch", "status", str(job), "--json", *opts])
+    assert json.loads(status.stdout)["dead"] == 2

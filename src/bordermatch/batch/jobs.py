@@ -24,6 +24,7 @@ import os
 import tempfile
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -59,10 +60,17 @@ class Chunked:
         return Path(job_dir) / "chunks" / f"{chunk:05d}{self.suffix}"
 
     def done(self, job_dir: Path) -> list[int]:
-        return [c for c in range(self.chunks) if self.chunk_path(job_dir, c).is_file()]
+        # One listing of the folder, not a stat per chunk: a million-photo job has tens of
+        # thousands of chunks, polled every half second on a shared file system.
+        try:
+            names = {e.name for e in os.scandir(Path(job_dir) / "chunks") if e.is_file()}
+        except FileNotFoundError:
+            names = set()
+        return [c for c in range(self.chunks) if self.chunk_path(job_dir, c).name in names]
 
     def pending(self, job_dir: Path) -> list[int]:
-        return [c for c in range(self.chunks) if not self.chunk_path(job_dir, c).is_file()]
+        done = set(self.done(job_dir))
+        return [c for c in range(self.chunks) if c not in done]
 
     def summary(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -98,13 +106,13 @@ class EnrolJob(Chunked):
                            "job was planned; start a new job")
         return read_manifest(gallery_dir)
 
-    def chunk_travellers_of(self, manifest: Manifest, chunk: int
-                            ) -> list[tuple[str, list[ManifestRow]]]:
+    def chunk_travellers_of(self, travellers: Sequence[tuple[str, list[ManifestRow]]],
+                            chunk: int) -> Sequence[tuple[str, list[ManifestRow]]]:
+        """Chunk ``chunk`` of ``travellers`` (the manifest's, in order)."""
         if not 0 <= chunk < self.chunks:
             raise JobError(f"job {self.job_id} has no chunk {chunk} (it has {self.chunks})")
-        items = list(manifest.travellers().items())
         start = chunk * self.chunk_travellers
-        return items[start:start + self.chunk_travellers]
+        return travellers[start:start + self.chunk_travellers]
 
 
 def manifest_sha256(gallery_dir: Path) -> str:

@@ -39,6 +39,7 @@ class Engines:
 
     def __init__(self, threads: int = 0) -> None:
         self._built: dict[str, tuple[Any, Any, Any]] = {}
+        self._manifests: dict[str, tuple[tuple[int, int], list[Any]]] = {}
         self.lanes = Pipelines()  # lane jobs: the pipeline lane run builds
         self.threads = threads
         if threads:
@@ -59,14 +60,30 @@ class Engines:
                 registry.create("embedder", job.embedder, **extra), FaceQualityAssessor())
         return self._built[key]
 
+    def travellers(self, job: jobs.EnrolJob) -> list[Any]:
+        """The job's manifest as (traveller, rows) in order, read and checked once while the
+        file's size and modification time stay as they were (a million-row manifest takes
+        seconds to parse, and a chunk of 50 travellers less)."""
+        path = Path(job.gallery_dir) / "manifest.csv"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise jobs.JobError(f"{path}: manifest not found") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._manifests.get(job.job_id)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, list(job.manifest().travellers().items()))
+            self._manifests[job.job_id] = cached
+        return cached[1]
+
 
 def enrol_chunk(job: jobs.EnrolJob, job_dir: Path, chunk: int, engines: Engines) -> bool:
     """Enrol one chunk and write its result; False when the result was already there."""
     if job.chunk_path(job_dir, chunk).is_file():
         return False
-    manifest = job.manifest()
+    travellers = job.chunk_travellers_of(engines.travellers(job), chunk)
     portrait, embedder, assessor = engines.get(job)
-    part = enrol_travellers(Path(job.gallery_dir), job.chunk_travellers_of(manifest, chunk),
+    part = enrol_travellers(Path(job.gallery_dir), travellers,
                             portrait, embedder, assessor, min_quality=job.min_quality,
                             first_reference_only=job.first_reference_only)
     engine = jobs.Engine(embedder.name, portrait.name, int(getattr(embedder, "dim", 0)))
