@@ -83,6 +83,7 @@ def test_watch_stops_on_a_dead_lettered_chunk(queue, tmp_path, publicdomain, ast
     planned = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
                                   "--chunk", "1", *opts])
     assert planned.exit_code == 0, planned.output
+    original = (gallery / "manifest.csv").read_bytes()
     with open(gallery / "manifest.csv", "a") as fh:  # edited after planning: no retry helps
         fh.write("T999,A,B,P,D9999,USA,true,obama.jpg\n")
     assert run(url, tasks.topology(name), max_tasks=2) == 2
@@ -91,3 +92,15 @@ def test_watch_stops_on_a_dead_lettered_chunk(queue, tmp_path, publicdomain, ast
     assert "were dead-lettered" in watched.output and f"--queue {name}" in watched.output
     status = runner.invoke(app, ["batch", "status", str(job), "--json", *opts])
     assert json.loads(status.stdout)["dead"] == 2
+    # The cause fixed, a plain resume queues nothing (both chunks were queued); --requeue does.
+    (gallery / "manifest.csv").write_bytes(original)
+    resumed = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
+                                  "--chunk", "1", "--json", *opts])
+    assert resumed.exit_code == 0 and json.loads(resumed.stdout)["queued"] == 0, resumed.output
+    requeued = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
+                                   "--chunk", "1", "--requeue", "--json", *opts])
+    assert json.loads(requeued.stdout)["queued"] == 2
+    assert run(url, tasks.topology(name), max_tasks=2) == 2
+    merged = runner.invoke(app, ["batch", "merge", str(job), "--out", str(tmp_path / "g")])
+    assert merged.exit_code == 0 and "enrolled 3 photos of 2 travellers from 4 rows" in \
+        merged.output, merged.output

@@ -69,16 +69,21 @@ def test_a_resumed_publisher_queues_only_unfinished_chunks(amqp, topo, tmp_path,
     conn.close()
     seen: list[tuple[str, str]] = []
     assert run(amqp, topo, max_tasks=1, on_task=lambda o, m: seen.append((o, m))) == 1
-    # Resumed: planning finds the job, and chunks 1-3 (no result yet) are queued again.
+    # Resumed: planning finds the job, and chunks 1-3 (no result yet, none marked queued)
+    # are queued; chunk 1 is then in the queue twice.
     again, created = plan_job(job_dir, gallery_dir, threshold, chunk=2)
     assert not created and again.job_id == job.job_id
+    assert tasks.queued_through(job_dir) == -1
     assert tasks.publish_pending(amqp, topo, again, job_dir) == 3
     assert tasks.queue_depth(amqp, topo)["ready"] == 4
+    # Resumed once more (the publisher died while waiting): all marked queued, none again.
+    assert tasks.publish_pending(amqp, topo, again, job_dir) == 0
     assert run(amqp, topo, max_tasks=4, on_task=lambda o, m: seen.append((o, m))) == 4
     ids = f"{job.job_id}/"
     assert seen == [("done", ids + "0"), ("done", ids + "1"), ("skipped", ids + "1"),
                     ("done", ids + "2"), ("done", ids + "3")]
     assert tasks.queue_depth(amqp, topo) == {"queue": topo.queue, "ready": 0, "dead": 0}
+    assert tasks.queued_through(job_dir) == 3
     merged = jobs.merge(job, job_dir)
     assert_same_gallery(merged, single_process(gallery_dir, threshold))
     _every_row_once(merged, gallery_dir)

@@ -31,6 +31,9 @@ BrokerUrl = typer.Option("amqp://guest:guest@127.0.0.1:5672/%2F", "--broker",
 Queue = typer.Option("bordermatch.batch", "--queue", envvar="BORDERMATCH_BATCH_QUEUE",
                      help="The work queue (its dead letters: QUEUE.dead).")
 JobDir = typer.Argument(..., help="The job folder (shared by every worker).")
+Requeue = typer.Option(False, "--requeue", help="Queue every unfinished chunk again, also "
+                       "those an earlier run queued (the broker lost them, or they were "
+                       "dead-lettered and the cause is fixed).")
 
 
 def _topology(queue: str):
@@ -54,7 +57,7 @@ def enrol(
     first_reference_only: bool = typer.Option(False, "--first-reference-only"),
     wait: bool = typer.Option(False, "--wait", help="Wait for the workers, then merge."),
     out: Path | None = typer.Option(None, "--out", help="With --wait: the template file."),
-    broker_url: str = BrokerUrl, queue: str = Queue,
+    requeue: bool = Requeue, broker_url: str = BrokerUrl, queue: str = Queue,
     as_json: bool = typer.Option(False, "--json"), quiet: bool = Quiet,
 ) -> None:
     """Plan the job (chunks of --chunk travellers) and queue each unfinished chunk."""
@@ -71,7 +74,7 @@ def enrol(
             detector_options=cfg.detector_options(), min_quality=min_quality,
             same_face_threshold=strict_cosine_threshold(embedder, same_face_fmr),
             first_reference_only=first_reference_only, chunk_travellers=chunk)
-        queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir)
+        queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir, requeue)
     except BordermatchError as exc:
         fail(exc, as_json)
     summary = {**jobs.status(job, job_dir), "created": created, "queued": queued}
@@ -112,7 +115,7 @@ def lane_run(
         None, help="Document-stage operating point from `lane calibrate --document-out`."),
     wait: bool = typer.Option(False, "--wait", help="Wait for the workers, then merge."),
     out: Path | None = typer.Option(None, "--out", help="With --wait: the results file."),
-    broker_url: str = BrokerUrl, queue: str = Queue,
+    requeue: bool = Requeue, broker_url: str = BrokerUrl, queue: str = Queue,
     as_json: bool = typer.Option(False, "--json"), quiet: bool = Quiet,
 ) -> None:
     """`lane run` across the workers: chunks of --chunk events, merged in event order."""
@@ -128,7 +131,7 @@ def lane_run(
             detector=detector, detector_score=detector_score,
             document_thresholds=document_thresholds, layout=layout,
             document_fmr=document_fmr, ignore_documents=ignore_documents)
-        queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir)
+        queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir, requeue)
     except BordermatchError as exc:
         fail(exc, as_json)
     summary = {**jobs.status(job, job_dir), "created": created, "queued": queued}
