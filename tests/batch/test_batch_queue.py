@@ -155,3 +155,30 @@ def test_sigkill_mid_chunk_the_job_completes_with_every_row_once(
     merged = jobs.merge(job, job_dir)
     assert_same_gallery(merged, single_process(gallery_dir, threshold))
     _every_row_once(merged, gallery_dir)
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_waiting_publisher_then_a_rerun_finishes_the_job(
+        amqp, topo, tmp_path, publicdomain, astronaut, threshold):
+    gallery_dir = make_gallery(tmp_path, publicdomain, astronaut, rows=8)
+    job_dir = tmp_path / "job"
+    cmd = [sys.executable, "-m", "bordermatch", "batch", "enrol", str(gallery_dir), "--job",
+           str(job_dir), "--chunk", "1", "--broker", amqp, "--queue", topo.queue]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    publisher = subprocess.Popen([*cmd, "--wait", "--out", str(tmp_path / "never")], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: (job_dir / "queued.json").is_file(), 120, "the chunks to be queued")
+    finally:
+        publisher.send_signal(signal.SIGKILL)
+        publisher.wait(10)
+    assert tasks.queue_depth(amqp, topo)["ready"] == 4
+    again = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert '"created":false' in again.stdout and '"queued":0' in again.stdout
+    assert run(amqp, topo, max_tasks=4) == 4
+    job = jobs.load_job(job_dir)
+    assert isinstance(job, jobs.EnrolJob) and not job.pending(job_dir)
+    merged = jobs.merge(job, job_dir)
+    assert_same_gallery(merged, single_process(gallery_dir, threshold))
+    _every_row_once(merged, gallery_dir)
