@@ -8,13 +8,20 @@ folders) is enrolled into a throw-away PostgreSQL schema. Then:
   one after another: the pipeline and the commit alone, no broker;
 * ``broker, N workers``: N worker processes consume one queue; this process publishes
   the events at ``--rate`` vehicles per second (loopback only, bounded by ``--limit``) with
-  a direct reply-to and times each decision from publish to answer.
+  a direct reply-to and times each decision from publish to answer;
+* ``HTTP -> broker, N workers``: the lane device's HTTP route in broker mode. This process
+  starts ``bordermatch serve`` on 127.0.0.1 with ``BORDERMATCH_INGEST=broker`` and N
+  workers, and posts the events to ``/v1/encounters/vehicle`` at ``--rate`` (open loop:
+  each post in its own thread at its scheduled time, at most ``MAX_RATE`` per second and
+  ``--limit`` posts); the latency is from the post to the route's answer, which is the
+  worker's decision.
 
-The difference between the two latencies is what the broker, the second process and the
-database cost. Every figure comes from the same events on the same machine in one run.
+The difference between the latencies is what the broker, the HTTP edge, the second
+process and the database cost. Every figure comes from the same events on the same machine
+in one run.
 
     python benchmarks/ingest_load.py --gallery-dir RUN/gallery --events RUN/events \\
-        [--limit 30] [--rate 0.5] [--workers 1,2]
+        [--limit 30] [--rate 0.5] [--workers 1,2] [--via broker,http]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +42,8 @@ import numpy as np
 PG_URL = os.environ.get("BORDERMATCH_TEST_PG",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 AMQP_URL = os.environ.get("BORDERMATCH_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")
+LOOPBACK = "127.0.0.1"  # the HTTP mode serves and posts on loopback only
+MAX_RATE = 20.0  # vehicles per second: a bounded load generator, not a flood
 
 
 def _schema_url(schema: str) -> str:
@@ -171,6 +181,89 @@ def _send(ch, topo, token, msg, cid: str, sent: dict) -> None:
                    correlation_id=cid)
 
 
+def _http_run(settings_env: dict, token: str, gallery: str, events, workers: int,
+              rate: float) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from bordermatch.ingest import broker
+
+    topo = broker.Topology(f"bm-load-http-{secrets.token_hex(3)}", 5)
+    with socket.socket() as s:  # a free loopback port for this run's API
+        s.bind((LOOPBACK, 0))
+        port = s.getsockname()[1]
+    env = os.environ | settings_env | {"BORDERMATCH_INGEST_QUEUE": topo.queue,
+                                       "BORDERMATCH_RUN_MIGRATIONS": "false",
+                                       "BORDERMATCH_INGEST": "broker",
+                                       "BORDERMATCH_INGEST_REPLY_TIMEOUT_S": "120"}
+    procs = [subprocess.Popen([sys.executable, "-m", "bordermatch", "serve", "--host",
+                               LOOPBACK, "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs += [subprocess.Popen([sys.executable, "-m", "bordermatch", "worker"], env=env,
+                               stderr=subprocess.DEVNULL) for _ in range(workers)]
+    try:
+        with httpx.Client(base_url=f"http://{LOOPBACK}:{port}", timeout=180) as client, \
+                ThreadPoolExecutor(max_workers=64) as pool:
+            _wait_healthy(client, procs[0])
+            # Warm-up: one event per worker (model loading), answered before the clock starts.
+            for f in [pool.submit(_post, client, token, gallery, events[k % len(events)],
+                                  f"warm-{topo.queue}-{k}") for k in range(workers)]:
+                f.result()
+            t0 = time.perf_counter()
+            futures = []
+            for i, msg in enumerate(events):
+                time.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+                futures.append(pool.submit(_post, client, token, gallery, msg,
+                                           f"{topo.queue}-{i}"))
+            results = [f.result() for f in futures]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(30)
+        conn = broker.connect(AMQP_URL)
+        ch = conn.channel()
+        ch.queue_delete(topo.queue)
+        ch.queue_delete(topo.dead)
+        conn.close()
+    decided = [(ms, end) for status, ms, end in results if status == 201]
+    if len(decided) < len(results):
+        print(f"HTTP: {len(results) - len(decided)} posts not decided: "
+              f"{sorted({st for st, _, _ in results if st != 201})}", file=sys.stderr)
+    wall = max(end for _, end in decided) - t0
+    return _summary(f"HTTP -> broker, {workers} worker(s), {rate}/s offered", workers,
+                    [ms for ms, _ in decided], wall)
+
+
+def _wait_healthy(client, api: subprocess.Popen) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if api.poll() is not None:
+            raise SystemExit(f"bordermatch serve exited with {api.returncode}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("bordermatch serve did not become healthy in 120 s")
+
+
+def _post(client, token: str, gallery: str, msg, key: str) -> tuple[int, float, float]:
+    """(status, latency ms, end time) of one vehicle post, as the lane device sends it."""
+    t = time.perf_counter()
+    r = client.post("/v1/encounters/vehicle",
+                    headers={"authorization": f"Bearer {token}", "idempotency-key": key},
+                    data={"gallery_id": gallery, "event": msg.event},
+                    files=[("frames", (n, d, "image/jpeg")) for n, d in msg.frames])
+    end = time.perf_counter()
+    if r.status_code != 201:
+        print(f"HTTP {r.status_code}: {r.text[:200]}", file=sys.stderr)
+    return r.status_code, (end - t) * 1000, end
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gallery-dir", type=Path, required=True)
@@ -178,7 +271,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=30)
     ap.add_argument("--rate", type=float, default=0.5, help="vehicles per second offered")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--via", default="broker,http",
+                    help="broker (publish directly), http (the route in broker mode), or both")
     args = ap.parse_args()
+    via = set(args.via.split(","))
+    if not via <= {"broker", "http"}:
+        ap.error("--via takes broker, http or both")
+    if not 0 < args.rate <= MAX_RATE or args.limit < 1:
+        ap.error(f"--rate must be in (0, {MAX_RATE:g}] vehicles/s and --limit at least 1")
 
     import tempfile
 
@@ -200,7 +300,10 @@ def main() -> None:
         gallery, token = _setup(service, args.gallery_dir, lanes)
         rows = [_in_process(service, token, gallery, events)]
         for w in (int(x) for x in args.workers.split(",")):
-            rows.append(_broker_run(AMQP_URL, env, token, gallery, events, w, args.rate))
+            if "broker" in via:
+                rows.append(_broker_run(AMQP_URL, env, token, gallery, events, w, args.rate))
+            if "http" in via:
+                rows.append(_http_run(env, token, gallery, events, w, args.rate))
         db.dispose()
     finally:
         _drop(schema)

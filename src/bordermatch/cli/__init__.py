@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from bordermatch.cli import blobs, document, face, gallery, gate, lane, models
+from bordermatch.cli import batch, blobs, document, face, gallery, gate, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
 from bordermatch.cli import ingest as ingest_cli
@@ -24,6 +24,7 @@ app.command("detect")(face.detect)
 app.add_typer(models.app, name="models")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(gallery.app, name="gallery")
+app.add_typer(batch.app, name="batch")  # gallery enrolment across processes
 app.add_typer(lane.app, name="lane")
 app.add_typer(gate.app, name="gate")
 service_cli.register(app)  # serve, purge, keys, audit, db

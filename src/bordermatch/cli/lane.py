@@ -15,25 +15,10 @@ from bordermatch.errors import BordermatchError
 app = typer.Typer(no_args_is_help=True, help="Vehicle lanes: run, evaluate, simulate.")
 
 
-def _config(fusion: str | None, roi_upscale: float | None, link_threshold: float | None,
-            cameras: str | None = None, last_frames: int | None = None,
-            shots: int | None = None, layout: Path | None = None,
-            document_fmr: float | None = None, ignore_documents: bool = False):
-    from bordermatch.lane.pipeline import LaneConfig
-    from bordermatch.lane.seats import load_layout
+def _config(*args: Any, **kwargs: Any):
+    from bordermatch.lane.runner import lane_config
 
-    only = tuple(c for c in cameras.split(",") if c) if cameras else None
-    overrides: dict[str, Any] = {
-        k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
-                          ("link_threshold", link_threshold), ("only_cameras", only),
-                          ("last_frames", last_frames),
-                          ("shots_per_tracklet", shots),
-                          ("document_fmr", document_fmr),
-                          ("layout", load_layout(layout) if layout else None))
-        if v is not None}
-    if ignore_documents:
-        overrides["document_fmr"] = None
-    return LaneConfig(**overrides)
+    return lane_config(*args, **kwargs)
 
 
 @app.command("run")

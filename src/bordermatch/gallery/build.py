@@ -16,7 +16,8 @@ used yet; the template file holds one vector per traveller).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 from bordermatch.errors import BordermatchError
 from bordermatch.gallery.enrol import PortraitDetector, as_portrait
 from bordermatch.gallery.file import GalleryTemplates
-from bordermatch.gallery.manifest import ManifestRow, entry, read_manifest
+from bordermatch.gallery.manifest import Manifest, ManifestRow, entry, read_manifest
 from bordermatch.io.images import load_image
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 
@@ -41,31 +42,75 @@ def enrol(gallery_dir: Path, detector: Detector | PortraitDetector, embedder: Em
     enrols each traveller's first usable row alone, to measure what the others buy."""
     manifest = read_manifest(gallery_dir)
     portrait = as_portrait(detector)
-    rejected: list[dict[str, Any]] = list(manifest.report)
-    flagged: list[dict[str, Any]] = []
-    ids, vectors, quality, docs = [], [], [], []
-    travellers = manifest.travellers()
-    for i, (tid, rows) in enumerate(travellers.items()):
+    part = enrol_travellers(gallery_dir, list(manifest.travellers().items()), portrait,
+                            embedder, assessor, min_quality=min_quality,
+                            first_reference_only=first_reference_only, progress=progress)
+    return assemble(manifest, [part], model=embedder.name, dim=getattr(embedder, "dim", 0),
+                    detector=portrait.name, min_quality=min_quality,
+                    same_face_threshold=same_face_threshold)
+
+
+@dataclass(slots=True)
+class Enrolled:
+    """What enrolling some travellers' rows gave, in manifest order: the whole gallery's
+    share of one process, or of one chunk of a batch job (``bordermatch.batch``)."""
+
+    ids: list[str] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    quality: list[float] = field(default_factory=list)
+    docs: list[tuple[str, str, str]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+
+
+def enrol_travellers(gallery_dir: Path, travellers: Sequence[tuple[str, list[ManifestRow]]],
+                     portrait: PortraitDetector, embedder: Embedder,
+                     assessor: QualityAssessor, *, min_quality: float,
+                     first_reference_only: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> Enrolled:
+    """Enrol the rows of ``travellers`` (traveller id, that traveller's rows)."""
+    out = Enrolled()
+    for i, (tid, rows) in enumerate(travellers):
         if progress:
             progress(i + 1, len(travellers))
         for j, row in enumerate(rows):
             result = _enrol_row(gallery_dir, row, portrait, embedder, assessor, min_quality)
             if isinstance(result, dict):
-                rejected.append(result)
+                out.rejected.append(result)
                 continue
             vector, q, flags = result
-            flagged.extend(flags)
-            ids.append(tid)
-            vectors.append(vector)
-            quality.append(q)
-            docs.append((row.document_type, row.document_number, row.nationality))
+            out.flagged.extend(flags)
+            out.ids.append(tid)
+            out.vectors.append(vector)
+            out.quality.append(q)
+            out.docs.append((row.document_type, row.document_number, row.nationality))
             if first_reference_only:
-                flagged.extend(entry(r.line, tid, "additional_reference",
-                                     f"another document or photo of {tid}, left out: first "
-                                     f"reference only (line {row.line})")
-                               for r in rows[j + 1:])
+                out.flagged.extend(entry(r.line, tid, "additional_reference",
+                                         f"another document or photo of {tid}, left out: "
+                                         f"first reference only (line {row.line})")
+                                   for r in rows[j + 1:])
                 break
-    dim = getattr(embedder, "dim", 0)
+    return out
+
+
+def assemble(manifest: Manifest, parts: Sequence[Enrolled], *, model: str, dim: int,
+             detector: str, min_quality: float, same_face_threshold: float
+             ) -> GalleryTemplates:
+    """The gallery of ``manifest`` from the parts that together enrolled all its travellers,
+    in manifest order; the same-face check runs across all of them."""
+    rejected: list[dict[str, Any]] = list(manifest.report)
+    flagged: list[dict[str, Any]] = []
+    ids: list[str] = []
+    vectors: list[np.ndarray] = []
+    quality: list[float] = []
+    docs: list[tuple[str, str, str]] = []
+    for part in parts:
+        rejected += part.rejected
+        flagged += part.flagged
+        ids += part.ids
+        vectors += part.vectors
+        quality += part.quality
+        docs += part.docs
     mat = np.asarray(vectors, np.float32).reshape(len(vectors), dim if not vectors else -1)
     same = same_face_pairs(ids, mat, same_face_threshold)
     report = {"rows": manifest.n_rows, "enrolled": len(ids), "travelers": len(set(ids)),
@@ -77,7 +122,7 @@ def enrol(gallery_dir: Path, detector: Detector | PortraitDetector, embedder: Em
     types, numbers, nationalities = (tuple(c) for c in zip(*docs, strict=True)) if docs \
         else ((), (), ())
     return GalleryTemplates(tuple(ids), mat, np.asarray(quality, np.float32),
-                            model=embedder.name, detector=portrait.name, report=report,
+                            model=model, detector=detector, report=report,
                             document_types=types, document_numbers=numbers,
                             nationalities=nationalities)
 

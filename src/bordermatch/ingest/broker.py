@@ -16,6 +16,8 @@ Topology, declared idempotently by every worker and publisher:
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -148,3 +150,16 @@ def describe(props: Any, body: bytes) -> dict[str, Any]:
         detail = detail.decode("utf-8", "replace")
     return {"message_id": props.message_id, "reason": reason, "detail": detail,
             "deliveries": headers.get("x-delivery-count"), "bytes": len(body)}
+
+
+def on_sigterm(callback: Any) -> Any:
+    """Make SIGTERM call ``callback`` (a consumer's stop), from the main thread only; returns
+    the previous handler for :func:`restore_sigterm`."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: callback())
+
+
+def restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)

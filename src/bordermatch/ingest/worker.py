@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -183,14 +182,14 @@ class Worker:
                 stopping.set()
 
         tag = ch.basic_consume(self.topology.queue, on_message)
-        previous = _on_sigterm(stopping.set)
+        previous = broker.on_sigterm(stopping.set)
         try:
             while not stopping.is_set() and ch.is_open:
                 conn.process_data_events(time_limit=0.2)
             if ch.is_open:
                 ch.basic_cancel(tag)
         finally:
-            _restore_sigterm(previous)
+            broker.restore_sigterm(previous)
             if conn.is_open:
                 conn.close()  # anything delivered and not acked goes back to the queue
         return handled
@@ -216,14 +215,3 @@ def _answer(outcome: Outcome) -> bytes:
     redact = outcome.who is not None and outcome.who.role in DEVICE_ROLES
     body = encounter_out(r.encounter, r.occupants, redact).model_dump(mode="json")
     return json.dumps({"status": "done", "replayed": r.replayed, "encounter": body}).encode()
-
-
-def _on_sigterm(callback):
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, lambda *_: callback())
-
-
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)

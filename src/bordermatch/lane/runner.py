@@ -99,6 +99,28 @@ def document_point_for(model: str, target_fmr: float,
         target_fmr, provenance=f"bundled calibration of {model} (still photos)")
 
 
+def lane_config(fusion: str | None = None, roi_upscale: float | None = None,
+                link_threshold: float | None = None, cameras: str | None = None,
+                last_frames: int | None = None, shots: int | None = None,
+                layout: Path | None = None, document_fmr: float | None = None,
+                ignore_documents: bool = False) -> LaneConfig:
+    """The LaneConfig of ``lane run``'s options (None: the default), for every caller."""
+    from bordermatch.lane.seats import load_layout
+
+    only = tuple(c for c in cameras.split(",") if c) if cameras else None
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("fusion", fusion), ("roi_upscale", roi_upscale),
+                          ("link_threshold", link_threshold), ("only_cameras", only),
+                          ("last_frames", last_frames),
+                          ("shots_per_tracklet", shots),
+                          ("document_fmr", document_fmr),
+                          ("layout", load_layout(layout) if layout else None))
+        if v is not None}
+    if ignore_documents:
+        overrides["document_fmr"] = None
+    return LaneConfig(**overrides)
+
+
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
                    detector_score: float | None = None,
@@ -146,25 +168,31 @@ def run_events(pipeline: LanePipeline, events_dir: Path, out: Path,
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
         for folder in folders:
-            start = time.perf_counter()
-            try:
-                event, frames = load_event(folder, pipeline, limits)
-                result = pipeline.process(event, frames)
-            except LaneEventError as exc:
-                result = LaneResult(folder.name, (), _ms(start), error=exc.reason,
-                                    error_detail=exc.detail)
-            except BordermatchError as exc:
-                result = LaneResult(folder.name, (), _ms(start), error=exc.code,
-                                    error_detail=str(exc))
-            except Exception as exc:  # one bad event must not end a night's run; it is logged
-                log.exception("%s: internal error", folder.name)
-                result = LaneResult(folder.name, (), _ms(start), error="internal_error",
-                                    error_detail=f"{type(exc).__name__} (see the log)")
+            result = run_event(pipeline, folder, limits)
             fh.write(json.dumps(result_to_json(result)) + "\n")
             fh.flush()
             if progress:
                 progress(result)
     return len(folders)
+
+
+def run_event(pipeline: LanePipeline, folder: Path, limits: ImageLimits | None = None
+              ) -> LaneResult:
+    """One event folder's result; a bad event is a result with its error reason, never an
+    exception (``lane run`` and ``bordermatch batch`` both go through here)."""
+    start = time.perf_counter()
+    try:
+        event, frames = load_event(folder, pipeline, limits)
+        return pipeline.process(event, frames)
+    except LaneEventError as exc:
+        return LaneResult(folder.name, (), _ms(start), error=exc.reason,
+                          error_detail=exc.detail)
+    except BordermatchError as exc:
+        return LaneResult(folder.name, (), _ms(start), error=exc.code, error_detail=str(exc))
+    except Exception as exc:  # one bad event must not end a night's run; it is logged
+        log.exception("%s: internal error", folder.name)
+        return LaneResult(folder.name, (), _ms(start), error="internal_error",
+                          error_detail=f"{type(exc).__name__} (see the log)")
 
 
 def _ms(start: float) -> float:

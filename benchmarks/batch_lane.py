@@ -1,0 +1,67 @@
+"""``lane run`` across processes: ``bordermatch batch lane-run`` with 1 and 2 workers beside
+single-process ``lane run`` on the same events, in the same run.
+
+The input is a ``lane simulate`` output (RUN/gallery, RUN/events); the gallery is enrolled
+once with ``gallery build``. Each mode is the wall time of the command a user runs, model
+loading included. Every batch results file must have ``lane run``'s lines (but for the
+measured ``latency_ms`` and ``timings_ms``), or the script fails.
+
+    python benchmarks/batch_lane.py --run RUN [--chunk 5] [--workers 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from batch_enrol import ROOT, batch_run, bordermatch
+
+MEASURED = ("latency_ms", "timings_ms")
+
+
+def lines(path: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in MEASURED}
+            for line in path.read_text().splitlines()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", type=Path, required=True, help="a lane simulate output folder")
+    ap.add_argument("--chunk", type=int, default=5, help="events per task")
+    ap.add_argument("--workers", default="1,2")
+    args = ap.parse_args()
+
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    events = args.run / "events"
+    n = sum(1 for p in events.iterdir() if p.is_dir())
+    with tempfile.TemporaryDirectory(prefix="bm-batch-lane-") as tmp:
+        work = Path(tmp)
+        bordermatch("gallery", "build", str(args.run / "gallery"), "--out", str(work / "g"),
+                    "-q", env=env)
+        load0 = os.getloadavg()
+        common = ["--gallery", str(work / "g.npz"), "--events", str(events)]
+        rows = [("lane run (1 process, reference)",
+                 bordermatch("lane", "run", *common, "--out", str(work / "single.jsonl"), "-q",
+                             env=env))]
+        reference = lines(work / "single.jsonl")
+        for w in (int(x) for x in args.workers.split(",")):
+            out = work / f"batch-{w}.jsonl"
+            wall = batch_run(["lane-run", *common, "--job", str(work / f"job-{w}"), "--chunk",
+                              str(args.chunk), "--out", str(out)], w, env)
+            if lines(out) != reference:
+                raise SystemExit(f"batch lane-run with {w} workers differs from lane run")
+            rows.append((f"batch lane-run, {w} worker(s), chunks of {args.chunk} events", wall))
+        load1 = os.getloadavg()
+    print(f"{n} events, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
+          f"{load1[0]:.2f} after; every batch file has lane run's lines")
+    print("| mode | wall s | events/s |\n|---|---|---|")
+    for mode, wall in rows:
+        print(f"| {mode} | {wall:.1f} | {n / wall:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
