@@ -100,6 +100,25 @@ class MilvusIndex:
                        strict=True)
             self._client.insert(self.collection, [{"id": i, "vector": v} for i, v in rows])
 
+    def upsert(self, ids: Sequence[str], vectors: NDArray[np.float32]) -> None:
+        """Put these vectors under these ids, replacing any already there: applying the
+        same change twice leaves the collection as applying it once (the outbox relay
+        relies on this after a crash between its write and its commit)."""
+        vectors = check_vectors(vectors, self.dim)
+        ids = check_new_ids(ids, len(vectors), {})
+        long = next((i for i in ids if len(i) > MAX_ID_LENGTH), None)
+        if long is not None:
+            raise InputError(f"id longer than {MAX_ID_LENGTH} characters: {long[:20]}...")
+        for start in range(0, len(ids), _BATCH):
+            rows = zip(ids[start:start + _BATCH], vectors[start:start + _BATCH].tolist(),
+                       strict=True)
+            self._client.upsert(self.collection, [{"id": i, "vector": v} for i, v in rows])
+
+    def flush(self) -> None:
+        """Seal buffered writes into segments, which Milvus then indexes (a search scans
+        the write buffer exactly until then)."""
+        self._client.flush(self.collection)
+
     def search(
         self, queries: NDArray[np.float32], k: int
     ) -> tuple[NDArray[np.float32], list[list[str]]]:
