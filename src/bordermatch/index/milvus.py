@@ -42,16 +42,25 @@ class MilvusIndex:
 
     name = "milvus"
 
-    def __init__(self, dim: int, *, uri: str, collection: str = "gallery",
+    def __init__(self, dim: int | None, *, uri: str, collection: str = "gallery",
                  token: str | None = None, index_type: str = "AUTOINDEX") -> None:
+        """``dim=None`` opens an existing collection at its own dimension (ConfigError when
+        there is none)."""
         from pymilvus import DataType, MilvusClient  # heavy: only when Milvus is configured
 
-        self.dim = check_dim(dim)
         if not _COLLECTION.fullmatch(collection):
             raise ConfigError(f"Milvus collection name {collection!r} is not valid")
         self.collection = collection
         self._client = MilvusClient(uri=uri, token=token or "")
-        if self._client.has_collection(collection):
+        exists = self._client.has_collection(collection)
+        if dim is None and not exists:
+            self._client.close()
+            raise ConfigError(f"no Milvus collection {collection!r} to open")
+        stored = self._stored_dim() if dim is None else dim
+        if stored is None:
+            raise ConfigError(f"Milvus collection {collection!r} has no vector field")
+        self.dim = check_dim(stored)
+        if exists:
             self._check_existing()
             return
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -62,10 +71,13 @@ class MilvusIndex:
         self._client.create_collection(collection, schema=schema, index_params=index,
                                        consistency_level="Strong")
 
-    def _check_existing(self) -> None:
+    def _stored_dim(self) -> int | None:
         fields = self._client.describe_collection(self.collection)["fields"]
         vector = next((f for f in fields if f["name"] == "vector"), None)
-        dim = None if vector is None else int(vector.get("params", {}).get("dim", -1))
+        return None if vector is None else int(vector.get("params", {}).get("dim", -1))
+
+    def _check_existing(self) -> None:
+        dim = self._stored_dim()
         if dim != self.dim:
             raise ConfigError(f"Milvus collection {self.collection!r} holds vectors of dim "
                               f"{dim}, not {self.dim}")
