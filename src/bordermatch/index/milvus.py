@@ -62,6 +62,8 @@ class MilvusIndex:
         self.dim = check_dim(stored)
         if exists:
             self._check_existing()
+            # A server (re)started since holds an indexed collection released.
+            self._client.load_collection(collection)
             return
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_LENGTH)
