@@ -128,7 +128,9 @@ def run_case(n: int, dim: int, methods: list[str], args: argparse.Namespace) -> 
         milvus = method.startswith("milvus")
         asked = queries[: args.milvus_queries] if milvus else queries
         t = time.perf_counter()
-        ann = make_index(method, dim)
+        tuning = {k: v for k, v in (("ef", args.milvus_ef), ("nprobe", args.milvus_nprobe))
+                  if v}
+        ann = make_index(method, dim, tuning or None)
         ann.add(ids, gallery)
         if milvus:
             settle_milvus(ann)
@@ -143,6 +145,7 @@ def run_case(n: int, dim: int, methods: list[str], args: argparse.Namespace) -> 
                                 for r, b in zip(batch_ids, truth, strict=False)])
         row = {"n": n, "dim": dim, "method": method, "build_s": build, "memory_mb": memory,
                "queries": len(asked), "recall_at_1": float(recall),
+               **({"search_params": tuning} if milvus and tuning else {}),
                "recall_at_1_batch": float(batch_recall),
                "qps_batch": len(asked) / batch, **pct(wall, cpu)}
         if method == "ivfpq":
@@ -161,7 +164,7 @@ MILVUS_TYPES = {"milvus": "AUTOINDEX", "milvus-hnsw": "HNSW", "milvus-ivf_flat":
                 "milvus-flat": "FLAT"}
 
 
-def make_index(method: str, dim: int):
+def make_index(method: str, dim: int, milvus_params: dict | None = None):
     if method not in MILVUS_TYPES:
         return FaissIndex(dim, method=method)
     from bordermatch.index.milvus import MilvusIndex
@@ -169,7 +172,8 @@ def make_index(method: str, dim: int):
     # Embedded Milvus Lite 3 serves gRPC from threads of this process: the CPU columns
     # count only the calling thread, not the server threads that do the search.
     return MilvusIndex(dim, uri=str(Path(tempfile.mkdtemp()) / "bench.db"),
-                       collection=f"bench_{dim}", index_type=MILVUS_TYPES[method])
+                       collection=f"bench_{dim}", index_type=MILVUS_TYPES[method],
+                       search_params=milvus_params)
 
 
 def settle_milvus(index) -> None:
@@ -219,6 +223,10 @@ def main() -> int:
                     help="single-query timings for exact search (slow at 1M)")
     ap.add_argument("--milvus-queries", type=int, default=100,
                     help="queries timed per Milvus row (each costs O(n) in Milvus Lite)")
+    ap.add_argument("--milvus-ef", type=int, default=0,
+                    help="HNSW search breadth of Milvus rows (0: Milvus Lite's default, 64)")
+    ap.add_argument("--milvus-nprobe", type=int, default=0,
+                    help="IVF_FLAT lists probed by Milvus rows (0: Milvus Lite's default, 10)")
     ap.add_argument("--cos", type=float, default=0.8, help="cosine of each probe to its mate")
     ap.add_argument("--hnsw-max", type=int, default=100_000,
                     help="skip HNSW above this size (its build takes too long on 2 cores)")

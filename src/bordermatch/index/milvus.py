@@ -43,9 +43,14 @@ class MilvusIndex:
     name = "milvus"
 
     def __init__(self, dim: int | None, *, uri: str, collection: str = "gallery",
-                 token: str | None = None, index_type: str = "AUTOINDEX") -> None:
+                 token: str | None = None, index_type: str = "AUTOINDEX",
+                 search_params: dict[str, Any] | None = None) -> None:
         """``dim=None`` opens an existing collection at its own dimension (ConfigError when
-        there is none)."""
+        there is none). ``search_params`` tune the index per query (``{"ef": 256}`` for
+        HNSW, ``{"nprobe": 32}`` for IVF_FLAT; Milvus Lite's defaults are 64 and 10)."""
+        self._search_params: dict[str, Any] = {"metric_type": "IP"}
+        if search_params:
+            self._search_params["params"] = dict(search_params)
         from pymilvus import DataType, MilvusClient  # heavy: only when Milvus is configured
 
         if not _COLLECTION.fullmatch(collection):
@@ -142,7 +147,7 @@ class MilvusIndex:
             return np.zeros((0, 0), np.float32), []
         hits: Any = self._client.search(self.collection, data=queries.tolist(), limit=k,
                                         output_fields=["id"], anns_field="vector",
-                                        search_params={"metric_type": "IP"})
+                                        search_params=self._search_params)
         rows = [sorted(((float(h["distance"]), h["id"]) for h in row),
                        key=lambda sh: -sh[0]) for row in hits]
         width = max((len(r) for r in rows), default=0)

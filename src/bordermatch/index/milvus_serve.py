@@ -62,7 +62,13 @@ def start(data_dir: Path, host: str = "127.0.0.1", port: int = 19530,
     size = 256 * 1024 * 1024  # Milvus standalone's message limit
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers),
                          options=[("grpc.max_receive_message_length", size),
-                                  ("grpc.max_send_message_length", size)])
+                                  ("grpc.max_send_message_length", size),
+                                  # pymilvus pings every 10 s, idle or not; gRPC's
+                                  # defaults answer that with GOAWAY (too_many_pings).
+                                  ("grpc.keepalive_permit_without_calls", 1),
+                                  ("grpc.http2.min_recv_ping_interval_without_data_ms",
+                                   5000),
+                                  ("grpc.http2.max_ping_strikes", 0)])
     milvus_pb2_grpc.add_MilvusServiceServicer_to_server(serialised_servicer(db), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:
