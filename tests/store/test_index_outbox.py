@@ -138,7 +138,7 @@ def test_relay_applies_enrolments_purges_and_opt_outs_in_order(
     assert shared.sync(gid) == 4 and shared.sync(gid) == 0
     assert _collection_ids(milvus_uri, gid) == _live(sessions, gid) == sorted(
         [ids["keep"][0], ids["short"][0]])
-    index = shared.index(gid, MODEL, None)
+    index = shared.existing(gid, MODEL)
     assert index is not None and index.search(ids["keep"][1][None, :], 1)[1] == [
         [ids["keep"][0]]]
     clock.advance(hours=2)
@@ -200,7 +200,7 @@ def test_relay_killed_after_writing_the_index_is_replayed_without_duplicates(
         assert index_outbox.pending_count(s) == 4  # the relay's transaction never committed
     fresh = SharedIndexes(sessions, blobs, clock, uri=milvus_uri)
     assert fresh.sync() == 4
-    index = fresh.index(gid, MODEL, None)
+    index = fresh.existing(gid, MODEL)
     assert index is not None and len(index) == 2  # upserts: no id twice
     fresh.close()
     assert _collection_ids(milvus_uri, gid) == _live(sessions, gid)

@@ -137,14 +137,13 @@ class ServiceCore:
         if rows:
             vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
                                 for _, _, b in rows])
-        index: SizedIndex | None = None
+        index: SizedIndex
         if self.shared_index is not None:
             index = self.shared_index.index(gallery_id, self.model, dim)
         else:
             index = registry.create("index", self.settings.index_backend, dim=dim)
             if rows:
                 index.add(list(owners), vectors)
-        assert index is not None  # a dimension was given, so the collection exists
         entry = StoredGallery(GallerySearch(list(owners.values()), vectors), index, owners,
                               documents)
         with self._cache_lock:

@@ -62,21 +62,24 @@ class SharedIndexes:
         self._open: dict[str, MilvusIndex] = {}
         self._lock = threading.Lock()
 
-    def index(self, gallery_id: str, model: str, dim: int | None) -> MilvusIndex | None:
-        """The gallery's collection; created when ``dim`` is given, else None if absent."""
-        name = collection_name(gallery_id, model)
+    def index(self, gallery_id: str, model: str, dim: int) -> MilvusIndex:
+        """The gallery's collection, created if absent."""
+        return self._get(collection_name(gallery_id, model), dim)
+
+    def existing(self, gallery_id: str, model: str) -> MilvusIndex | None:
+        """The gallery's collection at its own dimension, or None if there is none."""
+        try:
+            return self._get(collection_name(gallery_id, model), None)
+        except ConfigError:
+            return None
+
+    def _get(self, name: str, dim: int | None) -> MilvusIndex:
         with self._lock:
-            if name in self._open:
-                return self._open[name]
-            try:
-                index = self._factory(dim, uri=self._uri, collection=name, token=self._token,
-                                      index_type=self._index_type)
-            except ConfigError:
-                if dim is None:
-                    return None
-                raise
-            self._open[name] = index
-            return index
+            if name not in self._open:
+                self._open[name] = self._factory(dim, uri=self._uri, collection=name,
+                                                 token=self._token,
+                                                 index_type=self._index_type)
+            return self._open[name]
 
     def sync(self, gallery_id: str | None = None, batch: int = 5000) -> int:
         """Apply the pending outbox rows (of one gallery, or all); returns how many."""
@@ -114,7 +117,8 @@ class SharedIndexes:
                     continue  # purged since; the delete row is still to come
                 puts.append((r.enrolment_id, np.frombuffer(data, np.float32)))
             deletes = [i for i, r in by_id.items() if r.op == "delete"]
-            index = self.index(gallery_id, model, len(puts[0][1]) if puts else None)
+            index = (self.index(gallery_id, model, len(puts[0][1])) if puts
+                     else self.existing(gallery_id, model))
             if index is None:
                 continue  # deletes for a collection that never held anything
             if puts:
