@@ -207,3 +207,19 @@ def test_relay_killed_after_writing_the_index_is_replayed_without_duplicates(
     with sessions() as s:
         applied = s.scalars(select(IndexOutboxEntry.applied_at)).all()
     assert len(applied) == 4 and all(a is not None for a in applied)
+
+
+def test_the_schedule_applies_everything_and_prunes_only_old_applied_rows(
+        sessions, blobs, admin, clock, milvus_uri):
+    gid = _gallery(sessions, admin, clock)
+    _enrol(sessions, blobs, admin, clock, gid, "t1", 1)
+    shared = SharedIndexes(sessions, blobs, clock, uri=milvus_uri)
+    assert shared.scheduled() == 1
+    clock.advance(days=2)
+    _enrol(sessions, blobs, admin, clock, gid, "t2", 2)
+    assert shared.scheduled() == 1  # t2 applied now, t1's row applied 2 days ago dropped
+    with sessions() as s:
+        rows = s.scalars(select(IndexOutboxEntry)).all()
+    assert [r.op for r in rows] == ["put"] and rows[0].applied_at is not None
+    assert _collection_ids(milvus_uri, gid) == _live(sessions, gid)
+    shared.close()

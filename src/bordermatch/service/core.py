@@ -31,7 +31,7 @@ from bordermatch.protocols import Index
 from bordermatch.service.shared_index import SHARED_BACKENDS, SharedIndexes
 from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
 from bordermatch.service.watchlist import LoadedWatchlist
-from bordermatch.store import index_outbox, repo, retention
+from bordermatch.store import repo, retention
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
 from bordermatch.store.config import ServiceSettings
@@ -232,12 +232,8 @@ class ServiceCore:
                                     timedelta(seconds=self.settings.orphan_grace_s))
         if report.enrolments:
             self.forget_galleries()
-        if self.shared_index is not None:
-            # The relay's schedule for readers that do not go through gallery(); applied
-            # rows are kept a day for diagnosis, then dropped.
-            self.shared_index.sync()
-            with self.sessions.begin() as s:
-                index_outbox.prune_applied(s, self.clock.now() - timedelta(days=1))
+        if self.shared_index is not None:  # the relay's schedule (docs/scale.md)
+            self.shared_index.scheduled()
         return report
 
 

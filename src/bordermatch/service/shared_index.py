@@ -23,6 +23,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -125,6 +126,14 @@ class SharedIndexes:
                 index.upsert([i for i, _ in puts], np.stack([v for _, v in puts]))
             if deletes:
                 index.remove(deletes)
+
+    def scheduled(self, keep: timedelta = timedelta(days=1)) -> int:
+        """The purge schedule's turn: apply every gallery's pending rows, then drop rows
+        applied more than ``keep`` ago (kept that long for diagnosis). Returns rows applied."""
+        applied = self.sync()
+        with self.sessions.begin() as s:
+            index_outbox.prune_applied(s, self.clock.now() - keep)
+        return applied
 
     def close(self) -> None:
         with self._lock:
