@@ -9,6 +9,7 @@ import typer
 from bordermatch.cli import batch, blobs, document, face, gallery, gate, lane, models
 from bordermatch.cli import eval as eval_cli
 from bordermatch.cli import fingerprint as fingerprint_cli
+from bordermatch.cli import index as index_cli
 from bordermatch.cli import ingest as ingest_cli
 from bordermatch.cli import service as service_cli
 from bordermatch.cli import watchlist as watchlist_cli
@@ -32,6 +33,7 @@ app.add_typer(blobs.app, name="blobs")
 app.add_typer(document.app, name="document")
 app.add_typer(fingerprint_cli.app, name="fingerprint")
 ingest_cli.register(app)  # worker, ingest publish-lane|dead-letters
+app.add_typer(index_cli.app, name="index")  # the shared 1:N index (Milvus)
 app.add_typer(watchlist_cli.app, name="watchlist")  # the service's watchlist (supervisors)
 
 

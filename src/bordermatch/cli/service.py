@@ -159,13 +159,25 @@ def purge(database_url: str | None = DbUrl) -> None:
     except ConfigError as exc:
         typer.echo(f"error ({exc.code}): {exc}", err=True)
         raise typer.Exit(2) from None
-    report = retention.run_once(_sessions(database_url), BlobStore(settings.blob_dir, ring),
-                                SystemClock(), timedelta(seconds=settings.orphan_grace_s))
+    sessions, store = _sessions(database_url), BlobStore(settings.blob_dir, ring)
+    report = retention.run_once(sessions, store, SystemClock(),
+                                timedelta(seconds=settings.orphan_grace_s))
     typer.echo(f"purged {report.enrolments} enrolments, {report.occupants} occupants, "
                f"{report.document_reads} document reads and "
                f"{report.fingerprint_probes} fingerprint probes "
                f"({report.blobs_deleted} blobs); orphans: {report.orphans_marked} marked, "
                f"{report.orphans_deleted} deleted")
+    from bordermatch.service.shared_index import SHARED_BACKENDS, SharedIndexes
+
+    if settings.index_backend in SHARED_BACKENDS:  # the relay's schedule (docs/scale.md)
+        token = settings.index_token.get_secret_value() if settings.index_token else None
+        try:
+            shared = SharedIndexes(sessions, store, SystemClock(), uri=settings.index_uri,
+                                   token=token, index_type=settings.index_type)
+            typer.echo(f"shared index: applied {shared.scheduled()} outbox rows")
+        except ConfigError as exc:
+            typer.echo(f"error ({exc.code}): {exc}", err=True)
+            raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")

@@ -42,17 +42,33 @@ class MilvusIndex:
 
     name = "milvus"
 
-    def __init__(self, dim: int, *, uri: str, collection: str = "gallery",
-                 token: str | None = None, index_type: str = "AUTOINDEX") -> None:
+    def __init__(self, dim: int | None, *, uri: str, collection: str = "gallery",
+                 token: str | None = None, index_type: str = "AUTOINDEX",
+                 search_params: dict[str, Any] | None = None) -> None:
+        """``dim=None`` opens an existing collection at its own dimension (ConfigError when
+        there is none). ``search_params`` tune the index per query (``{"ef": 256}`` for
+        HNSW, ``{"nprobe": 32}`` for IVF_FLAT; Milvus Lite's defaults are 64 and 10)."""
+        self._search_params: dict[str, Any] = {"metric_type": "IP"}
+        if search_params:
+            self._search_params["params"] = dict(search_params)
         from pymilvus import DataType, MilvusClient  # heavy: only when Milvus is configured
 
-        self.dim = check_dim(dim)
         if not _COLLECTION.fullmatch(collection):
             raise ConfigError(f"Milvus collection name {collection!r} is not valid")
         self.collection = collection
         self._client = MilvusClient(uri=uri, token=token or "")
-        if self._client.has_collection(collection):
+        exists = self._client.has_collection(collection)
+        if dim is None and not exists:
+            self._client.close()
+            raise ConfigError(f"no Milvus collection {collection!r} to open")
+        stored = self._stored_dim() if dim is None else dim
+        if stored is None:
+            raise ConfigError(f"Milvus collection {collection!r} has no vector field")
+        self.dim = check_dim(stored)
+        if exists:
             self._check_existing()
+            # A server (re)started since holds an indexed collection released.
+            self._client.load_collection(collection)
             return
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_LENGTH)
@@ -62,10 +78,13 @@ class MilvusIndex:
         self._client.create_collection(collection, schema=schema, index_params=index,
                                        consistency_level="Strong")
 
-    def _check_existing(self) -> None:
+    def _stored_dim(self) -> int | None:
         fields = self._client.describe_collection(self.collection)["fields"]
         vector = next((f for f in fields if f["name"] == "vector"), None)
-        dim = None if vector is None else int(vector.get("params", {}).get("dim", -1))
+        return None if vector is None else int(vector.get("params", {}).get("dim", -1))
+
+    def _check_existing(self) -> None:
+        dim = self._stored_dim()
         if dim != self.dim:
             raise ConfigError(f"Milvus collection {self.collection!r} holds vectors of dim "
                               f"{dim}, not {self.dim}")
@@ -100,6 +119,25 @@ class MilvusIndex:
                        strict=True)
             self._client.insert(self.collection, [{"id": i, "vector": v} for i, v in rows])
 
+    def upsert(self, ids: Sequence[str], vectors: NDArray[np.float32]) -> None:
+        """Put these vectors under these ids, replacing any already there: applying the
+        same change twice leaves the collection as applying it once (the outbox relay
+        relies on this after a crash between its write and its commit)."""
+        vectors = check_vectors(vectors, self.dim)
+        ids = check_new_ids(ids, len(vectors), {})
+        long = next((i for i in ids if len(i) > MAX_ID_LENGTH), None)
+        if long is not None:
+            raise InputError(f"id longer than {MAX_ID_LENGTH} characters: {long[:20]}...")
+        for start in range(0, len(ids), _BATCH):
+            rows = zip(ids[start:start + _BATCH], vectors[start:start + _BATCH].tolist(),
+                       strict=True)
+            self._client.upsert(self.collection, [{"id": i, "vector": v} for i, v in rows])
+
+    def flush(self) -> None:
+        """Seal buffered writes into segments, which Milvus then indexes (a search scans
+        the write buffer exactly until then)."""
+        self._client.flush(self.collection)
+
     def search(
         self, queries: NDArray[np.float32], k: int
     ) -> tuple[NDArray[np.float32], list[list[str]]]:
@@ -109,7 +147,7 @@ class MilvusIndex:
             return np.zeros((0, 0), np.float32), []
         hits: Any = self._client.search(self.collection, data=queries.tolist(), limit=k,
                                         output_fields=["id"], anns_field="vector",
-                                        search_params={"metric_type": "IP"})
+                                        search_params=self._search_params)
         rows = [sorted(((float(h["distance"]), h["id"]) for h in row),
                        key=lambda sh: -sh[0]) for row in hits]
         width = max((len(r) for r in rows), default=0)

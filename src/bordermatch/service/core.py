@@ -28,6 +28,7 @@ from bordermatch.io.images import decode_image
 from bordermatch.match.engine import FaceEngine
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Index
+from bordermatch.service.shared_index import SHARED_BACKENDS, SharedIndexes
 from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
 from bordermatch.service.watchlist import LoadedWatchlist
 from bordermatch.store import repo, retention
@@ -88,6 +89,11 @@ class ServiceCore:
         self._engine_lock = threading.Lock()
         self._cache: dict[str, tuple[int, StoredGallery]] = {}
         self._cache_lock = threading.Lock()
+        self.shared_index: SharedIndexes | None = None
+        if settings.index_backend in SHARED_BACKENDS:
+            token = settings.index_token.get_secret_value() if settings.index_token else None
+            self.shared_index = SharedIndexes(sessions, blobs, clock, uri=settings.index_uri,
+                                              token=token, index_type=settings.index_type)
         self.watchlist = LoadedWatchlist(sessions, blobs)  # the fingerprint watchlist
 
     @property
@@ -113,7 +119,10 @@ class ServiceCore:
 
     # -- galleries ------------------------------------------------------------------------
     def gallery(self, gallery_id: str) -> StoredGallery:
-        """The gallery's templates, reloaded when its revision moved."""
+        """The gallery's templates, reloaded when its revision moved. A shared index gets
+        the gallery's pending outbox rows first and is never rebuilt here."""
+        if self.shared_index is not None:
+            self.shared_index.sync(gallery_id)
         with self.sessions() as s:
             rev = repo.gallery_revision(s, gallery_id)
             with self._cache_lock:
@@ -123,13 +132,18 @@ class ServiceCore:
             rows = repo.gallery_templates(s, gallery_id, self.model)
             documents = repo.gallery_documents(s, gallery_id)
         dim = self.engine.embedder(self.model).dim
-        index = registry.create("index", self.settings.index_backend, dim=dim)
         owners = {e: t for e, t, _ in rows}
         vectors = np.zeros((0, dim), np.float32)
         if rows:
             vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
                                 for _, _, b in rows])
-            index.add(list(owners), vectors)
+        index: SizedIndex
+        if self.shared_index is not None:
+            index = self.shared_index.index(gallery_id, self.model, dim)
+        else:
+            index = registry.create("index", self.settings.index_backend, dim=dim)
+            if rows:
+                index.add(list(owners), vectors)
         entry = StoredGallery(GallerySearch(list(owners.values()), vectors), index, owners,
                               documents)
         with self._cache_lock:
@@ -218,6 +232,8 @@ class ServiceCore:
                                     timedelta(seconds=self.settings.orphan_grace_s))
         if report.enrolments:
             self.forget_galleries()
+        if self.shared_index is not None:  # the relay's schedule (docs/scale.md)
+            self.shared_index.scheduled()
         return report
 
 

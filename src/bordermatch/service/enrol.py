@@ -136,7 +136,8 @@ def alias_scan(core: ServiceCore, gallery_id: str, sample: FaceSample,
                                         min(n, 8))
     point = core.thresholds.alias
     for score, ref in zip(core.calibrated(cosines[0]), refs[0], strict=True):
-        owner = stored.owners[ref]
-        if owner != traveler_id and score >= point.match:
+        # A shared index may already hold an enrolment this process has not loaded yet.
+        owner = stored.owners.get(ref)
+        if owner is not None and owner != traveler_id and score >= point.match:
             return [AliasHit(owner, float(score))]
     return []

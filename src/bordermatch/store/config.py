@@ -26,7 +26,12 @@ class ServiceSettings(Settings):
     blob_dir: Path = Path("blobs")
     # "kid:base64key,..." (first is active); None reads BORDERMATCH_BLOB_KEYS. docs/keys.md.
     blob_keys: SecretStr | None = None
-    index_backend: str = "flat"  # registry name of the 1:N index (flat | faiss)
+    index_backend: str = "flat"  # registry name of the 1:N index (flat | faiss | milvus)
+    # A shared index (milvus, docs/scale.md): a Milvus server, such as `bordermatch index
+    # serve` (http://127.0.0.1:19530), or a Milvus Lite path (one process only).
+    index_uri: str | None = None
+    index_token: SecretStr | None = None
+    index_type: str = "AUTOINDEX"  # Milvus index type of new collections
     citizen_retention_hours: float = Field(default=CITIZEN_RETENTION_CEILING_HOURS, gt=0)
     noncitizen_retention_hours: float = Field(default=14 * 24, gt=0)
     purge_interval_s: float = Field(default=300.0, gt=0)  # in-process purge schedule

@@ -22,7 +22,7 @@ from bordermatch.errors import (
     TravelerConflictError,
     UnknownRecordError,
 )
-from bordermatch.store import audit
+from bordermatch.store import audit, index_outbox
 from bordermatch.store import document_reads as document_reads_store
 from bordermatch.store.keys import Principal, normalise_lanes
 from bordermatch.store.tables import (
@@ -206,6 +206,7 @@ def opt_out_traveler(s: Session, who: Principal, now: datetime, traveler_id: str
     t.opted_out = True
     rows = list(s.scalars(select(Enrolment).where(Enrolment.traveler_id == t.id)))
     blobs = [b for e in rows for b in (e.photo_blob, e.template_blob) if b]
+    index_outbox.record_delete(s, now, rows)
     for e in rows:
         if e.photo_blob or e.template_blob:
             e.photo_blob = e.template_blob = None
@@ -247,6 +248,7 @@ def add_enrolment(s: Session, who: Principal, now: datetime, gallery: Gallery,
                   nationality=document[2])
     s.add(e)
     bump_revision(s, [gallery.id])
+    index_outbox.record_put(s, now, e)
     s.flush()
     audit.append(s, now, who, "enrolment.create", "traveler", t.id, gallery_id=gallery.id,
                  enrolment_id=e.id, biometric=template_blob is not None, status=status,

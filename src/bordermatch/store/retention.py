@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from bordermatch.store import audit, repo
+from bordermatch.store import audit, index_outbox, repo
 from bordermatch.store.blobs import BlobStore
 from bordermatch.store.clock import Clock
 from bordermatch.store.keys import Principal
@@ -77,6 +77,7 @@ def purge(sessions: sessionmaker[Session], blobs: BlobStore, clock: Clock,
             n_enrol, n_occ, n_doc = n_enrol + len(enrol), n_occ + len(occ), n_doc + len(docs)
             n_probe += len(probes)
             doomed: list[str] = []
+            index_outbox.record_delete(s, now, enrol)
             for e in enrol:
                 doomed += [b for b in (e.photo_blob, e.template_blob) if b]
                 e.photo_blob = e.template_blob = None

@@ -313,6 +313,23 @@ class OrphanCandidate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class IndexOutboxEntry(Base):
+    """A change a shared 1:N index must apply (``store/index_outbox.py``): written in the
+    transaction that changes the enrolment, applied by the relay, in ``seq`` order."""
+
+    __tablename__ = "index_outbox"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gallery_id: Mapped[str] = mapped_column(String(36))
+    model: Mapped[str] = mapped_column(String(32))
+    enrolment_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(8))  # put | delete
+    template_blob: Mapped[str | None] = mapped_column(String(80), nullable=True)  # for put
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+Index("ix_index_outbox_pending", IndexOutboxEntry.gallery_id, IndexOutboxEntry.applied_at,
+      IndexOutboxEntry.seq)
 Index("ix_crossings_traveler_time", Crossing.traveler_id, Crossing.occurred_at)
 
 
