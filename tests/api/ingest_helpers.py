@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -56,3 +58,42 @@ def encounters_by_key(app) -> dict[str, int]:
         rows = s.execute(select(Encounter.idempotency_key, func.count())
                          .group_by(Encounter.idempotency_key)).all()
     return {k: n for k, n in rows}
+
+
+def scratch_queue(prefix: str):
+    """(broker url, a fresh queue name), deleting the queue and its dead-letter queue after
+    (a generator for a fixture; skips without a broker)."""
+    from bordermatch.ingest import broker
+
+    url = broker_or_skip()
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    yield url, name
+    conn = broker.connect(url)
+    ch = conn.channel()
+    for q in (name, f"{name}.dead"):
+        ch.queue_delete(q)
+    conn.close()
+
+
+def in_flight(log: Path, finished: tuple[str, ...]) -> str | None:
+    """The message (or task) a worker has started and not finished, from its own log: lines
+    ``start ID`` and ``<one of finished> ID ...``."""
+    open_ids: list[str] = []
+    for line in log.read_text().splitlines():
+        word, _, rest = line.partition(" ")
+        mid = rest.split(" ")[0] if rest else ""
+        if word == "start":
+            open_ids.append(mid)
+        elif word in finished and mid in open_ids:
+            open_ids.remove(mid)
+    return open_ids[-1] if open_ids else None
+
+
+def wait_for(predicate, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")

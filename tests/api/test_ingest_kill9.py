@@ -7,13 +7,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.api.api_helpers import auth
-from tests.api.ingest_helpers import AMQP_URL, encounters_by_key, publish, queue_pair
+from tests.api.ingest_helpers import (
+    AMQP_URL,
+    encounters_by_key,
+    in_flight,
+    publish,
+    queue_pair,
+    wait_for,
+)
 from tests.api.test_api_flow import _enrol_manifest
 
 from bordermatch.ingest.messages import EncounterMessage
@@ -24,6 +30,9 @@ MESSAGES = 10
 @pytest.fixture
 def topology():
     yield from queue_pair()
+
+
+FINISHED = ("done", "dead")  # the worker's log words that end a message
 
 
 def _worker(log: Path, settings, blob_keys: str, topology) -> subprocess.Popen:
@@ -39,29 +48,6 @@ def _worker(log: Path, settings, blob_keys: str, topology) -> subprocess.Popen:
     }
     return subprocess.Popen([sys.executable, "-m", "bordermatch", "worker"], env=env,
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
-
-
-def _in_flight(log: Path) -> str | None:
-    """The message a worker has started and not finished, from its own log."""
-    open_ids: list[str] = []
-    for line in log.read_text().splitlines():
-        word, _, rest = line.partition(" ")
-        mid = rest.split(" ")[0] if rest else ""
-        if word == "start":
-            open_ids.append(mid)
-        elif word in ("done", "dead") and mid in open_ids:
-            open_ids.remove(mid)
-    return open_ids[-1] if open_ids else None
-
-
-def _wait(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
@@ -83,12 +69,12 @@ def test_kill_9_mid_event_loses_nothing_and_duplicates_nothing(
     victim = _worker(logs[0], settings, blob_keys, topology)
     try:
         # Let the victim take a message, then start the survivor and kill the victim mid-event.
-        _wait(lambda: _in_flight(logs[0]), 120, "the first worker to start an event")
+        wait_for(lambda: in_flight(logs[0], FINISHED), 120, "the first worker to start an event")
         survivor = _worker(logs[1], settings, blob_keys, topology)
-        killed = _wait(lambda: _in_flight(logs[0]), 120, "an event in flight")
+        killed = wait_for(lambda: in_flight(logs[0], FINISHED), 120, "an event in flight")
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-        done = _wait(lambda: len(encounters_by_key(app)) == MESSAGES, 180,
+        done = wait_for(lambda: len(encounters_by_key(app)) == MESSAGES, 180,
                      "every event to be committed")
         assert done
         assert encounters_by_key(app) == {f"e-{i}": 1 for i in range(MESSAGES)}

@@ -4,32 +4,23 @@ one); the file ``batch enrol --wait`` writes is the one ``gallery build`` writes
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 
 import pytest
-from tests.api.ingest_helpers import broker_or_skip
+from tests.api.ingest_helpers import scratch_queue
 from tests.batch.batch_helpers import make_gallery
 from typer.testing import CliRunner
 
 from bordermatch.batch import tasks
 from bordermatch.batch.worker import run
 from bordermatch.cli import app
-from bordermatch.ingest import broker
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def queue():
-    url = broker_or_skip()
-    name = f"bm-batch-cli-{secrets.token_hex(4)}"
-    yield url, name
-    conn = broker.connect(url)
-    ch = conn.channel()
-    for q in (name, f"{name}.dead"):
-        ch.queue_delete(q)
-    conn.close()
+    yield from scratch_queue("bm-batch-cli")
 
 
 def test_enrol_wait_writes_the_gallery_build_file(queue, tmp_path, publicdomain, astronaut):

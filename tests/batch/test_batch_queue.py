@@ -9,11 +9,10 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from tests.api.ingest_helpers import broker_or_skip
+from tests.api.ingest_helpers import broker_or_skip, in_flight, wait_for
 from tests.batch.batch_helpers import assert_same_gallery, make_gallery, plan_job, single_process
 
 from bordermatch.batch import jobs, tasks
@@ -42,6 +41,9 @@ def topo(amqp):
 @pytest.fixture(scope="module")
 def threshold():
     return strict_cosine_threshold("sface", 1e-5)
+
+
+FINISHED = ("done", "skipped", "dead", "retry")  # the worker's log words that end a message
 
 
 def _every_row_once(gallery, gallery_dir: Path) -> None:
@@ -96,29 +98,6 @@ def _worker(log: Path, amqp: str, topo) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 
-def _in_flight(log: Path) -> str | None:
-    """The task a worker has started and not finished, from its own log."""
-    open_ids: list[str] = []
-    for line in log.read_text().splitlines():
-        word, _, rest = line.partition(" ")
-        task = rest.split(" ")[0] if rest else ""
-        if word == "start":
-            open_ids.append(task)
-        elif word in ("done", "skipped", "dead", "retry") and task in open_ids:
-            open_ids.remove(task)
-    return open_ids[-1] if open_ids else None
-
-
-def _wait(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.slow
 def test_sigkill_mid_chunk_the_job_completes_with_every_row_once(
         amqp, topo, tmp_path, publicdomain, astronaut, threshold):
@@ -131,13 +110,14 @@ def test_sigkill_mid_chunk_the_job_completes_with_every_row_once(
     survivor = None
     try:
         # The victim's first chunk also loads the models: it is mid-chunk for seconds.
-        killed = _wait(lambda: _in_flight(logs[0]), 120, "the first worker to start a chunk")
+        killed = wait_for(lambda: in_flight(logs[0], FINISHED), 120,
+                          "the first worker to start a chunk")
         survivor = _worker(logs[1], amqp, topo)
-        killed = _wait(lambda: _in_flight(logs[0]), 120, "a chunk in flight")
+        killed = wait_for(lambda: in_flight(logs[0], FINISHED), 120, "a chunk in flight")
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         chunk = int(killed.split("/")[1])
-        _wait(lambda: not job.pending(job_dir), 180, "every chunk to be done")
+        wait_for(lambda: not job.pending(job_dir), 180, "every chunk to be done")
         survivor_log = logs[1].read_text()
         # Redelivered to the survivor (or, killed between its write and its ack, skipped).
         assert f"done {killed}" in survivor_log or f"skipped {killed}" in survivor_log \
@@ -168,7 +148,7 @@ def test_sigkill_of_the_waiting_publisher_then_a_rerun_finishes_the_job(
     publisher = subprocess.Popen([*cmd, "--wait", "--out", str(tmp_path / "never")], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(lambda: (job_dir / "queued.json").is_file(), 120, "the chunks to be queued")
+        wait_for(lambda: (job_dir / "queued.json").is_file(), 120, "the chunks to be queued")
     finally:
         publisher.send_signal(signal.SIGKILL)
         publisher.wait(10)

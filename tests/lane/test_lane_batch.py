@@ -5,18 +5,16 @@ broken events included, but for each line's measured latency."""
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 from pathlib import Path
 
 import pytest
-from tests.api.ingest_helpers import broker_or_skip
+from tests.api.ingest_helpers import scratch_queue
 from typer.testing import CliRunner
 
 from bordermatch.batch import tasks
 from bordermatch.batch.worker import run
 from bordermatch.cli import app
-from bordermatch.ingest import broker
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -25,14 +23,7 @@ MEASURED = ("latency_ms", "timings_ms")  # wall times: they differ between any t
 
 @pytest.fixture
 def queue():
-    url = broker_or_skip()
-    name = f"bm-batch-lane-{secrets.token_hex(4)}"
-    yield url, name
-    conn = broker.connect(url)
-    ch = conn.channel()
-    for q in (name, f"{name}.dead"):
-        ch.queue_delete(q)
-    conn.close()
+    yield from scratch_queue("bm-batch-lane")
 
 
 def _lines(path: Path) -> list[dict]:

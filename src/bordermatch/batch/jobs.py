@@ -138,23 +138,33 @@ def plan(job_dir: Path, gallery_dir: Path, *, embedder: str, detector: str,
         "min_quality": float(min_quality), "same_face_threshold": float(same_face_threshold),
         "first_reference_only": bool(first_reference_only),
         "chunk_travellers": int(chunk_travellers)}
-    spec = Path(job_dir) / "job.json"
-    if spec.exists():
-        job = load_job(job_dir)
-        if not isinstance(job, EnrolJob):
-            raise JobError(f"{spec}: a {job.kind} job is planned there; use another folder")
-        have = asdict(job)
-        differ = [k for k in SPEC_FIELDS if have[k] != wanted[k]]
-        if differ:
-            raise JobError(f"{spec}: a job with other {', '.join(differ)} is planned there; "
-                           "use another job folder")
-        return job, False
+    planned = existing_job(job_dir, EnrolJob, wanted, SPEC_FIELDS)
+    if planned is not None:
+        return planned, False
     n_travellers = len(manifest.travellers())
     job = EnrolJob(job_id=uuid.uuid4().hex, **wanted,
                    chunks=-(-n_travellers // chunk_travellers), travellers=n_travellers,
                    rows=manifest.n_rows)
     write_spec(job_dir, job)
     return job, True
+
+
+def existing_job(job_dir: Path, kind: type, wanted: dict[str, Any],
+                 fields: Sequence[str]) -> Any:
+    """The job already planned in ``job_dir`` (None if none), refused unless it is a ``kind``
+    job with the same ``fields`` as ``wanted``: a resumed job must be the same job."""
+    spec = Path(job_dir) / "job.json"
+    if not spec.exists():
+        return None
+    job = load_job(job_dir)
+    if not isinstance(job, kind):
+        raise JobError(f"{spec}: a {job.kind} job is planned there; use another folder")
+    have = asdict(job)  # type: ignore[call-overload]
+    differ = [k for k in fields if have[k] != wanted[k]]
+    if differ:
+        raise JobError(f"{spec}: a job with other {', '.join(differ)} is planned there; "
+                       "use another job folder")
+    return job
 
 
 def write_spec(job_dir: Path, job: Chunked) -> None:

@@ -18,7 +18,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bordermatch.batch.jobs import Chunked, JobError, atomic_write, load_job, write_spec
+from bordermatch.batch.jobs import (
+    Chunked,
+    JobError,
+    atomic_write,
+    existing_job,
+    write_spec,
+)
 
 CONFIG_KEYS = ("fusion", "roi_upscale", "link_threshold", "cameras", "last_frames", "shots",
                "layout", "document_fmr", "ignore_documents")
@@ -88,16 +94,9 @@ def plan_lane(job_dir: Path, gallery: Path, events_dir: Path, *, chunk_events: i
         "detector": detector, "detector_score": detector_score,
         "document_thresholds": absolute(document_thresholds), "config": config,
         "chunk_events": chunk_events}
-    if (Path(job_dir) / "job.json").exists():
-        job = load_job(job_dir)
-        if not isinstance(job, LaneJob):
-            raise JobError(f"{job_dir}: a {job.kind} job is planned there; use another folder")
-        have = asdict(job)
-        differ = [k for k in wanted if have[k] != wanted[k]]
-        if differ:
-            raise JobError(f"{job_dir}/job.json: a job with other {', '.join(differ)} is "
-                           "planned there; use another job folder")
-        return job, False
+    planned = existing_job(job_dir, LaneJob, wanted, list(wanted))
+    if planned is not None:
+        return planned, False
     names = [f.name for f in event_folders(Path(events_dir))]
     job = LaneJob(job_id=uuid.uuid4().hex, events=names,
                   chunks=-(-len(names) // chunk_events), **wanted)

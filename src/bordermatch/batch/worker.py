@@ -154,15 +154,5 @@ def run(url: str, topo: broker.Topology, max_tasks: int | None = None,
         if max_tasks is not None and handled >= max_tasks:
             stopping.set()
 
-    tag = ch.basic_consume(topo.queue, on_message)
-    previous = broker.on_sigterm(stopping.set)
-    try:
-        while not stopping.is_set() and ch.is_open:
-            conn.process_data_events(time_limit=0.2)
-        if ch.is_open:
-            ch.basic_cancel(tag)
-    finally:
-        broker.restore_sigterm(previous)
-        if conn.is_open:
-            conn.close()  # a task delivered and not acked goes back to the queue
+    broker.consume_until(conn, ch, topo.queue, on_message, stopping)
     return handled

@@ -64,9 +64,7 @@ def enrol(
     from bordermatch.batch import jobs, tasks
     from bordermatch.gallery.build import strict_cosine_threshold
 
-    if wait and out is None:
-        typer.echo("error (bad_input): --wait needs --out", err=True)
-        raise typer.Exit(2)
+    _need_out(wait, out)
     cfg = settings(detector=detector)
     try:
         job, created = jobs.plan(
@@ -79,6 +77,12 @@ def enrol(
         fail(exc, as_json)
     summary = {**jobs.status(job, job_dir), "created": created, "queued": queued}
     _queued(job, job_dir, summary, wait, out, broker_url, queue, as_json, quiet)
+
+
+def _need_out(wait: bool, out: Path | None) -> None:
+    if wait and out is None:
+        typer.echo("error (bad_input): --wait needs --out", err=True)
+        raise typer.Exit(2)
 
 
 def _queued(job: Any, job_dir: Path, summary: dict[str, Any], wait: bool, out: Path | None,
@@ -122,9 +126,7 @@ def lane_run(
     from bordermatch.batch import jobs, tasks
     from bordermatch.batch.lane_jobs import plan_lane
 
-    if wait and out is None:
-        typer.echo("error (bad_input): --wait needs --out", err=True)
-        raise typer.Exit(2)
+    _need_out(wait, out)
     try:
         job, created = plan_lane(
             job_dir, gallery, events, chunk_events=chunk, thresholds=thresholds,

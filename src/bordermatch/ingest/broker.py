@@ -163,3 +163,21 @@ def on_sigterm(callback: Any) -> Any:
 def restore_sigterm(previous: Any) -> None:
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
+
+
+def consume_until(conn: Any, ch: Any, queue: str, on_message: Any,
+                  stopping: threading.Event) -> None:
+    """Deliver ``queue``'s messages to ``on_message`` until ``stopping`` is set (SIGTERM sets
+    it too), then cancel and close: a message delivered and not acked goes back to the
+    queue for another consumer."""
+    tag = ch.basic_consume(queue, on_message)
+    previous = on_sigterm(stopping.set)
+    try:
+        while not stopping.is_set() and ch.is_open:
+            conn.process_data_events(time_limit=0.2)
+        if ch.is_open:
+            ch.basic_cancel(tag)
+    finally:
+        restore_sigterm(previous)
+        if conn.is_open:
+            conn.close()

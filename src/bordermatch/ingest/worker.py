@@ -181,17 +181,7 @@ class Worker:
             if max_messages is not None and handled >= max_messages:
                 stopping.set()
 
-        tag = ch.basic_consume(self.topology.queue, on_message)
-        previous = broker.on_sigterm(stopping.set)
-        try:
-            while not stopping.is_set() and ch.is_open:
-                conn.process_data_events(time_limit=0.2)
-            if ch.is_open:
-                ch.basic_cancel(tag)
-        finally:
-            broker.restore_sigterm(previous)
-            if conn.is_open:
-                conn.close()  # anything delivered and not acked goes back to the queue
+        broker.consume_until(conn, ch, self.topology.queue, on_message, stopping)
         return handled
 
 
