@@ -132,6 +132,8 @@ class Decision:
 
     ``rate`` names what ``target`` is: ``"FMR"`` for 1:1 comparisons, ``"FPIR"`` for 1:N
     searches. ``runner_up`` is the score of the best other identity, where one exists.
+    ``scale`` is the operating point's score normalisation (``match.normalise``; None: the
+    recognizer's calibrated scale, on which ``Matcher.fmr_at`` reads a rate off a score).
     """
 
     outcome: Outcome
@@ -141,6 +143,7 @@ class Decision:
     rate: str
     target: float
     runner_up: float | None = None
+    scale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

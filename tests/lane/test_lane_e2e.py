@@ -189,9 +189,16 @@ def test_cli_document_threshold_and_the_fnmr_table(lane: Path, tmp_path):
                               "--target-fpir", "1", "--review-fpir", "1", "--out",
                               str(tmp_path / "th.json"), "--document-out", str(doc),
                               "--document-fmr", "1"])
+    # Two travellers are no cohort to T-normalise by: raw scores must be asked for.
+    assert res.exit_code == 2 and "--document-norm none" in res.output
+    res = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev,
+                              "--target-fpir", "1", "--review-fpir", "1", "--out",
+                              str(tmp_path / "th.json"), "--document-out", str(doc),
+                              "--document-fmr", "1", "--document-norm", "none"])
     assert res.exit_code == 0, res.output
     point = json.loads(doc.read_text())
     assert point["rate"] == "FMR" and point["target"] == 1 and point["samples"] > 0
+    assert point["normalisation"] is None
     assert "document stage" in point["provenance"]
     res = runner.invoke(app, ["lane", "run", "--gallery", g, "--events", ev, "--out",
                               str(tmp_path / "r.jsonl"), "--document-thresholds", str(doc)])

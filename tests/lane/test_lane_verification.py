@@ -100,3 +100,24 @@ def test_the_bundled_document_point_is_lane_fitted_and_only_for_its_fmr(tmp_path
 
     replace(bundled, match=2.5).save(path)
     assert document_point_for("sface", 1e-3, path).match == 2.5
+
+
+def test_the_bundled_tnorm_point_comes_with_its_raw_fallback(tmp_path):
+    from dataclasses import replace
+
+    from bordermatch.lane.runner import default_document_path, document_points
+
+    raw = load_document_point("sface", default_document_path("sface"))
+    tnorm = load_document_point("sface", default_document_path("sface", "tnorm"))
+    assert tnorm.normalisation == "tnorm" and tnorm.samples >= 100_000
+    assert document_points("sface", 1e-3) == (tnorm, raw)
+    assert document_points("sface", 1e-3, norm=None) == (raw, None)
+    # No T-norm point at another FMR: the stills calibration alone.
+    point, fallback = document_points("sface", 1e-2)
+    assert point.normalisation is None and fallback is None
+    # A calibrated file wins; a T-norm one still brings the raw fallback.
+    replace(tnorm, match=2.5).save(tmp_path / "t.json")
+    assert document_points("sface", 1e-3, tmp_path / "t.json") == (
+        replace(tnorm, match=2.5), raw)
+    raw.save(tmp_path / "r.json")
+    assert document_points("sface", 1e-3, tmp_path / "r.json") == (raw, None)

@@ -45,6 +45,9 @@ def run(
     document_thresholds: Path | None = typer.Option(
         None, help="Document-stage 1:1 operating point from `lane calibrate --document-out` "
         "(default: the bundled calibration at --document-fmr)."),
+    document_norm: str | None = typer.Option(
+        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
+        "scores, the default) or none (raw)."),
     verbose: bool = Verbose,
     quiet: bool = Quiet,
 ) -> None:
@@ -56,7 +59,7 @@ def run(
     errors = skipped = 0
     try:
         config = _config(fusion, roi_upscale, link_threshold, cameras, last_frames, shots,
-                         layout, document_fmr, ignore_documents)
+                         layout, document_fmr, ignore_documents, document_norm)
         pipeline = build_pipeline(gallery, thresholds, config, detector, detector_score,
                                   document_thresholds=document_thresholds)
         with progress("vehicles", "vehicle", shown, len(event_folders(events))) as bar:
@@ -89,6 +92,9 @@ def evaluate(
         None, help="FMR of the 1:1 threshold for the FNMR table (default: the lane's, 1e-3)."),
     document_thresholds: Path | None = typer.Option(
         None, help="Document-stage operating point from `lane calibrate` (default: bundled)."),
+    document_norm: str | None = typer.Option(
+        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
+        "scores, the default) or none (raw)."),
     thresholds: Path | None = typer.Option(
         None, help="The open-set thresholds `lane run` used, drawn on the score plot "
         "(default with --gallery: the bundled ones; without either, the lowest scores "
@@ -111,17 +117,20 @@ def evaluate(
             from bordermatch.lane.runner import build_pipeline, same_face_partners
             from bordermatch.lane.verification import collect_verification, fnmr_table
 
-            config = _config(None, None, None, document_fmr=document_fmr)
+            config = _config(None, None, None, document_fmr=document_fmr,
+                             document_norm=document_norm)
             pipeline = build_pipeline(gallery, thresholds, config,
                                       document_thresholds=document_thresholds)
             assert pipeline.document_point is not None  # document_fmr is never None here
             data = collect_verification(pipeline, events,
                                         same_face_partners(load_gallery(gallery).report))
-            metrics["verification_1to1"] = fnmr_table(
-                data, pipeline.document_point.match, pipeline.document_point.target)
-            sp, dp = pipeline.point, pipeline.document_point
-            lines = {f"match ({sp.rate} {sp.target:g})": sp.match,
-                     f"document 1:1 (FMR {dp.target:g})": dp.match}
+            dp = pipeline.document_point
+            metrics["verification_1to1"] = fnmr_table(data, dp.match, dp.target,
+                                                      dp.normalisation)
+            sp = pipeline.point
+            lines = {f"match ({sp.rate} {sp.target:g})": sp.match}
+            if dp.normalisation is None:  # a T-norm threshold is per track: no one line
+                lines[f"document 1:1 (FMR {dp.target:g})"] = dp.match
             if sp.review is not None:
                 lines["review"] = sp.review
     except BordermatchError as exc:
@@ -206,6 +215,9 @@ def calibrate(
         "it here (use with `lane run --document-thresholds`)."),
     document_fmr: float = typer.Option(
         1e-3, help="FMR per 1:1 comparison for --document-out."),
+    document_norm: str | None = typer.Option(
+        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
+        "scores, the default) or none (raw)."),
     quiet: bool = Quiet,
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
@@ -226,11 +238,12 @@ def calibrate(
             # Thresholds are what is being fitted: until then nothing may be a match.
             placeholder = OperatingPoint(templates.model, "FPIR", target_fpir, 1e30, 1e30,
                                          review_fpir, 0, "placeholder while calibrating")
-            config = _config(fusion, roi_upscale, link_threshold, shots=shots)
+            config = _config(fusion, roi_upscale, link_threshold, shots=shots,
+                             document_norm=document_norm)
             pipeline = build_pipeline(g, None, config, detector, detector_score,
                                       point=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
-        from bordermatch.lane.runner import document_operating_point
+        from bordermatch.lane.runner import calibration_norm, document_operating_point
         from bordermatch.lane.verification import VerificationData, fnmr_table
 
         verification = VerificationData([], []) if document_out is not None else None
@@ -243,14 +256,17 @@ def calibrate(
                                      results_out=results_out, verification=verification)
         doc = None
         if verification is not None:
-            doc = document_operating_point(verification, th.model, document_fmr, source)
-            comparison["document_stage"] = fnmr_table(verification, doc.match, document_fmr)
+            doc = document_operating_point(verification, th.model, document_fmr, source,
+                                           calibration_norm(sets[0].pipeline))
+            comparison["document_stage"] = fnmr_table(verification, doc.match, document_fmr,
+                                                      doc.normalisation)
     except BordermatchError as exc:
         fail(exc)
     if doc is not None and document_out is not None:
         doc.save(document_out)
-        typer.echo(f"document threshold -> {document_out}: {doc.match:.4f} at FMR "
-                   f"{document_fmr:g} ({doc.samples} non-mated comparisons)")
+        scale = "raw" if doc.normalisation is None else doc.normalisation
+        typer.echo(f"document threshold -> {document_out}: {doc.match:.4f} ({scale} scores) "
+                   f"at FMR {document_fmr:g} ({doc.samples} non-mated comparisons)")
     th.save(out)
     (Path(out).with_suffix(".fusion.json")).write_text(json.dumps(comparison, indent=1))
     typer.echo(json.dumps(comparison, indent=1))

@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import EllipsisType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,8 +43,21 @@ from bordermatch.lane.track import (
     fuse_vectors,
     link_frames,
 )
-from bordermatch.match.decide import OperatingPoint, decide, identify, identify_with_documents
+from bordermatch.match.decide import (
+    Identification,
+    OperatingPoint,
+    decide,
+    identify,
+    identify_with_documents,
+)
 from bordermatch.match.fusion import LogisticScore
+from bordermatch.match.normalise import (
+    MIN_COHORT,
+    Normalised,
+    check_normalisation,
+    normalise,
+    usable,
+)
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import BestShot, Face, Image, LaneResult, Occupant, Outcome
@@ -111,6 +125,9 @@ class LaneConfig:
     # The document stage's 1:1 comparisons fuse shots their own way (docs/lane.md);
     # None: the same as ``fusion``.
     document_fusion: str | None = "top2_mean"
+    # ... and are T-normalised by the track's own gallery scores (match.normalise; measured:
+    # docs/lane.md) when the document point is on that scale; None: raw scores only.
+    document_norm: str | None = "tnorm"
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.30  # cosine to join tracklets across cameras (docs/lane.md)
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
@@ -126,6 +143,7 @@ class LaneConfig:
         if self.fusion not in FUSIONS or (self.document_fusion is not None
                                           and self.document_fusion not in FUSIONS):
             raise ConfigError(f"fusion must be one of {sorted(FUSIONS)}")
+        check_normalisation(self.document_norm)
         for name in ("shots_per_tracklet", "first_shots", "fuse_top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -154,7 +172,10 @@ class LanePipeline:
     reason of a runner-up review changes). ``documents`` maps each enrolled document,
     ``(document_number, nationality)``, to its traveller; with ``document_point`` (a 1:1
     FMR operating point) the documents read for a vehicle make its decisions 1:few first
-    (``match.decide.identify_with_documents``). Without it, reads are ignored.
+    (``match.decide.identify_with_documents``). Without it, reads are ignored. A document
+    point on T-normed scores is used when the configuration asks for it and the gallery is
+    a large enough cohort (``match.normalise``); otherwise ``document_fallback``, a point on
+    raw scores.
     """
 
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
@@ -162,7 +183,8 @@ class LanePipeline:
                  config: LaneConfig | None = None,
                  aliases: Mapping[str, Collection[str]] | None = None,
                  documents: Mapping[tuple[str, str], str] | None = None,
-                 document_point: OperatingPoint | None = None) -> None:
+                 document_point: OperatingPoint | None = None,
+                 document_fallback: OperatingPoint | None = None) -> None:
         if point.model != embedder.name or scale.models != (embedder.name,):
             raise ConfigError(f"operating point is for {point.model!r} and scale for "
                               f"{scale.models}, embedder is {embedder.name!r}: calibrate "
@@ -175,12 +197,33 @@ class LanePipeline:
         self.search = search
         self.point = point
         self.scale = scale
-        if document_point is not None and document_point.model != embedder.name:
-            raise ConfigError(f"document operating point is for {document_point.model!r}")
         self.config = config or LaneConfig()
         self.aliases = aliases or {}
         self.documents = documents or {}
-        self.document_point = document_point
+        self.document_point = self._document_stage(document_point, document_fallback)
+
+    def _document_stage(self, *points: OperatingPoint | None) -> OperatingPoint | None:
+        """The first of ``points`` this gallery and configuration can use."""
+        given = [p for p in points if p is not None]
+        for p in given:
+            if p.model != self.embedder.name or p.rate != "FMR":
+                raise ConfigError(f"document operating point: {p.rate} for {p.model!r}, "
+                                  f"not FMR for {self.embedder.name!r}")
+        for p in given:
+            wanted = p.normalisation is None or p.normalisation == self.config.document_norm
+            if wanted and usable(p.normalisation, len(self.search)):
+                return p
+        if given:
+            raise ConfigError(f"the document operating point is on {given[0].normalisation} "
+                              f"scores, which need a gallery of at least {MIN_COHORT} "
+                              f"travellers (this one has {len(self.search)}) and "
+                              "document_norm set to it; give a point on raw scores")
+        return None
+
+    @property
+    def document_norm(self) -> str | None:
+        """The scale of the document stage's scores: its operating point's."""
+        return None if self.document_point is None else self.document_point.normalisation
 
     # -- one event ----------------------------------------------------------------------
     def frames_needed(self, event: LaneEvent) -> list[FrameRef]:
@@ -378,6 +421,13 @@ class LanePipeline:
                 out[i] = fuse(self.search, shots, cfg.fuse_top_k)
         return self.scale.of_cosine(out)
 
+    def document_scores(self, tracks: list[Track], norm: str | EllipsisType | None = ...,
+                        ) -> Normalised:
+        """The document stage's 1:1 scores of ``tracks`` against every traveller: fused its
+        way and on its operating point's scale (``norm``: another scale, for calibration)."""
+        scale = self.document_norm if isinstance(norm, EllipsisType) else norm
+        return normalise(self.track_scores(tracks, self.config.document_fusion), scale)
+
     def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
                reads: Sequence[DocumentRead] = ()) -> tuple[list[Occupant], float]:
         t0 = time.perf_counter()
@@ -389,10 +439,13 @@ class LanePipeline:
         claimed = set(read_by)
         if claimed and self.document_point is not None:
             fusion = self.config.document_fusion
-            few = (self.track_scores(captured, fusion)
-                   if fusion not in (None, self.config.fusion) else None)
+            few = (self.document_scores(captured) if self.document_norm is not None
+                   or fusion not in (None, self.config.fusion) else None)
             found = identify_with_documents(scores, self.search.ids, claimed, self.point,
-                                            self.document_point, self.aliases, few)
+                                            self.document_point, self.aliases,
+                                            None if few is None else few.scores)
+            if few is not None and self.document_norm is not None:
+                found = [_raw_scale(f, few, i) for i, f in enumerate(found)]
         else:
             found = identify(scores, self.search.ids, self.point, self.aliases)
         occupants = [
@@ -436,6 +489,18 @@ class LanePipeline:
                     used.add(j)
             merged.append(group)
         return merged
+
+
+def _raw_scale(found: Identification, few: Normalised, row: int) -> Identification:
+    """A document decision taken on T-normed scores, told on the calibrated scale: its
+    score and this track's own threshold (the z threshold mapped back by the track's
+    gallery mean and spread), so records and review pages keep one scale."""
+    d = found.decision
+    if found.source != "document" or d.scale is None:
+        return found
+    return replace(found, decision=replace(
+        d, score=None if d.score is None else few.raw(row, d.score),
+        threshold=few.raw(row, d.threshold)))
 
 
 def _best_shot_of(track: Track) -> BestShot:

@@ -41,6 +41,7 @@ from bordermatch.lane.verification import VerificationData, compare_vehicle
 from bordermatch.match.calibrate import threshold_for_rate
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.fusion import load_matcher
+from bordermatch.match.normalise import MIN_COHORT, usable
 from bordermatch.match.search import GallerySearch
 from bordermatch.quality.measures import FaceQualityAssessor
 from bordermatch.types import LaneResult
@@ -75,8 +76,33 @@ def load_document_point(model: str, path: Path) -> OperatingPoint:
     return point
 
 
-def default_document_path(model: str) -> Path:
-    return Path(str(resources.files("bordermatch.lane").joinpath(f"document_{model}.json")))
+def default_document_path(model: str, norm: str | None = None) -> Path:
+    name = f"document_{model}.json" if norm is None else f"document_{model}_{norm}.json"
+    return Path(str(resources.files("bordermatch.lane").joinpath(name)))
+
+
+def document_points(model: str, target_fmr: float, path: Path | None = None,
+                    norm: str | None = "tnorm",
+                    ) -> tuple[OperatingPoint, OperatingPoint | None]:
+    """The document stage's operating point, and a fallback on raw scores for a gallery
+    too small to be a T-norm cohort (``lane.pipeline.LanePipeline``).
+
+    ``path`` wins; else the bundled point on ``norm`` scores at ``target_fmr``
+    (``lane/document_<model>_<norm>.json``); else :func:`document_point_for`.
+    """
+    chosen = load_document_point(model, path) if path is not None else None
+    if chosen is None and norm is not None:
+        bundled = default_document_path(model, norm)
+        if bundled.is_file():
+            point = load_document_point(model, bundled)
+            if math.isclose(point.target, target_fmr, rel_tol=1e-9) \
+                    and point.normalisation == norm:
+                chosen = point
+    if chosen is None:
+        return document_point_for(model, target_fmr), None
+    if chosen.normalisation is None:
+        return chosen, None
+    return chosen, document_point_for(model, chosen.target)
 
 
 def document_point_for(model: str, target_fmr: float,
@@ -103,7 +129,8 @@ def lane_config(fusion: str | None = None, roi_upscale: float | None = None,
                 link_threshold: float | None = None, cameras: str | None = None,
                 last_frames: int | None = None, shots: int | None = None,
                 layout: Path | None = None, document_fmr: float | None = None,
-                ignore_documents: bool = False) -> LaneConfig:
+                ignore_documents: bool = False, document_norm: str | None = None,
+                ) -> LaneConfig:
     """The LaneConfig of ``lane run``'s options (None: the default), for every caller."""
     from bordermatch.lane.seats import load_layout
 
@@ -118,6 +145,8 @@ def lane_config(fusion: str | None = None, roi_upscale: float | None = None,
         if v is not None}
     if ignore_documents:
         overrides["document_fmr"] = None
+    if document_norm is not None:  # "none": raw scores
+        overrides["document_norm"] = None if document_norm == "none" else document_norm
     return LaneConfig(**overrides)
 
 
@@ -134,17 +163,18 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
     embedder = registry.create("embedder", gallery.model)
     if point is None:
         point = load_operating_point(gallery.model, thresholds_path)
-    document_point = None
+    document_point = fallback = None
     if config.document_fmr is not None:
-        document_point = document_point_for(gallery.model, config.document_fmr,
-                                            document_thresholds)
+        document_point, fallback = document_points(gallery.model, config.document_fmr,
+                                                   document_thresholds, config.document_norm)
     # None: the detector's own operating point (YuNet 0.6, CenterFace 0.35; docs/models.md).
     options = {} if detector_score is None else {"score_threshold": detector_score}
     det = registry.create("detector", detector, **options)
     return LanePipeline(det, embedder, FaceQualityAssessor(),
                         GallerySearch(gallery.traveler_ids, gallery.vectors), point,
                         calibration.primary, config, aliases=same_face_partners(gallery.report),
-                        documents=gallery.document_index(), document_point=document_point)
+                        documents=gallery.document_index(), document_point=document_point,
+                        document_fallback=fallback)
 
 
 def load_event(folder: Path, pipeline: LanePipeline,
@@ -249,7 +279,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
                 keep.append((obs, (time.perf_counter() - start) * 1000.0))
             if verification is not None:
                 pipeline.config = chosen
-                verification.extend(compare_vehicle(pipeline, obs, truth, partners))
+                verification.extend(compare_vehicle(pipeline, obs, truth, partners,
+                                                    calibration_norm(pipeline)))
             mates = [col[o.traveler_id] for o in truth if o.traveler_id in col]
             aliases = {p for o in truth for p in (partners or {}).get(o.traveler_id or "", ())}
             excluded = sorted(set(mates) | {col[a] for a in aliases if a in col})
@@ -361,8 +392,19 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
     return result, comparison
 
 
+def calibration_norm(pipeline: LanePipeline) -> str | None:
+    """The scale ``lane calibrate`` fits the document threshold on: the configured one."""
+    norm = pipeline.config.document_norm
+    if not usable(norm, len(pipeline.search)):
+        raise ConfigError(f"{norm} document scores need a gallery of at least {MIN_COHORT} "
+                          f"travellers, not {len(pipeline.search)}: calibrate with "
+                          "--document-norm none")
+    return norm
+
+
 def document_operating_point(data: VerificationData, model: str, target_fmr: float,
-                             source: str) -> OperatingPoint:
+                             source: str, normalisation: str | None = None,
+                             ) -> OperatingPoint:
     """The document stage's 1:1 threshold for ``target_fmr`` per comparison, fitted on the
     non-mated comparisons of lane tracks with travellers not in their vehicle."""
     nonmated = data.nonmated_scores()
@@ -372,4 +414,6 @@ def document_operating_point(data: VerificationData, model: str, target_fmr: flo
         model, "FMR", target_fmr, threshold_for_rate(nonmated, target_fmr), None, None,
         int(nonmated.size),
         f"bordermatch lane calibrate, document stage, {nonmated.size} non-mated 1:1 "
-        f"comparisons of lane tracks and {len(data.mated)} mated occupants: {source}")
+        f"comparisons of lane tracks and {len(data.mated)} mated occupants"
+        f"{'' if normalisation is None else f', {normalisation} scores'}: {source}",
+        normalisation)

@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.lane.events import LaneEventError, TruthOccupant, event_folders, read_truth
+from bordermatch.match.normalise import normalise
 
 # Hours (local time of the event's own timestamp) that count as daylight; a site with
 # near-infrared cameras switches to them outside these hours.
@@ -74,20 +76,23 @@ class VerificationData:
 
 
 def compare_vehicle(pipeline: Any, obs: Any, truth: Sequence[TruthOccupant],
-                    partners: Mapping[str, Iterable[str]] | None = None) -> VerificationData:
+                    partners: Mapping[str, Iterable[str]] | None = None,
+                    norm: str | EllipsisType | None = ...) -> VerificationData:
     """The mated and non-mated 1:1 comparisons of one observed vehicle.
 
     ``pipeline`` is a ``lane.pipeline.LanePipeline`` (its search, scale and fusion);
     ``obs`` its ``Observation`` of the event. ``partners`` (travellers flagged as one face
     under two identities) are left out of the non-mated comparisons with the vehicle's
-    own travellers, as in the open-set calibration.
+    own travellers, as in the open-set calibration. Scores are on the scale of the
+    pipeline's document point, or on ``norm`` (``match.normalise``) when calibrating for it.
     """
     search = pipeline.search
     col = {t: i for i, t in enumerate(search.ids)}
     views = {c.id: c.view for c in obs.event.cameras}
     tracks = [t for t in obs.tracks if t.best_quality >= pipeline.config.min_capture_quality
               and any(s.vector is not None for s in t.shots)]
-    fused = (pipeline.track_scores(tracks, pipeline.config.document_fusion) if tracks
+    scale = pipeline.document_norm if isinstance(norm, EllipsisType) else norm
+    fused = (pipeline.document_scores(tracks, scale).scores if tracks
              else np.zeros((0, len(search)), np.float32))
     light = daylight(obs.event.started_at)
     mated = []
@@ -102,8 +107,8 @@ def compare_vehicle(pipeline: Any, obs: Any, truth: Sequence[TruthOccupant],
             best = int(fused[:, c].argmax())
             score = float(fused[best, c])
             shots = [s for s in tracks[best].shots if s.vector is not None]
-            own = pipeline.scale.of_cosine(
-                search.scores(np.stack([s.vector for s in shots]))[:, c])
+            own = normalise(pipeline.scale.of_cosine(
+                search.scores(np.stack([s.vector for s in shots]))), scale).scores[:, c]
             for s, v in zip(shots, own, strict=True):
                 view = views.get(s.camera, s.camera)
                 by_view[view] = max(by_view.get(view, -np.inf), float(v))
@@ -144,9 +149,11 @@ def _fnmr(scores: Sequence[float | None], threshold: float) -> dict[str, Any]:
             "no_capture": sum(s is None for s in scores)}
 
 
-def fnmr_table(data: VerificationData, threshold: float, fmr: float) -> dict[str, Any]:
-    """FNMR at ``threshold`` (fitted for ``fmr``) overall, by row, daylight and camera view,
-    and the FMR actually observed at it on the non-mated comparisons."""
+def fnmr_table(data: VerificationData, threshold: float, fmr: float,
+               normalisation: str | None = None) -> dict[str, Any]:
+    """FNMR at ``threshold`` (fitted for ``fmr``, on ``normalisation``'s scale) overall, by
+    row, daylight and camera view, and the FMR actually observed at it on the non-mated
+    comparisons."""
     groups: dict[str, dict[str, list[float | None]]] = {
         "row": defaultdict(list), "daylight": defaultdict(list), "camera": defaultdict(list)}
     for m in data.mated:
@@ -156,7 +163,7 @@ def fnmr_table(data: VerificationData, threshold: float, fmr: float) -> dict[str
             groups["camera"][view].append(s)
     nonmated = data.nonmated_scores()
     return {
-        "threshold": threshold, "target_fmr": fmr,
+        "threshold": threshold, "target_fmr": fmr, "normalisation": normalisation,
         "observed_fmr": float(np.mean(nonmated >= threshold)) if nonmated.size else None,
         "nonmated_comparisons": int(nonmated.size),
         "overall": _fnmr([m.score for m in data.mated], threshold),
@@ -170,8 +177,10 @@ def table_markdown(table: Mapping[str, Any]) -> list[str]:
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
     fmr = table["observed_fmr"]
+    scale = table.get("normalisation")
     lines = [f"1:1 against each enrolled occupant's own reference photos, threshold "
-             f"{table['threshold']:.3f} (target FMR {table['target_fmr']:g}; observed "
+             f"{table['threshold']:.3f}{'' if scale is None else f' on {scale} scores'} "
+             f"(target FMR {table['target_fmr']:g}; observed "
              f"{pct(fmr) if fmr is None else f'{fmr:.2g}'} on "
              f"{table['nonmated_comparisons']:,} non-mated comparisons). Camera: the best "
              "single shot of that view, over the occupants it saw.", "",

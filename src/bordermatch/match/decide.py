@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.errors import ConfigError
+from bordermatch.match.normalise import check_normalisation
 from bordermatch.types import Decision, Outcome, Reason
 
 RATES = ("FMR", "FPIR")
@@ -54,8 +55,12 @@ class OperatingPoint:
     review_target: float | None = None
     samples: int = 0
     provenance: str = ""
+    # The scale of the scores (match.normalise): None for calibrated scores as they come,
+    # "tnorm" for z-values of the probe's own gallery scores.
+    normalisation: str | None = None
 
     def __post_init__(self) -> None:
+        check_normalisation(self.normalisation)
         if self.rate not in RATES:
             raise ConfigError(f"operating point rate must be one of {RATES}, not {self.rate!r}")
         if not (0.0 < self.target <= 1.0) or not math.isfinite(self.match):
@@ -101,7 +106,7 @@ def decide(score: float | None, point: OperatingPoint, runner_up: float | None =
     """
     def out(outcome: Outcome, reason: Reason) -> Decision:
         return Decision(outcome, reason, score, point.match, point.rate, point.target,
-                        runner_up)
+                        runner_up, point.normalisation)
 
     if score is None:
         return out(Outcome.NO_CAPTURE, Reason.NO_CAPTURE)
@@ -150,7 +155,7 @@ def identify(scores: NDArray[np.float32], traveler_ids: Sequence[str], point: Op
             score = float(free.max()) if free.size else None
             out.append(Identification(None, Decision(
                 Outcome.NO_MATCH, Reason.BELOW_THRESHOLD, score, point.match, point.rate,
-                point.target)))
+                point.target, scale=point.normalisation)))
             continue
         tid = traveler_ids[col]
         second = _runner_up(row, col)
@@ -222,6 +227,7 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
                     and best_other >= point.floor \
                     and best_other > float(scores[i, column[f.traveler_id or ""]]):
                 rid = traveler_ids[int(others[scores[i, others].argmax()])]
+                # ``runner_up`` stays a search score: it is held to the open-set floor.
                 f = replace(f, decision=replace(f.decision, outcome=Outcome.REVIEW,
                                                 reason=Reason.RUNNER_UP,
                                                 runner_up=best_other), runner_up_id=rid)

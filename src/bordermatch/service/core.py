@@ -252,6 +252,8 @@ def decision_basis(core: ServiceCore, decision: Decision, source: str | None,
                                 "threshold": decision.threshold, "rate": decision.rate,
                                 "target": decision.target, "review_threshold": review,
                                 "runner_up": decision.runner_up, "source": source}
+    if decision.scale is not None:  # the threshold was this capture's own (match.normalise)
+        basis["scale"] = decision.scale
     if quality is not None:
         basis["quality"] = {f.name: round(float(getattr(quality, f.name)), 3)
                             for f in fields(quality)}

@@ -24,6 +24,9 @@ class ServiceThresholds:
     verify: OperatingPoint  # 1:1, the configured matcher at target_fmr
     search: OperatingPoint  # 1:N at gates and in vehicle lanes (FPIR)
     document: OperatingPoint  # 1:few against the documents read for an encounter (FMR)
+    # On raw scores, for a gallery too small to T-normalise by (lane.pipeline); None when
+    # ``document`` is on raw scores itself.
+    document_fallback: OperatingPoint | None
     alias: OperatingPoint  # enrolment: another identity this similar is flagged
     calibration: Matcher  # the search recognizer's 1:1 calibration (scale and FMR table)
 
@@ -34,18 +37,19 @@ class ServiceThresholds:
 
 def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
     """Raises ConfigError, at start-up, for anything uncalibrated: nothing falls back."""
-    from bordermatch.lane.runner import document_point_for, load_operating_point
+    from bordermatch.lane.runner import document_points, load_operating_point
 
     matcher = load_matcher(settings.matcher)
     model = matcher.first_models[0]
     scorer = load_matcher(model)
     search = load_operating_point(model, settings.search_operating_point)
+    document, fallback = document_points(model, settings.document_fmr)
     alias_fmr = settings.alias_fmr or min(f for f, _ in scorer.thresholds)
     return ServiceThresholds(
         model=model, scale=scorer.primary,
         verify=matcher.operating_point(settings.target_fmr),
         search=search,
         # The lane-fitted 1:1 point at this FMR when bundled (lane.runner).
-        document=document_point_for(model, settings.document_fmr),
+        document=document, document_fallback=fallback,
         alias=scorer.operating_point(alias_fmr, provenance=f"bundled calibration of {model}"),
         calibration=scorer)

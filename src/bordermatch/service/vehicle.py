@@ -86,7 +86,8 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     th = core.thresholds
     pipeline = LanePipeline(engine.detector, engine.embedder(core.model), engine.quality,
                             stored.search, th.search, th.scale, aliases=aliases,
-                            documents=stored.documents, document_point=th.document)
+                            documents=stored.documents, document_point=th.document,
+                            document_fallback=th.document_fallback)
 
     def decode(fr: FrameRef) -> Image:
         return core.decode(data[(fr.camera, fr.seq)], f"frame {fr.name}")
