@@ -80,7 +80,7 @@ def test_the_results_example_reads_as_one_json_line(tmp_path: Path):
 
 
 def test_the_thresholds_example_loads_and_matches_the_shipped_file(tmp_path: Path):
-    from bordermatch.lane.runner import default_thresholds_path, load_operating_point
+    from bordermatch.lane.operating_points import default_thresholds_path, load_operating_point
 
     path = tmp_path / "open_set_sface.json"
     path.write_text(_block("Thresholds file"))

@@ -86,7 +86,7 @@ def test_cli_gallery_build_and_lane_commands(lane: Path, tmp_path, monkeypatch):
     assert (tmp_path / "rep" / "match_rate_by_seat.png").stat().st_size > 0
     assert "the lowest scores decided" in (tmp_path / "rep" / "report.md").read_text()
     # With the thresholds lane run used, the score plot draws those, not estimates.
-    from bordermatch.lane.runner import load_operating_point
+    from bordermatch.lane.operating_points import load_operating_point
 
     bundled = load_operating_point("sface")
     thresholds = tmp_path / "th.json"

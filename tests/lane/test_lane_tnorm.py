@@ -12,6 +12,7 @@ from tests.lane.test_lane_pipeline import _degraded, _event, _pipeline, _templat
 
 from bordermatch.errors import ConfigError
 from bordermatch.lane.events import DocumentRead
+from bordermatch.lane.operating_points import choose_document_point
 from bordermatch.lane.runner import load_event
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.normalise import MIN_COHORT
@@ -43,7 +44,8 @@ def _lane(tmp_path, cohort: int, z: float | None, **cfg):
     pipe.documents = {("P-RED", "USA"): "RED"}
     tnorm = None if z is None else OperatingPoint("fake", "FMR", 1e-3, match=z,
                                                   normalisation="tnorm")
-    pipe.document_point = pipe._document_stage(tnorm, RAW)
+    pipe.document_point = choose_document_point((tnorm, RAW), "fake",
+                                                pipe.config.document_norm, len(pipe.search))
     event, frames = load_event(_event(tmp_path), pipe)
     return pipe, replace(event, documents=READ), frames, gallery
 
@@ -84,7 +86,7 @@ def test_a_small_gallery_uses_the_raw_point_and_without_one_is_refused(tmp_path)
     assert (red.decision, red.detail.scale, red.detail.threshold) == (Outcome.MATCH, None, 0.8)
     tnorm = OperatingPoint("fake", "FMR", 1e-3, match=5.0, normalisation="tnorm")
     with pytest.raises(ConfigError, match="need a gallery of at least"):
-        pipe._document_stage(tnorm, None)
+        choose_document_point((tnorm, None), "fake", "tnorm", len(pipe.search))
 
 
 def test_document_norm_none_keeps_raw_scores_with_a_large_gallery(tmp_path):

@@ -10,7 +10,8 @@ from tests.lane.test_lane_pipeline import _degraded, _event, _pipeline, _templat
 
 from bordermatch.errors import ConfigError
 from bordermatch.lane.events import TruthOccupant
-from bordermatch.lane.runner import document_operating_point, load_document_point, load_event
+from bordermatch.lane.operating_points import document_operating_point, load_document_point
+from bordermatch.lane.runner import load_event
 from bordermatch.lane.verification import (
     VerificationData,
     compare_vehicle,
@@ -86,7 +87,7 @@ def test_the_document_threshold_is_fitted_on_nonmated_comparisons(tmp_path):
 
 
 def test_the_bundled_document_point_is_lane_fitted_and_only_for_its_fmr(tmp_path):
-    from bordermatch.lane.runner import default_document_path, document_point_for
+    from bordermatch.lane.operating_points import default_document_path, document_point_for
     from bordermatch.match.fusion import load_matcher
 
     bundled = load_document_point("sface", default_document_path("sface"))
@@ -105,7 +106,7 @@ def test_the_bundled_document_point_is_lane_fitted_and_only_for_its_fmr(tmp_path
 def test_the_bundled_tnorm_point_comes_with_its_raw_fallback(tmp_path):
     from dataclasses import replace
 
-    from bordermatch.lane.runner import default_document_path, document_points
+    from bordermatch.lane.operating_points import default_document_path, document_points
 
     raw = load_document_point("sface", default_document_path("sface"))
     tnorm = load_document_point("sface", default_document_path("sface", "tnorm"))

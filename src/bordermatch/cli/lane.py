@@ -243,7 +243,7 @@ def calibrate(
             pipeline = build_pipeline(g, None, config, detector, detector_score,
                                       point=placeholder)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
-        from bordermatch.lane.runner import calibration_norm, document_operating_point
+        from bordermatch.lane.operating_points import calibration_norm, document_operating_point
         from bordermatch.lane.verification import VerificationData, fnmr_table
 
         verification = VerificationData([], []) if document_out is not None else None

@@ -34,6 +34,7 @@ from bordermatch.lane.events import (
     LaneEvent,
     LaneEventError,
 )
+from bordermatch.lane.operating_points import choose_document_point
 from bordermatch.lane.seats import CameraGeometry, LaneLayout, estimate_seats
 from bordermatch.lane.track import (
     Shot,
@@ -52,11 +53,9 @@ from bordermatch.match.decide import (
 )
 from bordermatch.match.fusion import LogisticScore
 from bordermatch.match.normalise import (
-    MIN_COHORT,
     Normalised,
     check_normalisation,
     normalise,
-    usable,
 )
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
@@ -200,25 +199,9 @@ class LanePipeline:
         self.config = config or LaneConfig()
         self.aliases = aliases or {}
         self.documents = documents or {}
-        self.document_point = self._document_stage(document_point, document_fallback)
-
-    def _document_stage(self, *points: OperatingPoint | None) -> OperatingPoint | None:
-        """The first of ``points`` this gallery and configuration can use."""
-        given = [p for p in points if p is not None]
-        for p in given:
-            if p.model != self.embedder.name or p.rate != "FMR":
-                raise ConfigError(f"document operating point: {p.rate} for {p.model!r}, "
-                                  f"not FMR for {self.embedder.name!r}")
-        for p in given:
-            wanted = p.normalisation is None or p.normalisation == self.config.document_norm
-            if wanted and usable(p.normalisation, len(self.search)):
-                return p
-        if given:
-            raise ConfigError(f"the document operating point is on {given[0].normalisation} "
-                              f"scores, which need a gallery of at least {MIN_COHORT} "
-                              f"travellers (this one has {len(self.search)}) and "
-                              "document_norm set to it; give a point on raw scores")
-        return None
+        self.document_point = choose_document_point(
+            (document_point, document_fallback), embedder.name, self.config.document_norm,
+            len(search))
 
     @property
     def document_norm(self) -> str | None:

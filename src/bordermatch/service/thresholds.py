@@ -37,7 +37,7 @@ class ServiceThresholds:
 
 def build_thresholds(settings: ServiceSettings) -> ServiceThresholds:
     """Raises ConfigError, at start-up, for anything uncalibrated: nothing falls back."""
-    from bordermatch.lane.runner import document_points, load_operating_point
+    from bordermatch.lane.operating_points import document_points, load_operating_point
 
     matcher = load_matcher(settings.matcher)
     model = matcher.first_models[0]
