@@ -43,11 +43,11 @@ def test_a_missing_or_wrong_lane_operating_point_fails_create_app(tmp_path):
         create_app(_settings(tmp_path, search_operating_point=one_to_one))
 
 
-def test_vehicle_lanes_get_the_tnorm_document_point_with_its_raw_fallback(tmp_path):
+def test_vehicle_lanes_get_the_snorm_document_point_with_its_raw_fallback(tmp_path):
     from bordermatch.service.thresholds import build_thresholds
 
     th = build_thresholds(_settings(tmp_path))
-    assert th.document.normalisation == "tnorm" and th.document.target == 1e-3
+    assert th.document.normalisation == "snorm" and th.document.target == 1e-3
     assert th.document_fallback is not None and th.document_fallback.normalisation is None
     # At an FMR no lane calibration exists for: the stills point, raw, alone.
     other = build_thresholds(_settings(tmp_path, document_fmr=1e-2))

@@ -103,22 +103,25 @@ def test_the_bundled_document_point_is_lane_fitted_and_only_for_its_fmr(tmp_path
     assert document_point_for("sface", 1e-3, path).match == 2.5
 
 
-def test_the_bundled_tnorm_point_comes_with_its_raw_fallback(tmp_path):
+def test_the_bundled_normalised_points_come_with_their_raw_fallback(tmp_path):
     from dataclasses import replace
 
     from bordermatch.lane.operating_points import default_document_path, document_points
 
     raw = load_document_point("sface", default_document_path("sface"))
-    tnorm = load_document_point("sface", default_document_path("sface", "tnorm"))
-    assert tnorm.normalisation == "tnorm" and tnorm.samples >= 100_000
-    assert document_points("sface", 1e-3) == (tnorm, raw)
+    for norm in ("snorm", "tnorm"):
+        point = load_document_point("sface", default_document_path("sface", norm))
+        assert point.normalisation == norm and point.samples >= 100_000
+        assert document_points("sface", 1e-3, norm=norm) == (point, raw)
+    snorm = load_document_point("sface", default_document_path("sface", "snorm"))
+    assert document_points("sface", 1e-3) == (snorm, raw)  # the default
     assert document_points("sface", 1e-3, norm=None) == (raw, None)
-    # No T-norm point at another FMR: the stills calibration alone.
+    # No normalised point at another FMR: the stills calibration alone.
     point, fallback = document_points("sface", 1e-2)
     assert point.normalisation is None and fallback is None
-    # A calibrated file wins; a T-norm one still brings the raw fallback.
-    replace(tnorm, match=2.5).save(tmp_path / "t.json")
-    assert document_points("sface", 1e-3, tmp_path / "t.json") == (
-        replace(tnorm, match=2.5), raw)
+    # A calibrated file wins; a normalised one still brings the raw fallback.
+    replace(snorm, match=2.5).save(tmp_path / "s.json")
+    assert document_points("sface", 1e-3, tmp_path / "s.json") == (
+        replace(snorm, match=2.5), raw)
     raw.save(tmp_path / "r.json")
     assert document_points("sface", 1e-3, tmp_path / "r.json") == (raw, None)

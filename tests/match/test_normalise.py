@@ -9,7 +9,7 @@ import pytest
 
 from bordermatch.errors import ConfigError
 from bordermatch.match.decide import OperatingPoint, decide
-from bordermatch.match.normalise import MIN_COHORT, normalise, t_norm, usable
+from bordermatch.match.normalise import MIN_COHORT, normalise, s_norm, t_norm, usable
 
 
 def test_each_row_becomes_z_values_of_its_own_scores():
@@ -23,7 +23,7 @@ def test_each_row_becomes_z_values_of_its_own_scores():
     z = t_norm(s.astype(np.float32))
     assert z.scores[0, 0] > 5 > z.scores[1, 0]
     # raw() maps a z-value back: the threshold of this probe on the raw scale.
-    assert z.raw(0, float(z.scores[0, 0])) == pytest.approx(0.5, abs=1e-5)
+    assert z.raw(0, 0, float(z.scores[0, 0])) == pytest.approx(0.5, abs=1e-5)
 
 
 def test_a_constant_row_carries_no_evidence():
@@ -51,3 +51,39 @@ def test_an_operating_point_says_its_scale_and_its_decisions_carry_it(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     with pytest.raises(ConfigError, match="normalisation must be one of"):
         OperatingPoint.load(tmp_path / "bad.json")
+
+
+def test_s_norm_is_the_mean_of_the_row_and_the_column_z_values():
+    rng = np.random.default_rng(3)
+    s = rng.normal(0.2, 0.1, (3, MIN_COHORT)).astype(np.float32)
+    cm, cs = rng.normal(0.2, 0.05, MIN_COHORT), rng.uniform(0.05, 0.2, MIN_COHORT)
+    z = s_norm(s, cm, cs)
+    t = t_norm(s).scores
+    assert np.allclose(z.scores, 0.5 * (t + (s - cm) / cs), atol=1e-4)
+    # Each pair maps back to its raw score: a threshold per track and traveller.
+    assert z.raw(2, 7, float(z.scores[2, 7])) == pytest.approx(float(s[2, 7]), abs=1e-5)
+    assert np.allclose(z.raw_scores(), s, atol=1e-5)
+    with pytest.raises(ConfigError, match="needs each traveller's reference cohort"):
+        normalise(s, "snorm")
+    with pytest.raises(ConfigError, match="cohort columns"):
+        s_norm(s, cm[:-1], cs[:-1])
+
+
+def test_the_reference_cohort_leaves_each_travellers_own_photos_out():
+    from bordermatch.match.search import GallerySearch
+
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=(6, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    ids = ["A", "A", "B", "C", "D", "E"]  # A holds two reference photos
+    search = GallerySearch(ids, v)
+    mean, spread = search.reference_cohort(100)
+    per_traveller = search.scores(v)  # every photo as a probe
+    own = {"A": [0, 1], "B": [2], "C": [3], "D": [4], "E": [5]}
+    for j, t in enumerate(search.ids):
+        others = [r for r in range(6) if r not in own[t]]
+        assert mean[j] == pytest.approx(per_traveller[others, j].mean(), abs=1e-6)
+        assert spread[j] == pytest.approx(per_traveller[others, j].std(), abs=1e-5)
+    # A cohort smaller than the gallery draws photos evenly; the answer is cached.
+    assert search.reference_cohort(3)[0].shape == (5,)
+    assert search.reference_cohort(100) is search.reference_cohort(100)

@@ -46,8 +46,8 @@ def run(
         None, help="Document-stage 1:1 operating point from `lane calibrate --document-out` "
         "(default: the bundled calibration at --document-fmr)."),
     document_norm: str | None = typer.Option(
-        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
-        "scores, the default) or none (raw)."),
+        None, help="Document-stage scores: snorm (S-normalised, the default), tnorm "
+        "(T-normalised by the track's own gallery scores) or none (raw)."),
     verbose: bool = Verbose,
     quiet: bool = Quiet,
 ) -> None:
@@ -93,8 +93,8 @@ def evaluate(
     document_thresholds: Path | None = typer.Option(
         None, help="Document-stage operating point from `lane calibrate` (default: bundled)."),
     document_norm: str | None = typer.Option(
-        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
-        "scores, the default) or none (raw)."),
+        None, help="Document-stage scores: snorm (S-normalised, the default), tnorm "
+        "(T-normalised by the track's own gallery scores) or none (raw)."),
     thresholds: Path | None = typer.Option(
         None, help="The open-set thresholds `lane run` used, drawn on the score plot "
         "(default with --gallery: the bundled ones; without either, the lowest scores "
@@ -216,8 +216,8 @@ def calibrate(
     document_fmr: float = typer.Option(
         1e-3, help="FMR per 1:1 comparison for --document-out."),
     document_norm: str | None = typer.Option(
-        None, help="Document-stage scores: tnorm (T-normalised by the track's own gallery "
-        "scores, the default) or none (raw)."),
+        None, help="Document-stage scores: snorm (S-normalised, the default), tnorm "
+        "(T-normalised by the track's own gallery scores) or none (raw)."),
     quiet: bool = Quiet,
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""

@@ -56,7 +56,7 @@ def default_document_path(model: str, norm: str | None = None) -> Path:
 
 
 def document_points(model: str, target_fmr: float, path: Path | None = None,
-                    norm: str | None = "tnorm",
+                    norm: str | None = "snorm",
                     ) -> tuple[OperatingPoint, OperatingPoint | None]:
     """The document stage's operating point, and a fallback on raw scores for a gallery
     too small to be a T-norm cohort (``lane.pipeline.LanePipeline``).

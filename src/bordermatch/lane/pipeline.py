@@ -53,6 +53,7 @@ from bordermatch.match.decide import (
 )
 from bordermatch.match.fusion import LogisticScore
 from bordermatch.match.normalise import (
+    COHORT_REFERENCES,
     Normalised,
     check_normalisation,
     normalise,
@@ -124,9 +125,10 @@ class LaneConfig:
     # The document stage's 1:1 comparisons fuse shots their own way (docs/lane.md);
     # None: the same as ``fusion``.
     document_fusion: str | None = "top2_mean"
-    # ... and are T-normalised by the track's own gallery scores (match.normalise; measured:
-    # docs/lane.md) when the document point is on that scale; None: raw scores only.
-    document_norm: str | None = "tnorm"
+    # ... and are S-normalised (match.normalise: by the track's own gallery scores and each
+    # traveller's scores against other travellers' photos; measured: docs/lane.md) when the
+    # document point is on that scale; "tnorm": the track's side only; None: raw scores.
+    document_norm: str | None = "snorm"
     fuse_top_k: int = 16  # shots fused into a track's score (all of 3 cameras x 4 frames)
     link_threshold: float = 0.30  # cosine to join tracklets across cameras (docs/lane.md)
     min_capture_quality: float = 20.0  # a track whose best shot is worse is no_capture
@@ -409,7 +411,16 @@ class LanePipeline:
         """The document stage's 1:1 scores of ``tracks`` against every traveller: fused its
         way and on its operating point's scale (``norm``: another scale, for calibration)."""
         scale = self.document_norm if isinstance(norm, EllipsisType) else norm
-        return normalise(self.track_scores(tracks, self.config.document_fusion), scale)
+        return self.normalised(self.track_scores(tracks, self.config.document_fusion), scale)
+
+    def normalised(self, scores: NDArray[np.float32], norm: str | None) -> Normalised:
+        """Calibrated scores against every traveller of the gallery, on ``norm``'s scale."""
+        columns = None
+        if norm == "snorm":  # the cohort stats on the calibrated scale (an affine map)
+            mean, spread = self.search.reference_cohort(COHORT_REFERENCES)
+            columns = (self.scale.of_cosine(mean.astype(np.float32)).astype(np.float64),
+                       spread * self.scale.single_weight)
+        return normalise(scores, norm, columns)
 
     def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
                reads: Sequence[DocumentRead] = ()) -> tuple[list[Occupant], float]:
@@ -424,11 +435,14 @@ class LanePipeline:
             fusion = self.config.document_fusion
             few = (self.document_scores(captured) if self.document_norm is not None
                    or fusion not in (None, self.config.fusion) else None)
+            normed = few if self.document_norm is not None else None
             found = identify_with_documents(scores, self.search.ids, claimed, self.point,
                                             self.document_point, self.aliases,
-                                            None if few is None else few.scores)
-            if few is not None and self.document_norm is not None:
-                found = [_raw_scale(f, few, i) for i, f in enumerate(found)]
+                                            None if few is None else few.scores,
+                                            None if normed is None else normed.raw_scores())
+            if normed is not None:
+                found = [_raw_scale(f, normed, i, self.search, claimed)
+                         for i, f in enumerate(found)]
         else:
             found = identify(scores, self.search.ids, self.point, self.aliases)
         occupants = [
@@ -474,16 +488,24 @@ class LanePipeline:
         return merged
 
 
-def _raw_scale(found: Identification, few: Normalised, row: int) -> Identification:
+def _raw_scale(found: Identification, few: Normalised, row: int, search: GallerySearch,
+               claimed: Collection[str]) -> Identification:
     """A document decision taken on T-normed scores, told on the calibrated scale: its
-    score and this track's own threshold (the z threshold mapped back by the track's
-    gallery mean and spread), so records and review pages keep one scale."""
+    score and this track's own threshold for that traveller (the z threshold mapped back
+    by the cohort means and spreads), so records and review pages keep one scale. A
+    runner-up among the travellers read is on the z scale too; the look-alike guard's (a
+    traveller not read) is a search score already. Only matches and reviews, which name
+    a traveller, leave the document stage."""
     d = found.decision
-    if found.source != "document" or d.scale is None:
+    if found.source != "document" or d.scale is None or found.traveler_id is None:
         return found
+    col = search.column_of(found.traveler_id)
+    rival = d.runner_up
+    if rival is not None and found.runner_up_id in claimed:
+        rival = few.raw(row, search.column_of(found.runner_up_id or ""), rival)
     return replace(found, decision=replace(
-        d, score=None if d.score is None else few.raw(row, d.score),
-        threshold=few.raw(row, d.threshold)))
+        d, score=None if d.score is None else few.raw(row, col, d.score),
+        threshold=few.raw(row, col, d.threshold), runner_up=rival))
 
 
 def _best_shot_of(track: Track) -> BestShot:

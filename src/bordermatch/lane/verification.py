@@ -29,7 +29,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.lane.events import LaneEventError, TruthOccupant, event_folders, read_truth
-from bordermatch.match.normalise import normalise
 
 # Hours (local time of the event's own timestamp) that count as daylight; a site with
 # near-infrared cameras switches to them outside these hours.
@@ -107,7 +106,7 @@ def compare_vehicle(pipeline: Any, obs: Any, truth: Sequence[TruthOccupant],
             best = int(fused[:, c].argmax())
             score = float(fused[best, c])
             shots = [s for s in tracks[best].shots if s.vector is not None]
-            own = normalise(pipeline.scale.of_cosine(
+            own = pipeline.normalised(pipeline.scale.of_cosine(
                 search.scores(np.stack([s.vector for s in shots]))), scale).scores[:, c]
             for s, v in zip(shots, own, strict=True):
                 view = views.get(s.camera, s.camera)

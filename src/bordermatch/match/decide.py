@@ -130,14 +130,16 @@ class Identification:
 
 
 def identify(scores: NDArray[np.float32], traveler_ids: Sequence[str], point: OperatingPoint,
-             aliases: Mapping[str, Collection[str]] | None = None) -> list[Identification]:
+             aliases: Mapping[str, Collection[str]] | None = None,
+             gain: NDArray[np.float32] | None = None) -> list[Identification]:
     """Decide every probe (row) of one encounter against a gallery (columns).
 
     Probes are assigned to travellers one to one, maximising the total score over pairs
     at or above the review floor (a person crosses once per vehicle), then each assigned
     pair is decided by :func:`decide` with the best *other* traveller as runner-up. A probe
     left without a traveller is a no-match at the best score still free. An empty row
-    (empty gallery) is a no-match without a score.
+    (empty gallery) is a no-match without a score. ``gain`` (same shape): what the
+    assignment maximises instead of the scores (raw scores under normalised ones).
     """
     from bordermatch.match.search import assign_one_to_one
 
@@ -145,7 +147,8 @@ def identify(scores: NDArray[np.float32], traveler_ids: Sequence[str], point: Op
     if scores.shape[1] != len(traveler_ids):
         raise ConfigError(f"{scores.shape[1]} score columns for {len(traveler_ids)} travellers")
     aliases = aliases or {}
-    cols = assign_one_to_one(scores, point.floor) if scores.shape[1] else [None] * len(scores)
+    cols = (assign_one_to_one(scores, point.floor, gain) if scores.shape[1]
+            else [None] * len(scores))
     taken = [c for c in cols if c is not None]
     out = []
     for row, col in zip(scores, cols, strict=True):
@@ -188,6 +191,7 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
                             document_point: OperatingPoint,
                             aliases: Mapping[str, Collection[str]] | None = None,
                             document_scores: NDArray[np.float32] | None = None,
+                            document_gain: NDArray[np.float32] | None = None,
                             ) -> list[Identification]:
     """Decide every probe, using the travel documents read for this encounter.
 
@@ -196,7 +200,8 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
     1. 1:few: the probes are decided against the ``claimed`` travellers only, at
        ``document_point`` (a 1:1 FMR operating point: a handful of comparisons, not a
        search of thousands), on ``document_scores`` when given (the same probes and
-       columns, fused for 1:1 comparisons) else on ``scores``. A match that another
+       columns, fused for 1:1 comparisons; ``document_gain``, their raw values when they are
+       normalised, assigns tracks to travellers) else on ``scores``. A match that another
        claimed traveller also fits is review (runner-up). A match also becomes review
        when a traveller *not* claimed fits the face better than the claimed one, at the
        open-set review floor of ``point``: a card from the next lane must not let its
@@ -219,7 +224,9 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
     if few_cols:
         others = np.setdiff1d(np.arange(scores.shape[1]), few_cols)
         found = identify(one_to_one[:, few_cols], [traveler_ids[c] for c in few_cols],
-                         document_point, aliases)
+                         document_point, aliases,
+                         None if document_gain is None
+                         else np.atleast_2d(document_gain)[:, few_cols])
         for i, f in enumerate(found):
             f = replace(f, source="document")
             best_other = float(scores[i, others].max()) if others.size else None

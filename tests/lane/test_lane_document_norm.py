@@ -1,5 +1,5 @@
-"""The document stage on T-normed scores (lane.pipeline, match.normalise): the decision is
-the z-value rule, told on the calibrated scale; a gallery too small for a cohort falls
+"""The document stage on normalised scores (lane.pipeline, match.normalise): the decision
+is the z-value rule, told on the calibrated scale; a gallery too small for a cohort falls
 back to the raw point."""
 
 from __future__ import annotations
@@ -36,34 +36,45 @@ def _cohort(n: int) -> np.ndarray:
     return (a @ basis.T + rest * v).astype(np.float32)
 
 
-def _lane(tmp_path, cohort: int, z: float | None, **cfg):
+def _lane(tmp_path, cohort: int, z: float | None, norm: str = "tnorm", **cfg):
     refs = _degraded(_templates(), 0.85)
-    ids = ["RED", "BLUE", *(f"C{i}" for i in range(cohort))]
+    ids = _ids(cohort)
     gallery = np.vstack([refs, _cohort(cohort)])
-    pipe = _pipeline(ids, gallery, **cfg)
+    pipe = _pipeline(ids, gallery, **({"document_norm": norm} | cfg))
     pipe.documents = {("P-RED", "USA"): "RED"}
-    tnorm = None if z is None else OperatingPoint("fake", "FMR", 1e-3, match=z,
-                                                  normalisation="tnorm")
-    pipe.document_point = choose_document_point((tnorm, RAW), "fake",
+    normed = None if z is None else OperatingPoint("fake", "FMR", 1e-3, match=z,
+                                                   normalisation=norm)
+    pipe.document_point = choose_document_point((normed, RAW), "fake",
                                                 pipe.config.document_norm, len(pipe.search))
     event, frames = load_event(_event(tmp_path), pipe)
     return pipe, replace(event, documents=READ), frames, gallery
 
 
-def _red_z(gallery: np.ndarray) -> tuple[float, float, float]:
-    """RED's capture against every traveller: its raw score, cohort mean and spread."""
-    row = gallery @ _templates()[0]
-    return float(row[0]), float(row.mean()), float(row.std())
+def _red_z(gallery: np.ndarray, norm: str) -> tuple[float, float, float]:
+    """RED's capture against RED: its raw score, and the slope and offset that put it on
+    ``norm``'s scale (the row's mean and spread; for S-norm also RED's reference cohort)."""
+    row = (gallery @ _templates()[0]).astype(np.float64)
+    slope, offset = 1 / row.std(), -row.mean() / row.std()
+    if norm == "snorm":
+        cm, cs = GallerySearch(_ids(len(gallery) - 2), gallery).reference_cohort(4000)
+        slope = 0.5 / row.std() + 0.5 / cs[0]
+        offset = -0.5 * (row.mean() / row.std() + cm[0] / cs[0])
+    return float(row[0]), float(slope), float(offset)
 
 
+def _ids(cohort: int) -> list[str]:
+    return ["RED", "BLUE", *(f"C{i}" for i in range(cohort))]
+
+
+@pytest.mark.parametrize("norm", ["tnorm", "snorm"])
 @pytest.mark.parametrize("margin", [-0.2, 0.2])
 def test_the_z_threshold_decides_and_the_record_shows_the_tracks_own_raw_threshold(
-        tmp_path, margin):
-    probe = _lane(tmp_path, MIN_COHORT, None)[3]
-    raw, mean, spread = _red_z(probe)
-    z = (raw - mean) / spread
-    pipe, event, frames, _ = _lane(tmp_path, MIN_COHORT, z + margin)
-    assert pipe.document_norm == "tnorm"
+        tmp_path, margin, norm):
+    probe = _lane(tmp_path, MIN_COHORT, None, norm)[3]
+    raw, slope, offset = _red_z(probe, norm)
+    z = raw * slope + offset
+    pipe, event, frames, _ = _lane(tmp_path, MIN_COHORT, z + margin, norm)
+    assert pipe.document_norm == norm
     got = {o.traveler_id: o for o in pipe.process(event, frames).occupants}
     # RED's raw score clears the raw point (0.8) either way: the z-value decides.
     assert raw > RAW.match
@@ -71,11 +82,11 @@ def test_the_z_threshold_decides_and_the_record_shows_the_tracks_own_raw_thresho
         assert "RED" not in got and all(o.decision is Outcome.NO_MATCH for o in got.values())
         return
     red = got["RED"]
-    assert (red.decision, red.source, red.detail.scale) == (Outcome.MATCH, "document", "tnorm")
-    # On the calibrated scale: the raw top-2 score, against mean + z * spread of this
-    # track (the capture differs a little from the fake's template of the same colours).
+    assert (red.decision, red.source, red.detail.scale) == (Outcome.MATCH, "document", norm)
+    # On the calibrated scale: the raw top-2 score, against this track's own threshold
+    # for RED (the capture differs a little from the fake's template of the same colours).
     assert red.score == pytest.approx(raw, abs=0.01)
-    assert red.detail.threshold == pytest.approx(mean + (z + margin) * spread, abs=0.01)
+    assert red.detail.threshold == pytest.approx((z + margin - offset) / slope, abs=0.01)
     assert red.score >= red.detail.threshold > RAW.match
 
 
