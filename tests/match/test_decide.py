@@ -135,3 +135,27 @@ def test_unmatched_probes_are_searched_without_the_verified_travellers():
     assert [g.decision for g in identify_with_documents(scores, ids, {"GONE"}, OPEN,
                                                         ONE_TO_ONE)] == \
         [g.decision for g in identify(scores, ids, OPEN)]
+
+
+def test_a_read_traveller_who_fits_a_second_track_is_explained_by_their_own_track():
+    ids = ["A", "B", "C"]
+    point = OperatingPoint("m", "FMR", 1e-3, match=2.0)  # all below the open-set floor 4
+    # B fits track 0 above the 1:1 threshold, but B's own track fits B by far more, and
+    # track 0 fits A by far more: one person per track explains it.
+    scores = np.array([[3.5, 2.3, 0.0],
+                       [1.0, 3.9, 0.0]])
+    got = identify_with_documents(scores, ids, {"A", "B"}, OPEN, point)
+    assert [(g.traveler_id, g.decision.outcome) for g in got] == [
+        ("A", Outcome.MATCH), ("B", Outcome.MATCH)]
+    assert got[0].runner_up_id == "B" and got[0].decision.runner_up == pytest.approx(2.3)
+    # Twins fit both tracks alike: both stay review.
+    twins = np.array([[3.5, 3.3, 0.0],
+                      [3.4, 3.5, 0.0]])
+    got = identify_with_documents(twins, ids, {"A", "B"}, OPEN, point)
+    assert [g.decision.outcome for g in got] == [Outcome.REVIEW, Outcome.REVIEW]
+    # Without the margin on either side, the review stands.
+    for near in ([[3.5, 3.0, 0.0], [1.0, 3.9, 0.0]],   # track 0 fits A by 0.5 only
+                 [[3.5, 2.3, 0.0], [1.0, 3.0, 0.0]]):  # B's own track fits B by 0.7
+        got = identify_with_documents(np.array(near), ids, {"A", "B"}, OPEN, point)
+        assert got[0].decision.outcome is Outcome.REVIEW
+        assert got[0].decision.reason is Reason.RUNNER_UP

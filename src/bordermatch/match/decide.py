@@ -186,12 +186,39 @@ def _runner_up(row: NDArray[np.float32], col: int) -> int | None:
     return int(masked.argmax())
 
 
+# Spreads of the cohort (or log-odds on raw scores) by which a read traveller's fit to a
+# track must fall short of both their own track's fit and the track's own traveller's fit
+# to be explained by the one-person-per-track assignment (docs/lane.md).
+EXPLAINED_MARGIN = 1.0
+
+
+def _explain_runners_up(found: list[Identification], scores: NDArray[np.float32],
+                        column: Mapping[str, int], margin: float) -> list[Identification]:
+    """1:few runner-up reviews whose runner-up is matched elsewhere and fits there, and
+    fits this track less than its own traveller, by ``margin`` each: matches."""
+    matched_on = {f.traveler_id: i for i, f in enumerate(found)
+                  if f.decision.outcome is Outcome.MATCH}
+    out = list(found)
+    for i, f in enumerate(found):
+        d = f.decision
+        j = matched_on.get(f.runner_up_id)
+        if d.reason is not Reason.RUNNER_UP or j is None or j == i or d.score is None:
+            continue
+        rival = column[f.runner_up_id or ""]
+        here = float(scores[i, rival])
+        if float(scores[j, rival]) - here >= margin and d.score - here >= margin:
+            out[i] = replace(f, decision=replace(d, outcome=Outcome.MATCH,
+                                                 reason=Reason.ABOVE_THRESHOLD))
+    return out
+
+
 def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[str],
                             claimed: Collection[str], point: OperatingPoint,
                             document_point: OperatingPoint,
                             aliases: Mapping[str, Collection[str]] | None = None,
                             document_scores: NDArray[np.float32] | None = None,
                             document_gain: NDArray[np.float32] | None = None,
+                            explained_margin: float = EXPLAINED_MARGIN,
                             ) -> list[Identification]:
     """Decide every probe, using the travel documents read for this encounter.
 
@@ -202,7 +229,11 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
        search of thousands), on ``document_scores`` when given (the same probes and
        columns, fused for 1:1 comparisons; ``document_gain``, their raw values when they are
        normalised, assigns tracks to travellers) else on ``scores``. A match that another
-       claimed traveller also fits is review (runner-up). A match also becomes review
+       claimed traveller also fits is review (runner-up), unless that fit is explained:
+       the other traveller is matched to another track of the vehicle, which fits them
+       ``explained_margin`` better than this one does, and this track fits its own
+       traveller that much better too (one person per track; twins fit both tracks
+       alike and stay review). A match also becomes review
        when a traveller *not* claimed fits the face better than the claimed one, at the
        open-set review floor of ``point``: a card from the next lane must not let its
        holder's look-alike, who is in the car, through. A gallery traveller who fits less
@@ -227,6 +258,7 @@ def identify_with_documents(scores: NDArray[np.float32], traveler_ids: Sequence[
                          document_point, aliases,
                          None if document_gain is None
                          else np.atleast_2d(document_gain)[:, few_cols])
+        found = _explain_runners_up(found, one_to_one, column, explained_margin)
         for i, f in enumerate(found):
             f = replace(f, source="document")
             best_other = float(scores[i, others].max()) if others.size else None
