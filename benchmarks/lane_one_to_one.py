@@ -17,7 +17,9 @@ them) and scores them against every traveller's references. A variant changes on
 * flip augmentation (probe and reference), the pixel mean of each tracklet's chips
   (multi-frame fusion into one chip) added to or replacing the shots;
 * how shots are fused (``max``, ``top2`` = the document stage's ``top2_mean``, ``top3``,
-  ``mean``), and T-normalisation of each track's scores by its own gallery distribution;
+  ``mean``), and T-normalisation of each track's scores by its own gallery distribution,
+  Z-normalisation of each traveller's by their scores against the other travellers'
+  reference photos, and S-normalisation (the mean of the two: the lane's default);
 * with ``--dlib``, dlib's ResNet alone and fused with SFace (slow: ~0.1 s per chip).
 
 The threshold of each variant is fitted on its own non-mated comparisons (every track
@@ -171,6 +173,9 @@ def one_run(run: Path, limit: int | None, use_dlib: bool, tally: Tally) -> None:
                           else embed(emb, [rt(c) for c in ref_chip]))
                    for name, (_, rt) in PHOTOMETRY.items()}
     base_refs = embed(emb, ref_chip)
+    cohort = per_traveller(base_refs @ base_refs.T, owner, len(ids)).astype(np.float64)
+    cohort[np.arange(len(owner)), owner] = np.nan  # a photo is no cohort for its owner
+    z_mean, z_spread = np.nanmean(cohort, 0), np.maximum(np.nanstd(cohort, 0), 1e-6)
     dlib = dlib_refs = None
     if use_dlib:
         from bordermatch.embed.dlib_resnet import DlibResNetEmbedder
@@ -236,6 +241,9 @@ def one_run(run: Path, limit: int | None, use_dlib: bool, tally: Tally) -> None:
         s = np.stack(rows["baseline"])
         mu, sd = s.mean(1, keepdims=True), s.std(1, keepdims=True)
         tally.add("T-norm (gallery as cohort)", (s - mu) / sd, cols, mask)
+        z = (s - z_mean) / z_spread
+        tally.add("Z-norm (other travellers' photos as cohort)", z, cols, mask)
+        tally.add("S-norm (mean of T- and Z-norm)", 0.5 * ((s - mu) / sd + z), cols, mask)
 
 
 def main() -> None:

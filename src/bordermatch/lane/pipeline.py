@@ -174,9 +174,9 @@ class LanePipeline:
     ``(document_number, nationality)``, to its traveller; with ``document_point`` (a 1:1
     FMR operating point) the documents read for a vehicle make its decisions 1:few first
     (``match.decide.identify_with_documents``). Without it, reads are ignored. A document
-    point on T-normed scores is used when the configuration asks for it and the gallery is
-    a large enough cohort (``match.normalise``); otherwise ``document_fallback``, a point on
-    raw scores.
+    point on normalised scores (S-norm, T-norm) is used when the configuration asks for
+    that scale and the gallery is a large enough cohort (``match.normalise``); otherwise
+    ``document_fallback``, a point on raw scores.
     """
 
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
