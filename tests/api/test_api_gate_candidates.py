@@ -150,12 +150,15 @@ def test_gate_decisions_through_the_index_equal_the_whole_gallery(
     gid = _gallery(sessions, admin, clock)
     refs = _populate(sessions, blobs, admin, clock, gid)
     aliases = {"T000": {"T001"}, "T001": {"T000"}}  # one flagged pair: reason "alias"
-    for k in (5, 50):  # 5 is well below the gallery: the shortlist really is short
+    for k in (1, 5, 50):  # 1 deepens (a face naming one traveller); 5 is well below
         core = make_core(backend, blobs, search_candidates=k)
         photos = _photos(refs, core)
         stored = core.gallery(gid)
         compared = _compare(core, stored, photos, aliases, k)
         assert all(held for _, _, held in compared)  # an exact index finds them
+        if k == 1:  # T024's best reference names one traveller: the index is asked again
+            short = stored.shortlist(refs["T024"][0][None, :], 1)
+            assert short.depth == 4 and len(short.traveler_ids) == 2
         assert all(_same(g, f) for g, f, _ in compared)
         kinds = {(f.decision.outcome, f.decision.reason.value) for _, f, _ in compared}
         assert {(Outcome.MATCH, "above_threshold"), (Outcome.REVIEW, "review_band"),

@@ -7,7 +7,12 @@ template (an ANN index's own scores may be approximate: IVF-PQ codes, an HNSW wa
 traveller keeps the best of their references, and ``match.decide.identify`` decides on
 those columns. Its assignment, runner-up and no-match score only ever read the best
 columns of a row, so the decision equals the one on the whole gallery whenever each face's
-true rank-1 and runner-up are among its candidates (tests/api/test_api_gate_candidates.py).
+true rank-1 and runner-up are among its candidates (and, in a photo of several faces,
+every traveller a face scores at or above the review floor, whom the one-to-one assignment
+may give it): tests/api/test_api_gate_candidates.py. A missed runner-up above the floor
+could turn a review into a match, so an ANN index must find the look-alikes at the
+decision cosines, not only the mate (docs/benchmarks.md, "Gate decisions through the
+index").
 
 Only references of this revision's enrolled templates (``StoredGallery.owners``) can be
 candidates: an id a shared index still holds after an opt-out or purge, or already holds
