@@ -196,7 +196,7 @@ def test_an_approximate_index_decides_as_the_whole_gallery_when_it_finds_both(
             assert g.decision.score <= f.decision.score + 1e-4
 
 
-@pytest.mark.parametrize("backend", ["flat", "milvus"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_opted_out_purged_and_unknown_references_are_never_candidates(
         backend, make_core, sessions, blobs, admin, clock):
     gid = _gallery(sessions, admin, clock)
