@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +25,13 @@ from bordermatch.documents.trust import TrustDirectory
 from bordermatch.errors import ConfigError, RecordStateError
 from bordermatch.io.images import decode_image
 from bordermatch.match.engine import FaceEngine
-from bordermatch.match.search import GallerySearch
-from bordermatch.protocols import Index
+from bordermatch.service.galleries import (
+    BlobTemplates,
+    LoadedTemplates,
+    SizedIndex,
+    StoredGallery,
+    Templates,
+)
 from bordermatch.service.shared_index import SHARED_BACKENDS, SharedIndexes
 from bordermatch.service.thresholds import ServiceThresholds, build_thresholds
 from bordermatch.service.watchlist import LoadedWatchlist
@@ -48,24 +52,6 @@ class EncounterResult:
     encounter: Encounter
     occupants: tuple[Occupant, ...]
     replayed: bool
-
-
-class SizedIndex(Index, Protocol):
-    """What the service needs of the configured index backend: every backend has a size."""
-
-    def __len__(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class StoredGallery:
-    """A gallery's stored templates: the exact search (decisions) and the configured index
-    (the enrolment scan for one face under two identities), which holds one vector per
-    reference, keyed by enrolment id."""
-
-    search: GallerySearch
-    index: SizedIndex
-    owners: dict[str, str]  # enrolment id -> traveller
-    documents: dict[tuple[str, str], str]  # (document_number, nationality) -> traveller
 
 
 class ServiceCore:
@@ -119,8 +105,10 @@ class ServiceCore:
 
     # -- galleries ------------------------------------------------------------------------
     def gallery(self, gallery_id: str) -> StoredGallery:
-        """The gallery's templates, reloaded when its revision moved. A shared index gets
-        the gallery's pending outbox rows first and is never rebuilt here."""
+        """The gallery at its current revision, rebuilt when the revision moved (an
+        in-process index is built afresh from the enrolled templates, so no opted-out or
+        purged reference survives in it). A shared index gets the gallery's pending outbox
+        rows first and is never rebuilt here."""
         if self.shared_index is not None:
             self.shared_index.sync(gallery_id)
         with self.sessions() as s:
@@ -133,19 +121,19 @@ class ServiceCore:
             documents = repo.gallery_documents(s, gallery_id)
         dim = self.engine.embedder(self.model).dim
         owners = {e: t for e, t, _ in rows}
-        vectors = np.zeros((0, dim), np.float32)
-        if rows:
-            vectors = np.stack([np.frombuffer(self.blobs.get(b, kind="template"), np.float32)
-                                for _, _, b in rows])
         index: SizedIndex
+        templates: Templates
         if self.shared_index is not None:
+            # Nothing preloaded: gates read their candidates' templates (service.galleries).
             index = self.shared_index.index(gallery_id, self.model, dim)
+            templates = BlobTemplates({e: b for e, _, b in rows}, self.blobs, dim)
         else:
+            loaded = LoadedTemplates.read(rows, self.blobs, dim)
             index = registry.create("index", self.settings.index_backend, dim=dim)
             if rows:
-                index.add(list(owners), vectors)
-        entry = StoredGallery(GallerySearch(list(owners.values()), vectors), index, owners,
-                              documents)
+                index.add(loaded.ids, loaded.matrix)
+            templates = loaded
+        entry = StoredGallery(index, owners, documents, templates)
         with self._cache_lock:
             self._cache[gallery_id] = (rev, entry)
         return entry

@@ -1,8 +1,9 @@
 """Gate encounters (a photo at a gate or a boarding door) and opt-outs.
 
-Every face of the photo is searched against the whole gallery and decided by the one rule
-(``match.decide.identify``) at the service's 1:N operating point: the same rule, scale and
-thresholds as a vehicle lane, so one face gets one answer wherever it is seen.
+Every face of the photo is searched through the gallery's index, its candidates re-scored
+exactly (``service.galleries``), and decided by the one rule (``match.decide.identify``) at
+the service's 1:N operating point: the same rule, scale and thresholds as a vehicle lane,
+so one face gets one answer wherever it is seen.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ def search_faces(core: ServiceCore, gallery_id: str, samples: Sequence[FaceSampl
                  aliases: dict[str, set[str]]) -> list[FaceMatch]:
     if not samples:
         return []
-    search = core.gallery(gallery_id).search
+    """Each face decided against the travellers the gallery's index shortlists for the
+    photo, re-scored exactly (service.galleries): the decision on the whole gallery
+    whenever the true rank-1 and runner-up are among the candidates."""
+    stored = core.gallery(gallery_id)
     queries = np.stack([smp.template(core.model).vector for smp in samples])
-    scores = core.calibrated(search.scores(queries))
-    found = identify(scores, search.ids, core.thresholds.search, aliases)
+    short = stored.shortlist(queries, core.settings.search_candidates)
+    found = identify(core.calibrated(short.scores), short.traveler_ids,
+                     core.thresholds.search, aliases)
     return [FaceMatch(smp, f) for smp, f in zip(samples, found, strict=True)]
 
 

@@ -80,7 +80,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
         repo.serving_gallery(s, who, gallery_id, parsed.lane, core.clock.now())
         aliases = repo.open_alias_pairs(s, gallery_id)
     stored = core.gallery(gallery_id)
-    if not len(stored.search):
+    if not stored.owners:  # before the exact search is built (on first use, in full)
         raise RecordStateError(f"gallery {gallery_id} has no enrolled templates")
     engine = core.engine
     th = core.thresholds

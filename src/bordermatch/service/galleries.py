@@ -1,0 +1,201 @@
+"""A gallery's stored templates as one process holds them, and the shortlist gates decide on.
+
+Gate and boarding decisions (``service.gate.search_faces``) go through the gallery's index,
+whatever the backend: the index names the top ``search_candidates`` references of each
+face, every reference of the travellers they belong to is re-scored exactly from its
+template (an ANN index's own scores may be approximate: IVF-PQ codes, an HNSW walk), each
+traveller keeps the best of their references, and ``match.decide.identify`` decides on
+those columns. Its assignment, runner-up and no-match score only ever read the best
+columns of a row, so the decision equals the one on the whole gallery whenever each face's
+true rank-1 and runner-up are among its candidates (and, in a photo of several faces,
+every traveller a face scores at or above the review floor, whom the one-to-one assignment
+may give it): tests/api/test_api_gate_candidates.py. A missed runner-up above the floor
+could turn a review into a match, so an ANN index must find the look-alikes at the
+decision cosines, not only the mate (docs/benchmarks.md, "Gate decisions through the
+index").
+
+Only references of this revision's enrolled templates (``StoredGallery.owners``) can be
+candidates: an id a shared index still holds after an opt-out or purge, or already holds
+before this process has read the enrolment, is dropped, and a template whose blob is gone
+is left out. The exact search over every row (``GallerySearch``), which the vehicle lane
+still needs, is built on first use only; with a shared index a process serving gates
+alone never loads the gallery's templates, it reads the candidates' from the blob store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bordermatch.errors import BlobIntegrityError, BlobNotFoundError, ConfigError
+from bordermatch.match.search import GallerySearch
+from bordermatch.protocols import Index
+from bordermatch.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+# The deepest a shortlist search goes when a face's candidates name fewer than two known
+# travellers (one traveller's many references, or ids this revision does not hold); Milvus
+# caps a search at 16384.
+MAX_DEPTH = 4096
+
+
+class SizedIndex(Index, Protocol):
+    """What the service needs of the configured index backend: every backend has a size."""
+
+    def __len__(self) -> int: ...
+
+
+class Templates(Protocol):
+    """Where a gallery's templates are read from, by enrolment id."""
+
+    def vectors(self, enrolment_ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        """The ids whose template is still stored, in the given order, and their rows."""
+        ...
+
+    def all(self) -> tuple[list[str], NDArray[np.float32]]: ...
+
+
+class LoadedTemplates:
+    """Every template in memory: what an in-process index is built from anyway."""
+
+    def __init__(self, enrolment_ids: Sequence[str], matrix: NDArray[np.float32]) -> None:
+        self.ids = list(enrolment_ids)
+        self.matrix = matrix
+        self._row = {e: i for i, e in enumerate(self.ids)}
+
+    @classmethod
+    def read(cls, rows: Sequence[tuple[str, str, str]], blobs: BlobStore,
+             dim: int) -> LoadedTemplates:
+        """Load (enrolment id, traveller, blob) rows; a missing blob raises, as before."""
+        matrix = np.zeros((0, dim), np.float32)
+        if rows:
+            matrix = np.stack([_vector(blobs.get(b, kind="template"), dim, b)
+                               for _, _, b in rows])
+        return cls([e for e, _, _ in rows], matrix)
+
+    def vectors(self, enrolment_ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        found = [e for e in enrolment_ids if e in self._row]
+        return found, self.matrix[[self._row[e] for e in found]]
+
+    def all(self) -> tuple[list[str], NDArray[np.float32]]:
+        return self.ids, self.matrix
+
+
+class BlobTemplates:
+    """Templates read from the blob store when asked (a shared index: nothing preloaded).
+
+    A blob deleted since the revision was read (a purge or opt-out racing this request)
+    is left out: that reference must not match. It is logged, because a blob missing
+    while its enrolment still names it would be a damaged store.
+    """
+
+    def __init__(self, blob_of: dict[str, str], blobs: BlobStore, dim: int) -> None:
+        self._blob_of = blob_of
+        self._blobs = blobs
+        self._dim = dim
+
+    def vectors(self, enrolment_ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        found: list[str] = []
+        rows: list[NDArray[np.float32]] = []
+        for e in enrolment_ids:
+            blob = self._blob_of.get(e)
+            if blob is None:
+                continue
+            try:
+                data = self._blobs.get(blob, kind="template")
+            except BlobNotFoundError:
+                log.warning("template blob %s of enrolment %s is gone; left out", blob, e)
+                continue
+            found.append(e)
+            rows.append(_vector(data, self._dim, blob))
+        return found, (np.stack(rows) if rows else np.zeros((0, self._dim), np.float32))
+
+    def all(self) -> tuple[list[str], NDArray[np.float32]]:
+        return self.vectors(list(self._blob_of))
+
+
+def _vector(data: bytes, dim: int, blob: str) -> NDArray[np.float32]:
+    if len(data) != 4 * dim:
+        raise BlobIntegrityError(f"template blob {blob} holds {len(data)} bytes, not a "
+                                 f"float32 template of dim {dim}")
+    return np.frombuffer(data, np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Shortlist:
+    """Exact cosines of each face (row) against its encounter's candidate travellers."""
+
+    traveler_ids: tuple[str, ...]  # column order: sorted, as GallerySearch orders travellers
+    scores: NDArray[np.float32]  # (faces, travellers): the best reference of each
+    depth: int  # references asked of the index per face
+
+
+class StoredGallery:
+    """A gallery at one revision: its configured index (keyed by enrolment id), where its
+    templates are read, who owns each reference and whose documents it holds."""
+
+    def __init__(self, index: SizedIndex, owners: dict[str, str],
+                 documents: dict[tuple[str, str], str], templates: Templates) -> None:
+        self.index = index
+        self.owners = owners  # enrolment id -> traveller
+        self.documents = documents  # (document_number, nationality) -> traveller
+        self.templates = templates
+        grouped: dict[str, list[str]] = {}
+        for e, t in owners.items():
+            grouped.setdefault(t, []).append(e)
+        self.references = {t: tuple(es) for t, es in grouped.items()}
+        self._search: GallerySearch | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def search(self) -> GallerySearch:
+        """The exact search over every reference (the vehicle lane), built on first use."""
+        with self._lock:
+            if self._search is None:
+                ids, vectors = self.templates.all()
+                self._search = GallerySearch([self.owners[e] for e in ids], vectors)
+            return self._search
+
+    @property
+    def search_loaded(self) -> bool:
+        return self._search is not None
+
+    def shortlist(self, queries: NDArray[np.float32], k: int) -> Shortlist:
+        """Each face's top ``k`` references from the index, re-scored exactly with every
+        reference of their travellers; columns are the union over the faces, so the
+        one-to-one assignment sees every traveller any face was close to."""
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if k < 1:
+            raise ConfigError(f"search_candidates must be positive, got {k}")
+        if not self.owners:
+            return Shortlist((), np.zeros((len(q), 0), np.float32), 0)
+        want = min(2, len(self.references))  # rank-1 and runner-up
+        depth = k
+        while True:
+            _, hits = self.index.search(q, depth)
+            named = [{self.owners[e] for e in row if e in self.owners} for row in hits]
+            # A full row naming too few travellers: the index holds more; look deeper.
+            short = any(len(t) < want and len(row) >= depth
+                        for t, row in zip(named, hits, strict=True))
+            if not short or depth >= MAX_DEPTH:
+                break
+            depth = min(depth * 4, MAX_DEPTH)
+        travellers = sorted(set().union(*named))
+        found, vectors = self.templates.vectors(
+            [e for t in travellers for e in self.references[t]])
+        if not found:
+            return Shortlist((), np.zeros((len(q), 0), np.float32), depth)
+        owner = np.asarray([self.owners[e] for e in found], dtype=object)
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        per_reference = q @ vectors.T
+        scores = (per_reference if len(starts) == len(found)
+                  else np.maximum.reduceat(per_reference, starts, axis=1))
+        return Shortlist(tuple(str(owner[s]) for s in starts),
+                         np.ascontiguousarray(scores, dtype=np.float32), depth)
