@@ -1,7 +1,8 @@
 """A gallery's stored templates as one process holds them, and the shortlist gates decide on.
 
-Gate and boarding decisions (``service.gate.search_faces``) go through the gallery's index,
-whatever the backend: the index names the top ``search_candidates`` references of each
+Gate and boarding decisions (``service.gate.search_faces``) go through a shared index (the
+in-process backends hold every template and decide on the exact search): the index names
+the top ``search_candidates`` references of each
 face, every reference of the travellers they belong to is re-scored exactly from its
 template (an ANN index's own scores may be approximate: IVF-PQ codes, an HNSW walk), each
 traveller keeps the best of their references, and ``match.decide.identify`` decides on

@@ -41,16 +41,22 @@ class FaceMatch:
 
 def search_faces(core: ServiceCore, gallery_id: str, samples: Sequence[FaceSample],
                  aliases: dict[str, set[str]]) -> list[FaceMatch]:
+    """Each face decided on the whole gallery (in-process indexes: every template is in
+    memory anyway, and an approximate FAISS index must not cost a match), or, with a
+    shared index, on the travellers it shortlists for the photo, re-scored exactly
+    (service.galleries): the same decision whenever the true rank-1 and runner-up are
+    among the candidates, without this process loading the gallery."""
     if not samples:
         return []
-    """Each face decided against the travellers the gallery's index shortlists for the
-    photo, re-scored exactly (service.galleries): the decision on the whole gallery
-    whenever the true rank-1 and runner-up are among the candidates."""
     stored = core.gallery(gallery_id)
     queries = np.stack([smp.template(core.model).vector for smp in samples])
-    short = stored.shortlist(queries, core.settings.search_candidates)
-    found = identify(core.calibrated(short.scores), short.traveler_ids,
-                     core.thresholds.search, aliases)
+    if core.shared_index is None:
+        search = stored.search
+        scores, ids = search.scores(queries), search.ids
+    else:
+        short = stored.shortlist(queries, core.settings.search_candidates)
+        scores, ids = short.scores, short.traveler_ids
+    found = identify(core.calibrated(scores), ids, core.thresholds.search, aliases)
     return [FaceMatch(smp, f) for smp, f in zip(samples, found, strict=True)]
 
 
