@@ -42,13 +42,8 @@ def serve(db: Path = typer.Option(..., "--db", help="Milvus Lite data directory 
         store.close()
 
 
-@app.command("sync")
-def sync(database_url: str | None = DbUrl,
-         watch: float = typer.Option(0.0, "--watch", min=0.0,
-                                     help="Apply again every this many seconds (0: once).")
-         ) -> None:
-    """Apply the outbox's pending enrolments and purges to the shared index."""
-    from bordermatch.errors import BordermatchError
+def _shared(database_url: str | None):
+    """The configured shared index, or one line and exit 2 when there is none."""
     from bordermatch.service.shared_index import SHARED_BACKENDS, SharedIndexes
     from bordermatch.store.blobs import BlobStore, KeyRing
     from bordermatch.store.clock import SystemClock
@@ -58,13 +53,51 @@ def sync(database_url: str | None = DbUrl,
         typer.echo(f"error: index_backend {settings.index_backend!r} is in-process; nothing "
                    "to sync", err=True)
         raise typer.Exit(2)
+    ring = (KeyRing.from_spec(settings.blob_keys.get_secret_value()) if settings.blob_keys
+            else KeyRing.from_env())
+    token = settings.index_token.get_secret_value() if settings.index_token else None
+    shared = SharedIndexes(_sessions(database_url), BlobStore(settings.blob_dir, ring),
+                           SystemClock(), uri=settings.index_uri, token=token,
+                           index_type=settings.index_type)
+    return settings, shared
+
+
+@app.command("rebuild")
+def rebuild(gallery: list[str] = typer.Option(..., "--gallery",
+                                              help="Gallery id (repeat for several)."),
+            database_url: str | None = DbUrl) -> None:
+    """Refill galleries' shared collections from the database: after a Milvus server lost
+    its data, or when a collection holds what the records do not."""
+    from bordermatch.errors import BordermatchError
+    from bordermatch.match.fusion import load_matcher
+    from bordermatch.store import repo
+
     try:
-        ring = (KeyRing.from_spec(settings.blob_keys.get_secret_value()) if settings.blob_keys
-                else KeyRing.from_env())
-        token = settings.index_token.get_secret_value() if settings.index_token else None
-        shared = SharedIndexes(_sessions(database_url), BlobStore(settings.blob_dir, ring),
-                               SystemClock(), uri=settings.index_uri, token=token,
-                               index_type=settings.index_type)
+        settings, shared = _shared(database_url)
+        model = load_matcher(settings.matcher).first_models[0]
+        with shared.sessions() as s:
+            for g in gallery:
+                repo.get_gallery(s, g)  # an unknown id: one line, before anything changes
+        for g in gallery:
+            n = shared.rebuild(g, model)
+            index = shared.existing(g, model)
+            typer.echo(f"gallery {g}: {n} templates queued, collection holds "
+                       f"{0 if index is None else len(index)}")
+    except BordermatchError as exc:
+        typer.echo(f"error ({exc.code}): {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("sync")
+def sync(database_url: str | None = DbUrl,
+         watch: float = typer.Option(0.0, "--watch", min=0.0,
+                                     help="Apply again every this many seconds (0: once).")
+         ) -> None:
+    """Apply the outbox's pending enrolments and purges to the shared index."""
+    from bordermatch.errors import BordermatchError
+
+    try:
+        _, shared = _shared(database_url)
         while True:
             typer.echo(f"applied {shared.sync()} outbox rows")
             if not watch:

@@ -127,6 +127,35 @@ class SharedIndexes:
             if deletes:
                 index.remove(deletes)
 
+    def rebuild(self, gallery_id: str, model: str, batch: int = 5000) -> int:
+        """Refill the gallery's collection from the database (a collection lost with its
+        server's disk, or holding what it should not); returns the templates queued.
+
+        First every live template is queued again, committed: from then on the relay of
+        any process can refill the collection. Then, under the relay's lock, the
+        collection is dropped and the gallery's pending rows applied in the same
+        transaction that marks them applied, so a crash after the drop leaves them
+        pending for the next relay rather than an empty collection that looks current.
+        """
+        with self.sessions.begin() as s:
+            index_outbox.lock(s)
+            queued = index_outbox.requeue_gallery(s, self.clock.now(), gallery_id, model)
+        with self.sessions.begin() as s:
+            index_outbox.lock(s)
+            old = self.existing(gallery_id, model)
+            if old is not None:
+                old.drop()
+                with self._lock:
+                    self._open.pop(collection_name(gallery_id, model), None)
+                old.close()
+            while rows := index_outbox.pending(s, gallery_id, batch):
+                self._apply(s, rows)
+                index_outbox.mark_applied(s, [r.seq for r in rows], self.clock.now())
+                s.flush()
+        log.info("rebuilt the shared index of gallery %s from %d templates", gallery_id,
+                 queued)
+        return queued
+
     def scheduled(self, keep: timedelta = timedelta(days=1)) -> int:
         """The purge schedule's turn: apply every gallery's pending rows, then drop rows
         applied more than ``keep`` ago (kept that long for diagnosis). Returns rows applied."""
