@@ -27,7 +27,7 @@ from bordermatch.batch.jobs import (
 )
 
 CONFIG_KEYS = ("fusion", "roi_upscale", "link_threshold", "cameras", "last_frames", "shots",
-               "layout", "document_fmr", "ignore_documents")
+               "layout", "document_fmr", "ignore_documents", "document_norm")
 
 
 @dataclass(frozen=True)

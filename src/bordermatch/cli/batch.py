@@ -117,6 +117,8 @@ def lane_run(
     ignore_documents: bool = typer.Option(False, "--ignore-documents"),
     document_thresholds: Path | None = typer.Option(
         None, help="Document-stage operating point from `lane calibrate --document-out`."),
+    document_norm: str | None = typer.Option(
+        None, help="Document-stage scores: snorm (default), tnorm or none (raw)."),
     wait: bool = typer.Option(False, "--wait", help="Wait for the workers, then merge."),
     out: Path | None = typer.Option(None, "--out", help="With --wait: the results file."),
     requeue: bool = Requeue, broker_url: str = BrokerUrl, queue: str = Queue,
@@ -132,7 +134,8 @@ def lane_run(
             job_dir, gallery, events, chunk_events=chunk, thresholds=thresholds,
             detector=detector, detector_score=detector_score,
             document_thresholds=document_thresholds, layout=layout,
-            document_fmr=document_fmr, ignore_documents=ignore_documents)
+            document_fmr=document_fmr, ignore_documents=ignore_documents,
+            document_norm=document_norm)
         queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir, requeue)
     except BordermatchError as exc:
         fail(exc, as_json)
