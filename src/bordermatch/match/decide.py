@@ -56,7 +56,7 @@ class OperatingPoint:
     samples: int = 0
     provenance: str = ""
     # The scale of the scores (match.normalise): None for calibrated scores as they come,
-    # "tnorm" for z-values of the probe's own gallery scores.
+    # "tnorm" / "snorm" for z-values against the probe's (and the reference's) cohort.
     normalisation: str | None = None
 
     def __post_init__(self) -> None:
