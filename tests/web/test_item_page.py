@@ -39,6 +39,17 @@ def test_every_reason_the_code_base_produces_has_a_sentence():
     assert "new_reason" in fallback.sentence
 
 
+def test_a_normalised_document_decision_says_its_threshold_is_the_captures_own():
+    values = {"score": 2.1, "threshold": 0.64, "traveler": "A", "rate": "FMR",
+              "target": 0.001}
+    plain = reasons.explain("above_threshold", values, "document")
+    normed = reasons.explain("above_threshold", values, "document", "snorm")
+    assert "verified 1:few" in plain.sentence and "capture's own" not in plain.sentence
+    assert normed.sentence.startswith(plain.sentence)
+    assert "this capture's own for this traveller" in normed.sentence
+    assert "{" not in normed.sentence
+
+
 def test_an_alias_encounter_says_alias_and_shows_both_identities(client, tokens, gallery,
                                                                    photos):
     """The issue's case: sent to review by an open alias, with a score far above the match

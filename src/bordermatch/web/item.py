@@ -161,7 +161,7 @@ def context(page: ReviewPage, thresholds) -> dict[str, Any]:
     if rec.fingerprint is not None:  # Bozorth3 counts: whole numbers, not log-odds
         values |= {k: f"{basis[k]:g}" for k in ("score", "threshold")
                    if isinstance(basis.get(k), int | float)}
-    explanation = reasons.explain(page.reason, values, basis.get("source"))
+    explanation = reasons.explain(page.reason, values, basis.get("source"), basis.get("scale"))
     probe = None
     if page.probe:
         subject = rec.subject

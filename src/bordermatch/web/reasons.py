@@ -85,6 +85,10 @@ SENTENCES = {
 
 DOCUMENT_NOTE = ("The match was verified 1:few against a travel document read for this "
                  "encounter, at {rate} {target}.")
+# A normalised document decision's threshold is this capture's own (match.normalise).
+SCALE_NOTE = ("The threshold is this capture's own for this traveller: the {rate} {target} "
+              "threshold set against how the capture scores against everyone in the "
+              "gallery and how this traveller's photo scores against other people.")
 
 # Standard reasons an officer gives with one key (1, 2, ...) after "a" or "r".
 PRESETS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -114,7 +118,8 @@ class Explanation:
     sentence: str
 
 
-def explain(code: str, values: Mapping[str, object], source: str | None = None) -> Explanation:
+def explain(code: str, values: Mapping[str, object], source: str | None = None,
+            scale: str | None = None) -> Explanation:
     """The title and sentence for a reason code, filled from the item's decision."""
     text = SENTENCES.get(code)
     if text is None:  # a reason added later: say so rather than guess
@@ -125,6 +130,8 @@ def explain(code: str, values: Mapping[str, object], source: str | None = None) 
     sentence = text.format(**filled)
     if source == "document":
         sentence += " " + DOCUMENT_NOTE.format(**filled)
+        if scale is not None:
+            sentence += " " + SCALE_NOTE.format(**filled)
     return Explanation(code, TITLES.get(code, code), sentence)
 
 
