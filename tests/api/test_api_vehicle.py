@@ -137,3 +137,48 @@ def test_documents_read_for_a_vehicle_are_verified_1_to_few(client, tokens, gall
                    "documents": [{"document_number": "X", "source": "telepathy"}]}
     r = _submit(client, tokens, gallery, bad, frames)
     assert r.status_code == 422 and "documents[0]" in r.text
+
+
+def test_a_large_gallery_verifies_reads_on_s_normalised_scores(client, tokens, gallery, photos,
+                                                               app, clock, monkeypatch):
+    """With a cohort of 200+ travellers the service's vehicle lanes take the S-norm point
+    (docs/lane.md, "Normalised document scores") and verify the reads on it."""
+    from datetime import timedelta
+
+    from bordermatch.match.normalise import MIN_COHORT
+    from bordermatch.service import vehicle
+    from bordermatch.store import repo
+    from bordermatch.store.keys import Principal
+
+    _enrol(client, tokens, gallery, "T-OBAMA", photos["obama"])
+    _enrol(client, tokens, gallery, "T-BIDEN", photos["biden"])
+    service = app.state.service
+    rng = np.random.default_rng(11)
+    who = Principal("k-admin", "Ada Admin", "admin")
+    with service.sessions.begin() as s:  # a cohort: travellers enrolled from templates
+        g = repo.get_gallery(s, gallery)
+        for i in range(MIN_COHORT):
+            v = rng.normal(size=128).astype(np.float32)
+            v /= np.linalg.norm(v)
+            repo.add_enrolment(s, who, clock.now(), g, repo.Biographics(
+                f"T-C{i}", "G", "S", "P", f"C{i}", "USA", False), None,
+                service.blobs.put(v.tobytes(), kind="template"), "sface", 80.0,
+                clock.now() + timedelta(days=1))
+    built = []
+    real = vehicle.LanePipeline
+
+    def spy(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(vehicle, "LanePipeline", spy)
+    frames = [(f"ws/{k:04d}_{k * 100}.jpg", _frame(photos, 10 * k)) for k in range(2)]
+    reads = [{"document_type": "P", "document_number": t, "nationality": "USA",
+              "source": "rfid"} for t in ("T-OBAMA", "T-BIDEN")]
+    r = _submit(client, tokens, gallery, EVENT | {"event_id": "veh-snorm", "documents": reads},
+                frames)
+    assert r.status_code == 201, r.text
+    assert built[-1].document_norm == "snorm"
+    occupants = officer_view(client, tokens, r)["occupants"]
+    assert {(o["traveler_id"], o["decision"], o["source"]) for o in occupants} == {
+        ("T-OBAMA", "match", "document"), ("T-BIDEN", "match", "document")}
