@@ -172,6 +172,8 @@ def test_det_marks_the_configured_operating_points(app, client, tokens):
     for name, point in (("verify", th.verify), ("document", th.document), ("alias", th.alias)):
         row = page.text.split(f'data-point="{name}"')[1].split("</tr>")[0]
         assert f"{point.match:.3f}" in row, name
+        # The vehicle lanes' document point is a z-value (S-norm), and says so.
+        assert (f"{point.normalisation} z" in row) == (point.normalisation is not None), name
     verify = page.text.split('data-point="verify"')[1].split("</tr>")[0]
     sface = load_matcher("sface")
     fnmr = next(1 - m for f, m in _tar(sface.name) if f == 1e-4)

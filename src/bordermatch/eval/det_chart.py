@@ -37,6 +37,7 @@ class MarkedPoint:
     threshold: float
     fmr: float  # the calibrated FMR the threshold belongs to
     fnmr: float | None  # None when the matcher has no point at that threshold
+    scale: str | None = None  # a normalised point's scale (match.normalise): z, not log-odds
 
 
 def det_points(matcher: str, calibration: Mapping | None = None) -> list[DetPoint]:
@@ -59,9 +60,12 @@ def mark(points: Mapping[str, OperatingPoint],
         if op.rate != "FMR":
             continue
         det = det_points(op.model, calibration) if op.model in calibration["matchers"] else []
-        at = next((p for p in det if abs(p.threshold - op.match) < 1e-9), None)
+        # A z-value threshold is on no point of the log-odds DET.
+        at = None if op.normalisation else next(
+            (p for p in det if abs(p.threshold - op.match) < 1e-9), None)
         out.append(MarkedPoint(name, op.model, op.target, op.match,
-                               at.fmr if at else op.target, at.fnmr if at else None))
+                               at.fmr if at else op.target, at.fnmr if at else None,
+                               op.normalisation))
     return out
 
 
