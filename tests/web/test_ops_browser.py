@@ -40,6 +40,9 @@ def _screenshot(page, name: str, full_page: bool = False) -> None:
 
 
 def _no_broken_images(page) -> None:
+    # A photo still loading has no width yet; a broken one is complete with none.
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)",
+                           timeout=15_000)
     widths = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.naturalWidth])")
     assert widths and all(w > 0 for _, w in widths), widths
 
