@@ -45,35 +45,7 @@ def test_sync_without_a_shared_index_is_one_line(tmp_path: Path, env: dict[str, 
 
 
 def test_sync_applies_pending_rows(tmp_path: Path):
-    from datetime import timedelta
-
-    import numpy as np
-
-    from bordermatch.store import repo
-    from bordermatch.store.blobs import BlobStore, KeyRing
-    from bordermatch.store.clock import ManualClock
-    from bordermatch.store.db import make_engine, sessionmaker_for, upgrade
-    from bordermatch.store.keys import Principal
-
-    keys = KeyRing.encode_entry("k1", KeyRing.generate_key())
-    env = {"BORDERMATCH_BLOB_KEYS": keys, "BORDERMATCH_INDEX_BACKEND": "milvus",
-           "BORDERMATCH_INDEX_URI": str(tmp_path / "milvus.db"),
-           "BORDERMATCH_BLOB_DIR": str(tmp_path / "blobs")}
-    url = f"sqlite:///{tmp_path / 'bm.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions, clock = sessionmaker_for(engine), ManualClock()
-    who = Principal("k-admin", "Ada Admin", "admin")
-    v = np.full(8, 1 / np.sqrt(8), np.float32)
-    template = BlobStore(tmp_path / "blobs", KeyRing.from_spec(keys)).put(v.tobytes(),
-                                                                          kind="template")
-    with sessions.begin() as s:
-        g = repo.create_gallery(s, who, clock.now(), "Lane 1", "crossing", clock.now(),
-                                clock.now() + timedelta(days=1))
-        repo.add_enrolment(s, who, clock.now(), g, repo.Biographics(
-            "t1", "G", "S", "P", "X1", "USA", True), None, template, "sface", 80.0,
-            clock.now() + timedelta(hours=1))
-    engine.dispose()
+    url, env, _, _ = _enrolled(tmp_path, 1)
     runs = [CliRunner().invoke(app, ["index", "sync", "--database-url", url], env=env)
             for _ in range(2)]
     assert [r.exit_code for r in runs] == [0, 0], runs[0].output
