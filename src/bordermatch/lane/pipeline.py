@@ -490,7 +490,7 @@ class LanePipeline:
 
 def _raw_scale(found: Identification, few: Normalised, row: int, search: GallerySearch,
                claimed: Collection[str]) -> Identification:
-    """A document decision taken on T-normed scores, told on the calibrated scale: its
+    """A document decision taken on normalised scores, told on the calibrated scale: its
     score and this track's own threshold for that traveller (the z threshold mapped back
     by the cohort means and spreads), so records and review pages keep one scale. A
     runner-up among the travellers read is on the z scale too; the look-alike guard's (a
