@@ -74,3 +74,26 @@ def gallery(client, tokens, clock) -> str:
         "valid_until": (now + timedelta(days=1)).isoformat(), "lanes": list(DEVICE_LANES)})
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+@pytest.fixture
+def make_core(settings, sessions, clock, face_engine, tmp_path):
+    """A service core on this test's database with the given index backend ("milvus": a
+    Milvus Lite collection in the test's folder)."""
+    from bordermatch.service.core import ServiceCore
+
+    made: list[ServiceCore] = []
+
+    def make(backend: str, blobs, **update) -> ServiceCore:
+        if backend == "milvus":
+            pytest.importorskip("milvus_lite")
+            update |= {"index_uri": str(tmp_path / "milvus.db")}
+        core = ServiceCore(settings.model_copy(update={"index_backend": backend, **update}),
+                           sessions, blobs, clock, lambda: face_engine)
+        made.append(core)
+        return core
+
+    yield make
+    for core in made:
+        if core.shared_index is not None:
+            core.shared_index.close()

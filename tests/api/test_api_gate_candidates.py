@@ -125,25 +125,6 @@ def _compare(core: ServiceCore, stored: StoredGallery, photos, aliases, k: int):
     return out
 
 
-@pytest.fixture
-def make_core(settings, sessions, clock, face_engine, tmp_path):
-    made: list[ServiceCore] = []
-
-    def make(backend: str, blobs: BlobStore, **update) -> ServiceCore:
-        if backend == "milvus":
-            pytest.importorskip("milvus_lite")
-            update |= {"index_uri": str(tmp_path / "milvus.db")}
-        core = ServiceCore(settings.model_copy(update={"index_backend": backend, **update}),
-                           sessions, blobs, clock, lambda: face_engine)
-        made.append(core)
-        return core
-
-    yield make
-    for core in made:
-        if core.shared_index is not None:
-            core.shared_index.close()
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gate_decisions_through_the_index_equal_the_whole_gallery(
         backend, make_core, sessions, blobs, admin, clock):

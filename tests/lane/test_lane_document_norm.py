@@ -14,6 +14,7 @@ from bordermatch.errors import ConfigError
 from bordermatch.lane.events import DocumentRead
 from bordermatch.lane.operating_points import choose_document_point
 from bordermatch.lane.runner import load_event
+from bordermatch.match.cohort import Cohort, WholeGallery
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.normalise import MIN_COHORT
 from bordermatch.match.search import GallerySearch
@@ -56,7 +57,8 @@ def _red_z(gallery: np.ndarray, norm: str) -> tuple[float, float, float]:
     row = (gallery @ _templates()[0]).astype(np.float64)
     slope, offset = 1 / row.std(), -row.mean() / row.std()
     if norm == "snorm":
-        cm, cs = GallerySearch(_ids(len(gallery) - 2), gallery).reference_cohort(4000)
+        search = GallerySearch(_ids(len(gallery) - 2), gallery)
+        cm, cs = Cohort.of(search).column_stats(search)
         slope = 0.5 / row.std() + 0.5 / cs[0]
         offset = -0.5 * (row.mean() / row.std() + cm[0] / cs[0])
     return float(row[0]), float(slope), float(offset)
@@ -103,6 +105,6 @@ def test_a_small_gallery_uses_the_raw_point_and_without_one_is_refused(tmp_path)
 def test_document_norm_none_keeps_raw_scores_with_a_large_gallery(tmp_path):
     pipe, event, frames, _ = _lane(tmp_path, MIN_COHORT, 5.0, document_norm=None)
     assert pipe.document_point == RAW
-    pipe.search = GallerySearch(pipe.search.ids, pipe.search.vectors)
+    pipe.gallery = WholeGallery(GallerySearch(pipe.search.ids, pipe.search.vectors))
     red = {o.traveler_id: o for o in pipe.process(event, frames).occupants}["RED"]
     assert red.decision is Outcome.MATCH and red.detail.threshold == 0.8

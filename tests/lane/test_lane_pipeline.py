@@ -11,6 +11,7 @@ from bordermatch.errors import ConfigError
 from bordermatch.lane.events import frame_path, write_event
 from bordermatch.lane.pipeline import LaneConfig, LanePipeline
 from bordermatch.lane.runner import load_event
+from bordermatch.match.cohort import WholeGallery
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.fusion import LogisticScore
 from bordermatch.match.search import GallerySearch
@@ -224,7 +225,8 @@ def test_a_document_read_verifies_an_occupant_the_search_cannot(tmp_path):
                          frames)
     assert {o.traveler_id for o in stray.occupants} == {"RED", "BLUE"}
     # A card from the car beside it names GREEN, whom no face here fits: reported, unmatched.
-    pipe.search = GallerySearch(["RED", "BLUE", "GREEN"], np.vstack([t, np.eye(8)[:1]]))
+    pipe.gallery = WholeGallery(
+        GallerySearch(["RED", "BLUE", "GREEN"], np.vstack([t, np.eye(8)[:1]])))
     pipe.documents[("P-GREEN", "USA")] = "GREEN"
     green = pipe.process(replace(event, documents=(DocumentRead("C", "P-GREEN", "USA", "rfid"),
                                                    )), frames)

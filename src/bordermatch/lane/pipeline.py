@@ -44,6 +44,7 @@ from bordermatch.lane.track import (
     fuse_vectors,
     link_frames,
 )
+from bordermatch.match.cohort import LaneGallery, WholeGallery
 from bordermatch.match.decide import (
     Identification,
     OperatingPoint,
@@ -52,12 +53,7 @@ from bordermatch.match.decide import (
     identify_with_documents,
 )
 from bordermatch.match.fusion import LogisticScore
-from bordermatch.match.normalise import (
-    COHORT_REFERENCES,
-    Normalised,
-    check_normalisation,
-    normalise,
-)
+from bordermatch.match.normalise import Normalised, check_normalisation, normalise
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import BestShot, Face, Image, LaneResult, Occupant, Outcome
@@ -167,6 +163,10 @@ class Observation:
 class LanePipeline:
     """Decides vehicle events against one gallery at one operating point.
 
+    ``gallery`` is a search over every traveller, or a ``match.cohort.LaneGallery`` that
+    names the travellers each vehicle is decided on (a shared index's shortlist for its
+    shots and the travellers whose documents were read) and the cohort its document
+    scores are normalised by, drawn from the whole gallery either way.
     ``scale`` is the recognizer's calibration (``match.fusion``): track scores are put on
     the calibrated scale shared by every decision before ``point`` applies. ``aliases``
     names the travellers flagged as possibly one face under two identities (only the
@@ -180,7 +180,8 @@ class LanePipeline:
     """
 
     def __init__(self, detector: Detector, embedder: Embedder, assessor: QualityAssessor,
-                 search: GallerySearch, point: OperatingPoint, scale: LogisticScore,
+                 gallery: GallerySearch | LaneGallery, point: OperatingPoint,
+                 scale: LogisticScore,
                  config: LaneConfig | None = None,
                  aliases: Mapping[str, Collection[str]] | None = None,
                  documents: Mapping[tuple[str, str], str] | None = None,
@@ -195,7 +196,8 @@ class LanePipeline:
         self.detector = detector
         self.embedder = embedder
         self.assessor = assessor
-        self.search = search
+        self.gallery: LaneGallery = (WholeGallery(gallery) if isinstance(gallery, GallerySearch)
+                                     else gallery)
         self.point = point
         self.scale = scale
         self.config = config or LaneConfig()
@@ -203,7 +205,12 @@ class LanePipeline:
         self.documents = documents or {}
         self.document_point = choose_document_point(
             (document_point, document_fallback), embedder.name, self.config.document_norm,
-            len(search))
+            len(self.gallery))
+
+    @property
+    def search(self) -> GallerySearch:
+        """The exact search over every traveller (calibration and evaluation read it)."""
+        return self.gallery.search
 
     @property
     def document_norm(self) -> str | None:
@@ -385,66 +392,91 @@ class LanePipeline:
         cfg = self.config
         if not self.adaptive or track.best_quality < cfg.min_capture_quality:
             return True
-        row = self.track_scores([track])[0]
+        columns = self.columns([track], ())
+        row = self.track_scores([track], columns=columns)[0]
         if not row.size:
             return False
-        return identify(row[None, :], self.search.ids, self.point)[0].decision.outcome \
+        return identify(row[None, :], columns.ids, self.point)[0].decision.outcome \
             is Outcome.MATCH
 
     # -- decisions --------------------------------------------------------------------------
+    def columns(self, tracks: Sequence[Track], claimed: Collection[str]) -> GallerySearch:
+        """The travellers these tracks are decided on (``LaneGallery.columns``): asked with
+        every shot a fusion reads, and each track's mean template when a fusion scores it."""
+        k = self.config.fuse_top_k
+        shots = [s.vector for tr in tracks for s in _fused_shots(tr)[:k]]
+        if "template" in (self.config.fusion, self.config.document_fusion):
+            shots += [v for tr in tracks if (v := fuse_vectors(_fused_shots(tr), k)) is not None]
+        queries = (np.stack(shots) if shots  # type: ignore[arg-type]
+                   else np.zeros((0, self.embedder.dim), np.float32))
+        return self.gallery.columns(queries, claimed)
+
     def track_scores(self, tracks: list[Track], fusion: str | None = None,
-                     ) -> NDArray[np.float32]:
+                     columns: GallerySearch | None = None) -> NDArray[np.float32]:
         """(n_tracks, travellers) calibrated score of each track by ``fusion`` (default:
-        the configured one)."""
+        the configured one) against ``columns`` (default: every traveller)."""
         cfg = self.config
         fuse = FUSIONS[fusion or cfg.fusion]
-        out = np.full((len(tracks), len(self.search)), -1.0, np.float32)  # lowest cosine
+        columns = self.search if columns is None else columns
+        out = np.full((len(tracks), len(columns)), -1.0, np.float32)  # lowest cosine
         for i, tr in enumerate(tracks):
-            shots = sorted((s for s in tr.shots if s.vector is not None),
-                           key=lambda s: -s.quality)
+            shots = _fused_shots(tr)
             if shots:
-                out[i] = fuse(self.search, shots, cfg.fuse_top_k)
+                out[i] = fuse(columns, shots, cfg.fuse_top_k)
         return self.scale.of_cosine(out)
 
     def document_scores(self, tracks: list[Track], norm: str | EllipsisType | None = ...,
-                        ) -> Normalised:
-        """The document stage's 1:1 scores of ``tracks`` against every traveller: fused its
-        way and on its operating point's scale (``norm``: another scale, for calibration)."""
+                        columns: GallerySearch | None = None) -> Normalised:
+        """The document stage's 1:1 scores of ``tracks`` against ``columns`` (default:
+        every traveller): fused its way and on its operating point's scale (``norm``:
+        another scale, for calibration)."""
         scale = self.document_norm if isinstance(norm, EllipsisType) else norm
-        return self.normalised(self.track_scores(tracks, self.config.document_fusion), scale)
+        fusion = self.config.document_fusion
+        return self.normalised(lambda c: self.track_scores(tracks, fusion, c), scale, columns)
 
-    def normalised(self, scores: NDArray[np.float32], norm: str | None) -> Normalised:
-        """Calibrated scores against every traveller of the gallery, on ``norm``'s scale."""
-        columns = None
+    def normalised(self, probe: Callable[[GallerySearch], NDArray[np.float32]],
+                   norm: str | None, columns: GallerySearch | None = None) -> Normalised:
+        """``probe``'s calibrated scores (a function of the travellers scored) against
+        ``columns`` (default: every traveller), on ``norm``'s scale, normalised by the
+        gallery's cohort (``match.cohort``)."""
+        columns = self.search if columns is None else columns
+        scores = probe(columns)
+        if norm is None:
+            return normalise(scores, None)
+        cohort = self.gallery.cohort()
+        rows = None if cohort.rows is columns else probe(cohort.rows)
+        stats = None
         if norm == "snorm":  # the cohort stats on the calibrated scale (an affine map)
-            mean, spread = self.search.reference_cohort(COHORT_REFERENCES)
-            columns = (self.scale.of_cosine(mean.astype(np.float32)).astype(np.float64),
-                       spread * self.scale.single_weight)
-        return normalise(scores, norm, columns)
+            mean, spread = cohort.column_stats(columns)
+            stats = (self.scale.of_cosine(mean.astype(np.float32)).astype(np.float64),
+                     spread * self.scale.single_weight)
+        return normalise(scores, norm, stats, rows)
 
     def decide(self, tracks: list[Track], seats: dict[int, str] | None = None,
                reads: Sequence[DocumentRead] = ()) -> tuple[list[Occupant], float]:
         t0 = time.perf_counter()
         seats = seats or {}
         captured = [t for t in tracks if t.best_quality >= self.config.min_capture_quality]
-        captured = self._merge_same_identity(captured)
-        scores = self.track_scores(captured)
         read_by = {self.documents[d.key]: d.key for d in reads if d.key in self.documents}
         claimed = set(read_by)
+        columns = self.columns(captured, claimed)
+        captured = self._merge_same_identity(captured, columns)
+        scores = self.track_scores(captured, columns=columns)
         if claimed and self.document_point is not None:
             fusion = self.config.document_fusion
-            few = (self.document_scores(captured) if self.document_norm is not None
+            few = (self.document_scores(captured, columns=columns)
+                   if self.document_norm is not None
                    or fusion not in (None, self.config.fusion) else None)
             normed = few if self.document_norm is not None else None
-            found = identify_with_documents(scores, self.search.ids, claimed, self.point,
+            found = identify_with_documents(scores, columns.ids, claimed, self.point,
                                             self.document_point, self.aliases,
                                             None if few is None else few.scores,
                                             None if normed is None else normed.raw_scores())
             if normed is not None:
-                found = [_raw_scale(f, normed, i, self.search, claimed)
+                found = [_raw_scale(f, normed, i, columns, claimed)
                          for i, f in enumerate(found)]
         else:
-            found = identify(scores, self.search.ids, self.point, self.aliases)
+            found = identify(scores, columns.ids, self.point, self.aliases)
         occupants = [
             Occupant(tr.track_id, f.traveler_id, f.decision.score, f.decision.outcome,
                      tr.best_quality, len(tr.shots), tr.cameras, seats.get(tr.track_id),
@@ -463,12 +495,13 @@ class LanePipeline:
         occupants.sort(key=lambda o: o.track_id)
         return occupants, _ms(t0)
 
-    def _merge_same_identity(self, tracks: list[Track]) -> list[Track]:
+    def _merge_same_identity(self, tracks: list[Track], columns: GallerySearch,
+                             ) -> list[Track]:
         """Join tracks whose rank-1 candidate is the same traveller at a review-level score,
         when no camera saw them side by side: one person whose views did not link."""
-        if len(tracks) < 2:
+        if len(tracks) < 2 or not len(columns):
             return tracks
-        scores = self.track_scores(tracks)
+        scores = self.track_scores(tracks, columns=columns)
         top = scores.argmax(1)
         merged: list[Track] = []
         used = set()
@@ -506,6 +539,11 @@ def _raw_scale(found: Identification, few: Normalised, row: int, search: Gallery
     return replace(found, decision=replace(
         d, score=None if d.score is None else few.raw(row, col, d.score),
         threshold=few.raw(row, col, d.threshold), runner_up=rival))
+
+
+def _fused_shots(track: Track) -> list[Shot]:
+    """A track's embedded shots, best quality first: what every fusion reads."""
+    return sorted((s for s in track.shots if s.vector is not None), key=lambda s: -s.quality)
 
 
 def _best_shot_of(track: Track) -> BestShot:

@@ -106,8 +106,10 @@ def compare_vehicle(pipeline: Any, obs: Any, truth: Sequence[TruthOccupant],
             best = int(fused[:, c].argmax())
             score = float(fused[best, c])
             shots = [s for s in tracks[best].shots if s.vector is not None]
-            own = pipeline.normalised(pipeline.scale.of_cosine(
-                search.scores(np.stack([s.vector for s in shots]))), scale).scores[:, c]
+            vectors = np.stack([s.vector for s in shots])
+            own = pipeline.normalised(
+                lambda cols, v=vectors: pipeline.scale.of_cosine(cols.scores(v)),
+                scale).scores[:, c]
             for s, v in zip(shots, own, strict=True):
                 view = views.get(s.camera, s.camera)
                 by_view[view] = max(by_view.get(view, -np.inf), float(v))

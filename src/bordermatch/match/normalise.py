@@ -8,12 +8,13 @@ the non-mated scores of the same probe or the same reference:
 
 * **T-norm** (Auckenthaler et al., "Score normalization for text-independent speaker
   verification systems", 2000): ``(s - mean) / spread`` of the probe's scores against a
-  cohort of references it is not. A lane has that cohort at hand: the gallery it already
-  scores every track against (the claimed traveller is one column in thousands, so leaving
-  it in moves the mean by less than a thousandth of a spread).
+  cohort of references it is not: the gallery's travellers, all of them up to a few
+  thousand, an even sample of a larger gallery (``match.cohort``; the claimed traveller is
+  one column in thousands, so leaving it in moves the mean by less than a thousandth of a
+  spread).
 * **Z-norm**, the same from the reference's side: the reference's scores against other
   people's photos. Here the cohort is the other travellers' reference photos
-  (``GallerySearch.reference_cohort``), computed once per gallery.
+  (``match.cohort.Cohort.column_stats``), computed once per gallery.
 * **S-norm**, the mean of the two (symmetric normalisation, as in speaker verification).
 
 Measured on lane tracks (docs/benchmarks.md, "Lane 1:1 steps"): at an equal FMR 1e-3 per
@@ -82,25 +83,36 @@ def _spread(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum(x, 1e-9)
 
 
-def t_norm(scores: NDArray[np.float32]) -> Normalised:
-    """Each row (a probe against every traveller of the cohort) as z-values of that row."""
+def _row_stats(s: NDArray[np.float64], row_scores: NDArray[np.float32] | None,
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    r = s if row_scores is None else np.atleast_2d(np.asarray(row_scores, dtype=np.float64))
+    if len(r) != len(s):
+        raise ConfigError(f"{len(r)} cohort rows for {len(s)} probes")
+    return r.mean(axis=1, keepdims=True), _spread(r.std(axis=1, keepdims=True))
+
+
+def t_norm(scores: NDArray[np.float32],
+           row_scores: NDArray[np.float32] | None = None) -> Normalised:
+    """Each row (a probe against some travellers) as z-values of the same probe's scores
+    against the cohort, ``row_scores`` (default: the row itself is the cohort)."""
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    mean = s.mean(axis=1, keepdims=True)
-    slope = 1.0 / _spread(s.std(axis=1, keepdims=True))
+    mean, spread = _row_stats(s, row_scores)
+    slope = 1.0 / spread
     offset = -mean * slope
     return Normalised((s * slope + offset).astype(np.float32), slope, offset)
 
 
 def s_norm(scores: NDArray[np.float32], column_mean: NDArray[np.float64],
-           column_spread: NDArray[np.float64]) -> Normalised:
-    """The mean of each score's T-norm (its row) and Z-norm (its column's cohort stats)."""
+           column_spread: NDArray[np.float64],
+           row_scores: NDArray[np.float32] | None = None) -> Normalised:
+    """The mean of each score's T-norm (its row's cohort, as in :func:`t_norm`) and Z-norm
+    (its column's cohort stats)."""
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     cm = np.asarray(column_mean, np.float64)[None, :]
     cs = _spread(np.asarray(column_spread, np.float64))[None, :]
     if cm.shape[1] != s.shape[1] or cs.shape[1] != s.shape[1]:
         raise ConfigError(f"{cm.shape[1]} cohort columns for {s.shape[1]} score columns")
-    rm = s.mean(axis=1, keepdims=True)
-    rs = _spread(s.std(axis=1, keepdims=True))
+    rm, rs = _row_stats(s, row_scores)
     slope = 0.5 / rs + 0.5 / cs
     offset = -0.5 * (rm / rs + cm / cs)
     return Normalised((s * slope + offset).astype(np.float32), slope, offset)
@@ -108,18 +120,21 @@ def s_norm(scores: NDArray[np.float32], column_mean: NDArray[np.float64],
 
 def normalise(scores: NDArray[np.float32], name: str | None,
               columns: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
-              ) -> Normalised:
-    """``scores`` (probes x the whole cohort) on the scale ``name`` (None: unchanged);
-    ``columns`` is each column's cohort mean and spread, which S-norm needs."""
+              row_scores: NDArray[np.float32] | None = None) -> Normalised:
+    """``scores`` (probes x some travellers) on the scale ``name`` (None: unchanged);
+    ``row_scores`` are the same probes against the T-norm cohort (default: ``scores`` are
+    against the whole cohort), ``columns`` each column's cohort mean and spread, which
+    S-norm needs."""
     check_normalisation(name)
     s = np.atleast_2d(np.asarray(scores, dtype=np.float32))
     if name is None:
         return Normalised(s, np.ones((1, 1)), np.zeros((1, 1)))
-    if s.shape[1] < MIN_COHORT:
+    cohort = s.shape[1] if row_scores is None else np.atleast_2d(row_scores).shape[1]
+    if cohort < MIN_COHORT:
         raise ConfigError(f"{name} needs a cohort of at least {MIN_COHORT} travellers, "
-                          f"not {s.shape[1]}")
+                          f"not {cohort}")
     if name == "tnorm":
-        return t_norm(s)
+        return t_norm(s, row_scores)
     if columns is None:
         raise ConfigError("snorm needs each traveller's reference cohort statistics")
-    return s_norm(s, *columns)
+    return s_norm(s, *columns, row_scores)

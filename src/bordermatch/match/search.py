@@ -40,7 +40,6 @@ class GallerySearch:
         self.references = np.diff(np.r_[starts, len(owners)]).astype(np.int64)
         self._starts = starts
         self._row = {t: i for i, t in enumerate(self.ids)}
-        self._cohort: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -70,33 +69,6 @@ class GallerySearch:
 
     def column_of(self, traveler_id: str) -> int:
         return self._row[traveler_id]
-
-    def reference_cohort(self, size: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Each traveller's mean and spread of cosine scores (best reference) against other
-        travellers' reference photos, up to ``size`` of them drawn evenly: the Z-norm
-        cohort (``match.normalise``). Computed once per gallery object."""
-        cached = self._cohort.get(size)
-        if cached is not None:
-            return cached
-        n = len(self.vectors)
-        rows = np.unique(np.linspace(0, max(n - 1, 0), min(n, size)).round().astype(np.int64))
-        owner = np.repeat(np.arange(len(self.ids)), self.references)[rows]
-        total = np.zeros(len(self.ids))
-        squares = np.zeros(len(self.ids))
-        # Row blocks of about 16M scores: a gallery of millions stays within memory.
-        step = max(1, 2**24 // max(len(self.ids), 1))
-        for start in range(0, len(rows), step):
-            block = self.scores(self.vectors[rows[start:start + step]]).astype(np.float64)
-            own = owner[start:start + step]
-            block[np.arange(len(own)), own] = 0.0  # a photo is no cohort for its own owner
-            total += block.sum(0)
-            squares += (block * block).sum(0)
-        count = len(rows) - np.bincount(owner, minlength=len(self.ids))
-        count = np.maximum(count, 1)
-        mean = total / count
-        spread = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-        self._cohort[size] = (mean, spread)
-        return mean, spread
 
 
 def assign_one_to_one(scores: NDArray[np.float32], floor: float,

@@ -1,33 +1,39 @@
-"""A gallery's stored templates as one process holds them, and the shortlist gates decide on.
+"""A gallery's stored templates as one process holds them, and the shortlists gates and vehicle
+lanes decide on.
 
-Gate and boarding decisions (``service.gate.search_faces``) go through a shared index (the
+With a shared index, gate and boarding decisions (``service.gate.search_faces``) and
+vehicle lanes (``service.vehicle``, through :class:`ShortlistedLane`) go through it (the
 in-process backends hold every template and decide on the exact search): the index names
-the top ``search_candidates`` references of each
-face, every reference of the travellers they belong to is re-scored exactly from its
-template (an ANN index's own scores may be approximate: IVF-PQ codes, an HNSW walk), each
-traveller keeps the best of their references, and ``match.decide.identify`` decides on
-those columns. Its assignment, runner-up and no-match score only ever read the best
-columns of a row, so the decision equals the one on the whole gallery whenever each face's
-true rank-1 and runner-up are among its candidates (and, in a photo of several faces,
-every traveller a face scores at or above the review floor, whom the one-to-one assignment
-may give it): tests/api/test_api_gate_candidates.py. A missed runner-up above the floor
-could turn a review into a match, so an ANN index must find the look-alikes at the
-decision cosines, not only the mate (docs/benchmarks.md, "Gate decisions through the
-index").
+the top ``search_candidates`` references of each face (of a vehicle: of each shot its
+fusions read), every reference of the travellers they belong to is re-scored exactly
+from its template (an ANN index's own scores may be approximate: IVF-PQ codes, an HNSW
+walk), each traveller keeps the best of their references, and the one decision rule
+(``match.decide``) decides on those columns. Its assignment, runner-up and no-match score
+only ever read the best columns of a row, so the decision equals the one on the whole
+gallery whenever each face's true rank-1 and runner-up are among its candidates (and, in
+a photo or vehicle of several faces, every traveller a face scores at or above the review
+floor, whom the one-to-one assignment may give it): tests/api/test_api_gate_candidates.py
+and tests/api/test_api_vehicle_candidates.py. A missed runner-up above the floor could
+turn a review into a match, so an ANN index must find the look-alikes at the decision
+cosines, not only the mate (docs/benchmarks.md, "Gate decisions through the index"). A
+vehicle's columns also hold every traveller whose document was read, and its document
+scores are normalised by a cohort drawn from the whole gallery by the same rule as an
+in-memory one (``match.cohort``), read once per revision.
 
 Only references of this revision's enrolled templates (``StoredGallery.owners``) can be
 candidates: an id a shared index still holds after an opt-out or purge, or already holds
 before this process has read the enrolment, is dropped, and a template whose blob is gone
-is left out. The exact search over every row (``GallerySearch``), which the vehicle lane
-still needs, is built on first use only; with a shared index a process serving gates
-alone never loads the gallery's templates, it reads the candidates' from the blob store.
+is left out. The exact search over every row (``GallerySearch``) is built on first use
+only (calibration, in-process backends); with a shared index a serving process never
+loads the gallery's templates, it reads the candidates' and the cohort's from the blob
+store.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.errors import BlobIntegrityError, BlobNotFoundError, ConfigError
+from bordermatch.match.cohort import COHORT_TRAVELLERS, Cohort, LaneGallery, WholeGallery, evenly
+from bordermatch.match.normalise import COHORT_REFERENCES
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Index
 from bordermatch.store.blobs import BlobStore
@@ -153,7 +161,13 @@ class StoredGallery:
             grouped.setdefault(t, []).append(e)
         self.references = {t: tuple(es) for t, es in grouped.items()}
         self._search: GallerySearch | None = None
+        self._whole: WholeGallery | None = None
+        self._cohort: Cohort | None = None
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Travellers with an enrolled template."""
+        return len(self.references)
 
     @property
     def search(self) -> GallerySearch:
@@ -168,15 +182,44 @@ class StoredGallery:
     def search_loaded(self) -> bool:
         return self._search is not None
 
-    def shortlist(self, queries: NDArray[np.float32], k: int) -> Shortlist:
-        """Each face's top ``k`` references from the index, re-scored exactly with every
-        reference of their travellers; columns are the union over the faces, so the
-        one-to-one assignment sees every traveller any face was close to."""
+    def lane(self, candidates: int | None) -> LaneGallery:
+        """What a vehicle lane decides against: every traveller (``candidates`` None: an
+        in-process index, whose templates are all in memory anyway), or each vehicle's
+        shortlist from the shared index, ``candidates`` references per shot."""
+        if candidates is not None:
+            return ShortlistedLane(self, candidates)
+        search = self.search
+        with self._lock:  # one per revision: it keeps the Z-norm stats of every traveller
+            if self._whole is None:
+                self._whole = WholeGallery(search)
+            return self._whole
+
+    def cohort(self) -> Cohort:
+        """The normalisation cohort, drawn by ``Cohort.of``'s rule from the stored
+        templates (only those read: a shortlisted lane loads no more of the gallery)."""
+        with self._lock:
+            if self._cohort is None:
+                by_id = sorted(self.references)
+                picked = [by_id[i] for i in evenly(len(by_id), COHORT_TRAVELLERS)]
+                rows = self.gallery_of([e for t in picked for e in self.references[t]])
+                grouped = [e for t in by_id for e in self.references[t]]
+                found, vectors = self.templates.vectors(
+                    [grouped[i] for i in evenly(len(grouped), COHORT_REFERENCES)])
+                self._cohort = Cohort(rows, vectors, [self.owners[e] for e in found])
+            return self._cohort
+
+    def gallery_of(self, enrolment_ids: Sequence[str]) -> GallerySearch:
+        found, vectors = self.templates.vectors(enrolment_ids)
+        return GallerySearch([self.owners[e] for e in found], vectors)
+
+    def candidates(self, queries: NDArray[np.float32], k: int) -> tuple[list[set[str]], int]:
+        """The travellers each query's top ``k`` references belong to (deeper when too few
+        are named), and the depth asked."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ConfigError(f"search_candidates must be positive, got {k}")
-        if not self.owners:
-            return Shortlist((), np.zeros((len(q), 0), np.float32), 0)
+        if not self.owners or not len(q):
+            return [set() for _ in q], 0
         want = min(2, len(self.references))  # rank-1 and runner-up
         depth = k
         while True:
@@ -186,8 +229,15 @@ class StoredGallery:
             short = any(len(t) < want and len(row) >= depth
                         for t, row in zip(named, hits, strict=True))
             if not short or depth >= MAX_DEPTH:
-                break
+                return named, depth
             depth = min(depth * 4, MAX_DEPTH)
+
+    def shortlist(self, queries: NDArray[np.float32], k: int) -> Shortlist:
+        """Each face's top ``k`` references from the index, re-scored exactly with every
+        reference of their travellers; columns are the union over the faces, so the
+        one-to-one assignment sees every traveller any face was close to."""
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        named, depth = self.candidates(q, k)
         travellers = sorted(set().union(*named))
         found, vectors = self.templates.vectors(
             [e for t in travellers for e in self.references[t]])
@@ -200,3 +250,30 @@ class StoredGallery:
                   else np.maximum.reduceat(per_reference, starts, axis=1))
         return Shortlist(tuple(str(owner[s]) for s in starts),
                          np.ascontiguousarray(scores, dtype=np.float32), depth)
+
+
+class ShortlistedLane:
+    """A vehicle lane on the shared index (``match.cohort.LaneGallery``): each vehicle is
+    decided on the travellers its shots' top ``k`` references belong to, plus those whose
+    documents were read, every reference re-scored exactly from its template."""
+
+    def __init__(self, stored: StoredGallery, k: int) -> None:
+        self._stored = stored
+        self._k = k
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    @property
+    def search(self) -> GallerySearch:
+        return self._stored.search
+
+    def cohort(self) -> Cohort:
+        return self._stored.cohort()
+
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
+        stored = self._stored
+        named, _ = stored.candidates(queries, self._k)
+        held = {t for t in claimed if t in stored.references}
+        travellers = sorted(held.union(*named))
+        return stored.gallery_of([e for t in travellers for e in stored.references[t]])

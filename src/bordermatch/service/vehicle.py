@@ -80,12 +80,15 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
         repo.serving_gallery(s, who, gallery_id, parsed.lane, core.clock.now())
         aliases = repo.open_alias_pairs(s, gallery_id)
     stored = core.gallery(gallery_id)
-    if not stored.owners:  # before the exact search is built (on first use, in full)
+    if not stored.owners:
         raise RecordStateError(f"gallery {gallery_id} has no enrolled templates")
     engine = core.engine
     th = core.thresholds
+    # With a shared index each vehicle is decided on its shortlist (service.galleries).
+    shared = core.shared_index is not None
+    lane = stored.lane(core.settings.search_candidates if shared else None)
     pipeline = LanePipeline(engine.detector, engine.embedder(core.model), engine.quality,
-                            stored.search, th.search, th.scale, aliases=aliases,
+                            lane, th.search, th.scale, aliases=aliases,
                             documents=stored.documents, document_point=th.document,
                             document_fallback=th.document_fallback)
 

@@ -1,0 +1,155 @@
+"""The columns a vehicle is decided on, and the cohort its document scores are normalised by.
+
+A lane decides each vehicle on some columns of the gallery: every traveller when the
+gallery is in memory (:class:`WholeGallery`), or, with a shared 1:N index, the travellers
+the index shortlists for the vehicle's shots plus those whose documents were read
+(``service.galleries``). The decision reads only a row's best columns (rank 1, runner-up,
+the one-to-one assignment), so both give the same decision whenever the index finds them.
+
+Score normalisation (``match.normalise``) needs more than those columns: a yardstick of
+non-mated scores from the *whole* gallery. :class:`Cohort` is that yardstick, drawn from
+the gallery by one rule whichever way it is held, so a shortlisted lane normalises exactly
+as a whole-gallery one:
+
+* T-norm: a probe's scores against up to :data:`COHORT_TRAVELLERS` travellers drawn
+  evenly from the gallery in id order, with all their references (every traveller of a
+  gallery that small: the probe's own row, as measured and calibrated);
+* Z-norm: each traveller's scores against up to ``COHORT_REFERENCES`` reference photos
+  drawn evenly from the gallery's rows in owner order, less their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bordermatch.match.normalise import COHORT_REFERENCES
+from bordermatch.match.search import GallerySearch
+
+# Travellers a probe is T-normalised against: all of a gallery this size (the development
+# galleries the document point was calibrated on hold about 2,000), a fixed, even sample
+# of a larger one, so a gallery of millions costs a lane no more than one of thousands.
+COHORT_TRAVELLERS = 4000
+
+
+def evenly(n: int, size: int) -> NDArray[np.int64]:
+    """Up to ``size`` indices of ``range(n)``, evenly spaced, first and last included."""
+    if n <= 0 or size <= 0:
+        return np.zeros(0, np.int64)
+    return np.unique(np.linspace(0, n - 1, min(n, size)).round().astype(np.int64))
+
+
+class Cohort:
+    """A gallery's normalisation cohort (see the module docstring). ``whole``, when given,
+    is the gallery the cohort was drawn from: its Z-norm stats are kept, as every vehicle
+    of a whole-gallery lane asks for them."""
+
+    def __init__(self, rows: GallerySearch, references: NDArray[np.float32],
+                 owners: Sequence[str], whole: GallerySearch | None = None) -> None:
+        if len(references) != len(owners):
+            raise ValueError("cohort references and owners disagree in length")
+        self.rows = rows
+        self.references = np.ascontiguousarray(references, dtype=np.float32)
+        self.owners = np.asarray([str(o) for o in owners], dtype=object)
+        self._whole = whole
+        self._whole_stats: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+
+    @classmethod
+    def of(cls, search: GallerySearch) -> Cohort:
+        """The cohort of a gallery held in memory."""
+        owners = np.repeat(np.asarray(search.ids, dtype=object), search.references)
+        by_id = np.argsort(np.asarray(search.ids, dtype=object), kind="stable")
+        picked = by_id[evenly(len(by_id), COHORT_TRAVELLERS)]
+        rows = search
+        if len(picked) < len(search):
+            keep = _rows_of(search, picked)
+            rows = GallerySearch(list(owners[keep]), search.vectors[keep])
+        grouped = _rows_of(search, by_id)
+        drawn = grouped[evenly(len(grouped), COHORT_REFERENCES)]
+        return cls(rows, search.vectors[drawn], list(owners[drawn]), whole=search)
+
+    def __len__(self) -> int:
+        """Travellers in the T-norm cohort."""
+        return len(self.rows)
+
+    def column_stats(self, columns: GallerySearch,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each column traveller's mean and spread of cosines (best reference) against the
+        cohort's reference photos that are not theirs: the Z-norm of ``match.normalise``."""
+        if columns is self._whole and self._whole_stats is not None:
+            return self._whole_stats
+        index = {t: j for j, t in enumerate(columns.ids)}
+        owner = np.asarray([index.get(o, -1) for o in self.owners], dtype=np.int64)
+        total = np.zeros(len(columns))
+        squares = np.zeros(len(columns))
+        # Blocks of about 16M scores: a column set of millions stays within memory.
+        step = max(1, 2**24 // max(len(columns), 1))
+        for start in range(0, len(self.references), step):
+            block = columns.scores(self.references[start:start + step]).astype(np.float64)
+            own = owner[start:start + step]
+            mine = np.flatnonzero(own >= 0)
+            block[mine, own[mine]] = 0.0  # a photo is no cohort for its own owner
+            total += block.sum(0)
+            squares += (block * block).sum(0)
+        count = len(self.references) - np.bincount(owner[owner >= 0], minlength=len(columns))
+        count = np.maximum(count, 1)
+        mean = total / count
+        spread = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+        if columns is self._whole:
+            self._whole_stats = (mean, spread)
+        return mean, spread
+
+
+def _rows_of(search: GallerySearch, travellers: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The rows of these travellers (column indices), in that order, each's as held."""
+    if not len(travellers):
+        return np.zeros(0, np.int64)
+    starts = np.r_[0, np.cumsum(search.references)]
+    return np.concatenate([np.arange(starts[j], starts[j + 1])
+                           for j in travellers]).astype(np.int64)
+
+
+class LaneGallery(Protocol):
+    """What a vehicle lane decides against (``lane.pipeline.LanePipeline``)."""
+
+    def __len__(self) -> int:
+        """Travellers in the whole gallery (whether a normalised point is usable)."""
+        ...
+
+    @property
+    def search(self) -> GallerySearch:
+        """The exact search over every reference (calibration and evaluation)."""
+        ...
+
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
+        """The travellers one vehicle is decided on: at least each shot's best matches
+        (``queries``, one row per embedded shot) and every ``claimed`` traveller held."""
+        ...
+
+    def cohort(self) -> Cohort: ...
+
+
+class WholeGallery:
+    """A gallery held in memory: every vehicle is decided on every traveller."""
+
+    def __init__(self, search: GallerySearch) -> None:
+        self._search = search
+        self._cohort: Cohort | None = None
+
+    def __len__(self) -> int:
+        return len(self._search)
+
+    @property
+    def search(self) -> GallerySearch:
+        return self._search
+
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
+        return self._search
+
+    def cohort(self) -> Cohort:
+        if self._cohort is None:  # the Z-norm stats of every traveller: once per gallery
+            self._cohort = Cohort.of(self._search)
+        return self._cohort
