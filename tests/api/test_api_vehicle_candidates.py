@@ -91,9 +91,10 @@ def test_vehicle_decisions_through_the_index_equal_the_whole_gallery(
     refs = _populate(sessions, blobs, admin, clock, gid, n=TRAVELLERS)
     vehicles = _vehicles(refs)
     for k in (5, 50):
-        core = make_core(backend, blobs, search_candidates=k)
+        core = make_core(backend, blobs, vehicle_search_candidates=k)
         stored = core.gallery(gid)
-        short = _pipeline(core, stored.lane(k), stored.documents)
+        short = _pipeline(core, stored.lane(core.settings.vehicle_search_candidates),
+                          stored.documents)
         assert short.document_norm == "snorm"  # a cohort of 200+ travellers
         got = _decided(short, vehicles)
         if backend == "milvus":
@@ -113,7 +114,7 @@ def test_a_shortlisted_lane_reads_the_cohort_once_per_revision(
     counting = CountingBlobs(blobs.root, blobs.keyring)
     gid = _gallery(sessions, admin, clock)
     refs = _populate(sessions, counting, admin, clock, gid, n=TRAVELLERS)
-    core = make_core("milvus", counting, search_candidates=10)
+    core = make_core("milvus", counting, vehicle_search_candidates=10)
     stored = core.gallery(gid)
     pipe = _pipeline(core, stored.lane(10), stored.documents)
     tracks, reads = _vehicles(refs)[3]

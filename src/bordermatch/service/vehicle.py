@@ -86,7 +86,7 @@ def vehicle_encounter(core: ServiceCore, who: Principal, gallery_id: str, event:
     th = core.thresholds
     # With a shared index each vehicle is decided on its shortlist (service.galleries).
     shared = core.shared_index is not None
-    lane = stored.lane(core.settings.search_candidates if shared else None)
+    lane = stored.lane(core.settings.vehicle_search_candidates if shared else None)
     pipeline = LanePipeline(engine.detector, engine.embedder(core.model), engine.quality,
                             lane, th.search, th.scale, aliases=aliases,
                             documents=stored.documents, document_point=th.document,

@@ -35,6 +35,9 @@ class ServiceSettings(Settings):
     # References each face of a gate photo takes from the index before they are re-scored
     # exactly and decided (service.galleries); at most Milvus's search limit.
     search_candidates: int = Field(default=50, gt=0, le=4096)
+    # ... and each shot of a vehicle (a track has up to 16 shots, so the union over them
+    # is wide: docs/benchmarks.md, "Vehicle lanes through the index").
+    vehicle_search_candidates: int = Field(default=10, gt=0, le=4096)
     citizen_retention_hours: float = Field(default=CITIZEN_RETENTION_CEILING_HOURS, gt=0)
     noncitizen_retention_hours: float = Field(default=14 * 24, gt=0)
     purge_interval_s: float = Field(default=300.0, gt=0)  # in-process purge schedule
