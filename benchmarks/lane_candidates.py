@@ -70,6 +70,8 @@ def main() -> None:
     ap.add_argument("--pad", type=int, nargs="+", default=[0])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--verbose", "-v", action="store_true",
+                    help="print each occupant decided differently, both ways")
     args = ap.parse_args()
 
     base = build_pipeline(args.gallery)
@@ -102,11 +104,11 @@ def main() -> None:
                                                                       strict=True)), Path(tmp))
                 stored.documents = dict(base.documents)
                 for k in args.k:
-                    row = run(whole, like(base, stored.lane(k)), observed)
+                    row = run(whole, like(base, stored.lane(k)), observed, args.verbose)
                     print(f"| {pad} | {backend} | {k} | {built:.1f} | {row}")
 
 
-def run(whole: LanePipeline, short: LanePipeline, observed) -> str:
+def run(whole: LanePipeline, short: LanePipeline, observed, verbose: bool = False) -> str:
     t_whole, t_short, columns = [], [], []
     occupants = differ = vehicles_differ = lost = gained = 0
     for n, (event, obs) in enumerate(observed):
@@ -126,6 +128,11 @@ def run(whole: LanePipeline, short: LanePipeline, observed) -> str:
         occupants += len(a)
         bad = sum(key(x) != key(y) for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
         differ += bad
+        if verbose:
+            for x, y in zip(a, b, strict=False):
+                if key(x) != key(y):
+                    print(f"#   {event.event_id}: whole {key(x)}\n#   {' ' * len(event.event_id)}"
+                          f"  index {key(y)}")
         vehicles_differ += bad > 0
         matched = [{o.traveler_id for o in side if o.decision is Outcome.MATCH}
                    for side in (a, b)]

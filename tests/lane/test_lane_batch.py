@@ -67,3 +67,68 @@ def test_batch_lane_run_writes_the_lane_run_lines(lane: Path, queue, tmp_path):
     other = runner.invoke(app, ["batch", "enrol", str(lane / "gallery"), "--job", str(job),
                                 *opts])
     assert other.exit_code == 2 and "a lane job is planned there" in other.output
+
+
+def _fit(path: Path) -> dict:
+    point = json.loads(path.read_text())
+    return {k: v for k, v in point.items() if k != "provenance"}  # names its source
+
+
+def test_batch_lane_scores_fit_as_lane_calibrate_and_evaluate(lane: Path, queue, tmp_path):
+    """Observing across workers (`batch lane-run --scores`) gives the thresholds and the 1:1
+    table that observing in one process gives, to the last digit."""
+    url, name = queue
+    g, ev = str(lane / "g.npz"), str(lane / "events")
+    # Two travellers are no cohort for S-norm: raw 1:1 scores, as lane calibrate asks.
+    norm = ["--document-norm", "none"]
+    rates = ["--target-fpir", "1", "--review-fpir", "1", "--document-fmr", "1"]
+    single = runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev, *rates,
+                                 *norm, "--out", str(tmp_path / "one.json"),
+                                 "--document-out", str(tmp_path / "one-doc.json")])
+    assert single.exit_code == 0, single.output
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(url, tasks.topology(name)),
+                              kwargs={"stop": stop})
+    worker.start()
+    try:
+        done = runner.invoke(app, ["batch", "lane-run", "--scores", "--gallery", g, "--events",
+                                   ev, "--job", str(tmp_path / "job"), "--chunk", "2", *norm,
+                                   "--wait", "--out", str(tmp_path / "s.npz"), "--broker",
+                                   url, "--queue", name])
+    finally:
+        stop.set()
+        worker.join(60)
+    assert done.exit_code == 0, done.output
+    assert "7 events ->" in done.output
+    fitted = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                                 *rates, "--out", str(tmp_path / "two.json"),
+                                 "--document-out", str(tmp_path / "two-doc.json")])
+    assert fitted.exit_code == 0, fitted.output
+    assert _fit(tmp_path / "two.json") == _fit(tmp_path / "one.json")
+    assert _fit(tmp_path / "two-doc.json") == _fit(tmp_path / "one-doc.json")
+    assert json.loads((tmp_path / "two.fusion.json").read_text()) == \
+        json.loads((tmp_path / "one.fusion.json").read_text())
+    # The 1:1 table of lane evaluate, from the scores instead of a second observation.
+    results = tmp_path / "r.jsonl"
+    assert runner.invoke(app, ["lane", "run", "--gallery", g, "--events", ev, *norm,
+                               "--out", str(results)]).exit_code == 0
+    tables = []
+    for source in (["--gallery", g, *norm], ["--scores", str(tmp_path / "s.npz")]):
+        res = runner.invoke(app, ["lane", "evaluate", "--events", ev, "--results",
+                                  str(results), *source])
+        assert res.exit_code == 0, res.output
+        tables.append(json.loads(res.stdout)["verification_1to1"])
+    assert tables[0] == tables[1] and tables[0]["overall"]["n"] > 0
+    # One way or the other, not both; a file that is not a scores file is refused.
+    both = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                               "--gallery", g, "--events", ev, "--out", str(tmp_path / "x")])
+    assert both.exit_code == 2 and "--scores replaces --gallery" in both.output
+    wrong = runner.invoke(app, ["lane", "calibrate", "--scores", g, *rates,
+                                "--out", str(tmp_path / "x.json")])
+    assert wrong.exit_code == 2 and "not a lane scores file" in wrong.output
+    snorm = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                                *rates, "--document-norm", "snorm", "--out",
+                                str(tmp_path / "x.json"), "--document-out",
+                                str(tmp_path / "x-doc.json")])
+    assert snorm.exit_code == 2 and "on raw scores, not snorm" in snorm.output
+    assert not (tmp_path / "x.json").exists()

@@ -157,7 +157,7 @@ def existing_job(job_dir: Path, kind: type, wanted: dict[str, Any],
     if not spec.exists():
         return None
     job = load_job(job_dir)
-    if not isinstance(job, kind):
+    if type(job) is not kind:  # a lane-scores job is a lane job, but not the same job
         raise JobError(f"{spec}: a {job.kind} job is planned there; use another folder")
     have = asdict(job)  # type: ignore[call-overload]
     differ = [k for k in fields if have[k] != wanted[k]]
@@ -183,9 +183,9 @@ def load_job(job_dir: Path) -> Chunked:
         raise JobError(f"{spec}: unreadable job spec ({exc})") from None
     if not isinstance(meta, dict) or meta.pop("format", None) != FORMAT:
         raise JobError(f"{spec}: not a {FORMAT} job")
-    from bordermatch.batch.lane_jobs import LaneJob
+    from bordermatch.batch.lane_jobs import LaneJob, LaneScoresJob
 
-    kinds: dict[str, type] = {"enrol": EnrolJob, "lane": LaneJob}
+    kinds: dict[str, type] = {"enrol": EnrolJob, "lane": LaneJob, "lane-scores": LaneScoresJob}
     cls = kinds.get(meta.pop("kind", None))
     if cls is None:
         raise JobError(f"{spec}: unknown job kind")

@@ -1,4 +1,5 @@
-"""A batch ``lane run``: a night of recorded events split into chunks of event folders.
+"""A batch ``lane run`` (or the scores ``lane calibrate`` observes events for): recorded
+events split into chunks of event folders.
 
 The job's spec names the gallery template file (with the SHA-256 its sidecar records), the
 events directory and the event folders in it at planning time (recordings arriving later
@@ -7,7 +8,10 @@ do not move the chunks), and ``lane run``'s options. A worker builds the pipelin
 each event through ``lane.runner.run_event``; a chunk's result is its events' results lines,
 written atomically as ``<job>/chunks/NNNNN.jsonl``. The merge concatenates them in event
 order: the file ``lane run`` writes, but for each line's measured ``latency_ms`` and
-``timings_ms``.
+``timings_ms``. A lane-scores job (:class:`LaneScoresJob`, same spec) writes each chunk's
+search and 1:1 scores instead (``lane.scores``, ``NNNNN.npz``), pooled by the merge in
+event order into the scores file ``lane calibrate --scores`` and ``lane evaluate
+--scores`` read.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ class LaneJob(Chunked):
         return [Path(self.events_dir) / n for n in names]
 
 
+@dataclass(frozen=True)
+class LaneScoresJob(LaneJob):
+    kind: ClassVar[str] = "lane-scores"
+    suffix: ClassVar[str] = ".npz"
+
+
 def _gallery_sha256(gallery: Path) -> str:
     from bordermatch.gallery.file import paths
 
@@ -72,8 +82,9 @@ def _gallery_sha256(gallery: Path) -> str:
 def plan_lane(job_dir: Path, gallery: Path, events_dir: Path, *, chunk_events: int,
               thresholds: Path | None = None, detector: str = "yunet",
               detector_score: float | None = None, document_thresholds: Path | None = None,
-              **config: Any) -> tuple[LaneJob, bool]:
-    """The lane job in ``job_dir``: the one planned there (same spec) or a new one."""
+              kind: type[LaneJob] = LaneJob, **config: Any) -> tuple[LaneJob, bool]:
+    """The lane job (or ``kind``) in ``job_dir``: the one planned there (same spec) or a
+    new one."""
     from bordermatch.gallery.file import paths
     from bordermatch.lane.events import event_folders
 
@@ -94,22 +105,32 @@ def plan_lane(job_dir: Path, gallery: Path, events_dir: Path, *, chunk_events: i
         "detector": detector, "detector_score": detector_score,
         "document_thresholds": absolute(document_thresholds), "config": config,
         "chunk_events": chunk_events}
-    planned = existing_job(job_dir, LaneJob, wanted, list(wanted))
+    planned = existing_job(job_dir, kind, wanted, list(wanted))
     if planned is not None:
         return planned, False
     names = [f.name for f in event_folders(Path(events_dir))]
-    job = LaneJob(job_id=uuid.uuid4().hex, events=names,
-                  chunks=-(-len(names) // chunk_events), **wanted)
+    job = kind(job_id=uuid.uuid4().hex, events=names,
+               chunks=-(-len(names) // chunk_events), **wanted)
     write_spec(job_dir, job)
     return job, True
 
 
 class Pipelines:
     """One lane pipeline per job spec, built once per worker (a gallery's search index and
-    the models take seconds)."""
+    the models take seconds), and each gallery's same-face partners."""
 
     def __init__(self) -> None:
         self._built: dict[str, Any] = {}
+        self._partners: dict[str, dict[str, set[str]]] = {}
+
+    def partners(self, job: LaneJob) -> dict[str, set[str]]:
+        from bordermatch.gallery.file import load as load_gallery
+        from bordermatch.lane.runner import same_face_partners
+
+        key = f"{job.gallery}|{job.gallery_sha256}"
+        if key not in self._partners:
+            self._partners[key] = same_face_partners(load_gallery(Path(job.gallery)).report)
+        return self._partners[key]
 
     def get(self, job: LaneJob) -> Any:
         from bordermatch.lane.runner import build_pipeline, lane_config
@@ -159,3 +180,32 @@ def merge_lane(job: LaneJob, job_dir: Path, out: Path) -> int:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(Path(out), data)
     return data.count(b"\n")
+
+
+def run_scores_chunk(job: LaneScoresJob, job_dir: Path, chunk: int,
+                     pipelines: Pipelines) -> bool:
+    """Observe one chunk's events and write their scores; False when already written."""
+    from bordermatch.lane.scores import observe
+
+    path = job.chunk_path(job_dir, chunk)
+    if path.is_file():
+        return False
+    folders = job.chunk_events_of(chunk)
+    scores = observe(pipelines.get(job), folders, pipelines.partners(job), job.events_dir)
+    atomic_write(path, scores.to_bytes())
+    return True
+
+
+def merge_scores(job: LaneScoresJob, job_dir: Path, out: Path) -> int:
+    """Write the pooled scores file once every chunk is done; returns its events."""
+    from bordermatch.lane.scores import LaneScores, pool
+
+    pending = job.pending(job_dir)
+    if pending:
+        raise JobError(f"job {job.job_id}: {len(pending)} of {job.chunks} chunks not done "
+                       f"(first: {pending[0]})")
+    pooled = pool([LaneScores.read(job.chunk_path(job_dir, c)) for c in range(job.chunks)],
+                  f"job {job.job_id}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(out), pooled.to_bytes())
+    return int(pooled.meta["events"])

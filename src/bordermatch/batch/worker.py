@@ -1,7 +1,7 @@
 """``bordermatch batch worker``: take chunk tasks one at a time, do the chunk with the one
 path its kind has (enrolment: ``gallery.build.enrol_travellers``; lane events:
-``lane.runner.run_event``), write its result atomically in the job folder, and only then
-acknowledge.
+``lane.runner.run_event``; lane scores: ``lane.scores.observe``), write its result
+atomically in the job folder, and only then acknowledge.
 
 A worker killed mid-chunk leaves its task unacknowledged: the broker hands it to another
 worker, which enrols the chunk from the start (a chunk writes nothing until it is whole). A
@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bordermatch.batch import jobs, tasks
-from bordermatch.batch.lane_jobs import LaneJob, Pipelines, run_lane_chunk
+from bordermatch.batch.lane_jobs import (
+    LaneJob,
+    LaneScoresJob,
+    Pipelines,
+    run_lane_chunk,
+    run_scores_chunk,
+)
 from bordermatch.errors import BordermatchError
 from bordermatch.gallery.build import enrol_travellers
 from bordermatch.ingest import broker
@@ -100,7 +106,9 @@ def handle(body: bytes, engines: Engines) -> tuple[str, str]:
         job = jobs.load_job(job_dir)
         if job.job_id != task.job_id:
             raise jobs.JobError(f"{job_dir} holds job {job.job_id}, not {task.job_id}")
-        if isinstance(job, LaneJob):
+        if isinstance(job, LaneScoresJob):
+            did = run_scores_chunk(job, job_dir, task.chunk, engines.lanes)
+        elif isinstance(job, LaneJob):
             did = run_lane_chunk(job, job_dir, task.chunk, engines.lanes)
         else:
             assert isinstance(job, jobs.EnrolJob)

@@ -3,7 +3,7 @@
 number of worker processes, resumable.
 
     bordermatch batch enrol GALLERY_DIR --job JOB            # plan and queue (or resume)
-    bordermatch batch lane-run --gallery G --events E --job JOB
+    bordermatch batch lane-run --gallery G --events E --job JOB [--scores]
     bordermatch batch worker                                 # as many as there are hosts
     bordermatch batch status JOB --watch                     # progress bar until done
     bordermatch batch merge JOB --out OUT                    # gallery build's / lane run's file
@@ -119,14 +119,19 @@ def lane_run(
         None, help="Document-stage operating point from `lane calibrate --document-out`."),
     document_norm: str | None = typer.Option(
         None, help="Document-stage scores: snorm (default), tnorm or none (raw)."),
+    scores: bool = typer.Option(
+        False, "--scores", help="Truth-labelled events: collect the search and 1:1 scores "
+        "`lane calibrate` fits on instead of results; the output is a scores file for "
+        "`lane calibrate --scores` and `lane evaluate --scores`."),
     wait: bool = typer.Option(False, "--wait", help="Wait for the workers, then merge."),
-    out: Path | None = typer.Option(None, "--out", help="With --wait: the results file."),
+    out: Path | None = typer.Option(None, "--out", help="With --wait: the results file "
+                                    "(with --scores: the scores file)."),
     requeue: bool = Requeue, broker_url: str = BrokerUrl, queue: str = Queue,
     as_json: bool = typer.Option(False, "--json"), quiet: bool = Quiet,
 ) -> None:
     """`lane run` across the workers: chunks of --chunk events, merged in event order."""
     from bordermatch.batch import jobs, tasks
-    from bordermatch.batch.lane_jobs import plan_lane
+    from bordermatch.batch.lane_jobs import LaneJob, LaneScoresJob, plan_lane
 
     _need_out(wait, out)
     try:
@@ -135,7 +140,7 @@ def lane_run(
             detector=detector, detector_score=detector_score,
             document_thresholds=document_thresholds, layout=layout,
             document_fmr=document_fmr, ignore_documents=ignore_documents,
-            document_norm=document_norm)
+            document_norm=document_norm, kind=LaneScoresJob if scores else LaneJob)
         queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir, requeue)
     except BordermatchError as exc:
         fail(exc, as_json)
@@ -186,10 +191,11 @@ def status(job_dir: Path = JobDir, watch: bool = typer.Option(
 
 @app.command("merge")
 def merge(job_dir: Path = JobDir,
-          out: Path = typer.Option(..., "--out", help="Template file (OUT.npz + OUT.json)."),
+          out: Path = typer.Option(..., "--out", help="The template file (OUT.npz + "
+                                   "OUT.json), the results lines or the scores file."),
           as_json: bool = typer.Option(False, "--json"), verbose: bool = Verbose) -> None:
     """Write the job's output once every chunk is done: the gallery template file (what
-    gallery build writes) or the results lines (what lane run writes)."""
+    gallery build writes), the results lines (what lane run writes) or a scores file."""
     from bordermatch.batch import jobs
 
     try:
@@ -201,12 +207,13 @@ def merge(job_dir: Path = JobDir,
 
 def _merge(job: Any, job_dir: Path, out: Path, as_json: bool) -> None:
     from bordermatch.batch import jobs
-    from bordermatch.batch.lane_jobs import LaneJob, merge_lane
+    from bordermatch.batch.lane_jobs import LaneJob, LaneScoresJob, merge_lane, merge_scores
     from bordermatch.gallery.file import save
 
     if isinstance(job, LaneJob):
         try:
-            n = merge_lane(job, job_dir, out)
+            n = (merge_scores(job, job_dir, out) if isinstance(job, LaneScoresJob)
+                 else merge_lane(job, job_dir, out))
         except BordermatchError as exc:
             fail(exc, as_json)
         if as_json:

@@ -88,6 +88,9 @@ def evaluate(
     gallery: Path | None = typer.Option(
         None, help="Also measure 1:1 FNMR of the tracks against their own reference photos "
         "(by row, daylight, camera): observes every event again with this gallery."),
+    scores: Path | None = typer.Option(
+        None, help="Instead of --gallery: the 1:1 FNMR table from a scores file of these "
+        "events (`batch lane-run --scores`), at the document point the lane ran with."),
     document_fmr: float | None = typer.Option(
         None, help="FMR of the 1:1 threshold for the FNMR table (default: the lane's, 1e-3)."),
     document_thresholds: Path | None = typer.Option(
@@ -101,13 +104,19 @@ def evaluate(
         "decided match and review)."),
 ) -> None:
     """Vehicle validation, capture, per-row/seat match rates, FPIR/FNIR, latency."""
+    from bordermatch.errors import ConfigError
     from bordermatch.lane.evaluate import evaluate as run_eval
     from bordermatch.match.decide import OperatingPoint
 
     lines: dict[str, float] | None = None
     try:
         metrics, outcomes, series = run_eval(events, results)
-        if thresholds is not None and gallery is None:
+        if gallery is not None and scores is not None:
+            raise ConfigError("give --gallery (observe the events again) or --scores, "
+                              "not both")
+        if scores is not None:
+            metrics["verification_1to1"], lines = _table_of_scores(scores)
+        elif thresholds is not None and gallery is None:
             point = OperatingPoint.load(thresholds)
             lines = {f"match ({point.rate} {point.target:g})": point.match}
             if point.review is not None:
@@ -142,6 +151,31 @@ def evaluate(
         path = write_report(out, metrics, outcomes, series, thresholds=lines)
         (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=1))
         typer.echo(f"report: {path}")
+
+
+def _table_of_scores(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """The 1:1 FNMR table of a scores file at the document point its lane ran with, and
+    the thresholds to draw."""
+    from bordermatch.errors import ConfigError
+    from bordermatch.lane.scores import LaneScores
+    from bordermatch.lane.verification import fnmr_table
+    from bordermatch.match.decide import OperatingPoint
+
+    data = LaneScores.read(path)
+    if data.meta.get("document_point") is None:
+        raise ConfigError(f"{path}: its lane ran without a document point (documents "
+                          "ignored): no 1:1 table")
+    dp = OperatingPoint(**data.meta["document_point"])
+    sp = OperatingPoint(**data.meta["search_point"])
+    if dp.normalisation != data.meta.get("normalisation"):
+        raise ConfigError(f"{path}: 1:1 scores on {data.meta.get('normalisation')}, the "
+                          f"document point on {dp.normalisation}")
+    lines = {f"match ({sp.rate} {sp.target:g})": sp.match}
+    if dp.normalisation is None:  # a normalised threshold is per track: no one line
+        lines[f"document 1:1 (FMR {dp.target:g})"] = dp.match
+    if sp.review is not None:
+        lines["review"] = sp.review
+    return fnmr_table(data.verification, dp.match, dp.target, dp.normalisation), lines
 
 
 @app.command("simulate")
@@ -191,11 +225,14 @@ def simulate(
 
 @app.command("calibrate")
 def calibrate(
-    gallery: list[Path] = typer.Option(
-        ..., help="Gallery template file (repeat: one per --events)."),
-    events: list[Path] = typer.Option(
-        ..., help="Truth-labelled events simulated for the gallery at the same position "
+    gallery: list[Path] | None = typer.Option(
+        None, help="Gallery template file (repeat: one per --events)."),
+    events: list[Path] | None = typer.Option(
+        None, help="Truth-labelled events simulated for the gallery at the same position "
         "(repeat to pool several development sets)."),
+    scores: list[Path] | None = typer.Option(
+        None, help="Instead of --gallery/--events: scores files from `batch lane-run "
+        "--scores` (repeat to pool sets), observed across processes."),
     out: Path = typer.Option(..., help="Thresholds JSON to write."),
     target_fpir: float = typer.Option(1e-3, help="FPIR at the match threshold."),
     review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
@@ -228,10 +265,21 @@ def calibrate(
     from bordermatch.lane.runner import calibrate as run_cal
     from bordermatch.match.decide import OperatingPoint
 
+    gallery, events = gallery or [], events or []
     try:
-        if len(gallery) != len(events):
+        if scores:
+            if gallery or events or results_out is not None or limit is not None:
+                raise ConfigError("--scores replaces --gallery, --events, --limit and "
+                                  "--results-out: its events were observed already")
+            th, comparison, doc = _fit_scores(scores, target_fpir, review_fpir, fusion,
+                                              document_out, document_fmr, document_norm)
+            _write_calibration(th, comparison, doc, out, document_out, document_fmr)
+            typer.echo(f"{len(scores)} scores files; thresholds -> {out}: "
+                       f"match {th.match:.4f}, review {th.review:.4f}")
+            return
+        if len(gallery) != len(events) or not gallery:
             raise ConfigError(f"{len(gallery)} --gallery for {len(events)} --events: "
-                              "give one gallery per events directory")
+                              "give one gallery per events directory (or --scores)")
         sets = []
         for g, e in zip(gallery, events, strict=True):
             templates = load_gallery(g)
@@ -262,6 +310,42 @@ def calibrate(
                                                       doc.normalisation)
     except BordermatchError as exc:
         fail(exc)
+    _write_calibration(th, comparison, doc, out, document_out, document_fmr)
+    typer.echo(f"{bar.count} vehicles in {bar.elapsed_s:.1f} s; thresholds -> {out}: "
+               f"match {th.match:.4f}, review {th.review:.4f}")
+
+
+def _fit_scores(paths: list[Path], target_fpir: float, review_fpir: float, fusion: str,
+                document_out: Path | None, document_fmr: float, document_norm: str | None):
+    """``lane calibrate``'s fits on pooled scores files: the same arithmetic as on the
+    events observed in this process."""
+    from bordermatch.errors import ConfigError
+    from bordermatch.lane.operating_points import document_operating_point
+    from bordermatch.lane.runner import fit_open_set
+    from bordermatch.lane.scores import LaneScores, pool
+    from bordermatch.lane.verification import fnmr_table
+
+    source = ", ".join(map(str, paths))
+    pooled = pool([LaneScores.read(p) for p in paths], source)
+    norm = pooled.meta.get("normalisation")
+    wanted = None if document_norm == "none" else document_norm
+    if document_norm is not None and wanted != norm:
+        raise ConfigError(f"the scores' 1:1 comparisons are on {norm or 'raw'} scores, not "
+                          f"{document_norm}: observe again with that --document-norm")
+    th, comparison = fit_open_set(pooled.searches, str(pooled.meta["model"]),
+                                  target_fpir=target_fpir, review_fpir=review_fpir,
+                                  fusion=fusion, source=source)
+    doc = None
+    if document_out is not None:
+        doc = document_operating_point(pooled.verification, th.model, document_fmr, source,
+                                       norm)
+        comparison["document_stage"] = fnmr_table(pooled.verification, doc.match,
+                                                  document_fmr, doc.normalisation)
+    return th, comparison, doc
+
+
+def _write_calibration(th: Any, comparison: dict[str, Any], doc: Any, out: Path,
+                       document_out: Path | None, document_fmr: float) -> None:
     if doc is not None and document_out is not None:
         doc.save(document_out)
         scale = "raw" if doc.normalisation is None else doc.normalisation
@@ -270,5 +354,3 @@ def calibrate(
     th.save(out)
     (Path(out).with_suffix(".fusion.json")).write_text(json.dumps(comparison, indent=1))
     typer.echo(json.dumps(comparison, indent=1))
-    typer.echo(f"{bar.count} vehicles in {bar.elapsed_s:.1f} s; thresholds -> {out}: "
-               f"match {th.match:.4f}, review {th.review:.4f}")

@@ -169,7 +169,7 @@ def same_face_partners(report: dict[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def collect_scores(pipeline: LanePipeline, events_dir: Path,
+def collect_scores(pipeline: LanePipeline, events_dir: Path | Sequence[Path],
                    progress: Callable[[int], None] | None = None, limit: int | None = None,
                    keep: list | None = None, partners: dict[str, set[str]] | None = None,
                    verification: VerificationData | None = None,
@@ -182,7 +182,8 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     whether that track ranks the traveller first. ``partners`` (see
     :func:`same_face_partners`) are left out of the non-mated searches with their mates.
     With ``verification``, the 1:1 comparisons of the document stage (configured fusion)
-    are added to it (``lane.verification``).
+    are added to it (``lane.verification``). ``events_dir`` may be the event folders
+    themselves (a batch chunk's).
     """
     out: dict[str, dict[str, list]] = {f: {"nonmated": [], "mated": [], "rank1": []}
                                        for f in FUSIONS}
@@ -192,7 +193,9 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path,
     chosen = pipeline.config
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
-    for n, folder in enumerate(event_folders(events_dir)[:limit], start=1):
+    folders = (event_folders(events_dir) if isinstance(events_dir, Path)
+               else list(events_dir))
+    for n, folder in enumerate(folders[:limit], start=1):
         try:  # every event counts for the progress, the skipped ones too
             try:
                 truth = read_truth(folder)
@@ -282,6 +285,27 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
             for k in data[f]:
                 data[f][k] += part[f][k]
     pipeline = sets[0].pipeline
+    result, comparison = fit_open_set(data, pipeline.embedder.name, target_fpir=target_fpir,
+                                      review_fpir=review_fpir, fusion=fusion, source=source)
+    if results_out is not None:
+        pipeline.config = replace(pipeline.config, fusion=fusion)
+        pipeline.point = result
+        with open(results_out, "w", encoding="utf-8") as fh:
+            for obs, observe_ms in kept:
+                occupants, search_ms = pipeline.decide(obs.tracks, obs.seats,
+                                                       obs.event.documents)
+                res = pipeline.result(obs.event, occupants, observe_ms + search_ms)
+                fh.write(json.dumps(result_to_json(res)) + "\n")
+    return result, comparison
+
+
+def fit_open_set(data: dict[str, dict[str, list]], model: str, *, target_fpir: float,
+                 review_fpir: float, fusion: str, source: str,
+                 ) -> tuple[OperatingPoint, dict[str, Any]]:
+    """The open-set operating point of ``fusion`` from pooled search scores (one process's
+    ``collect_scores``, or a scores file's), and every fusion's figures beside it."""
+    if review_fpir < target_fpir:
+        raise ConfigError("review FPIR must be at least the match FPIR")
     comparison = {}
     result = None
     for f, d in data.items():
@@ -289,7 +313,7 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
             raise ConfigError(f"{source}: need mated and non-mated searches to calibrate")
         nonmated, mated = np.array(d["nonmated"]), np.array(d["mated"])
         point = OperatingPoint(
-            pipeline.embedder.name, "FPIR", target_fpir, threshold_for_rate(nonmated, target_fpir),
+            model, "FPIR", target_fpir, threshold_for_rate(nonmated, target_fpir),
             threshold_for_rate(nonmated, review_fpir), review_fpir, int(nonmated.size),
             f"bordermatch lane calibrate, fusion {f}, {nonmated.size} non-mated and "
             f"{mated.size} mated searches: {source}")
@@ -306,13 +330,4 @@ def calibrate(sets: Sequence[CalibrationSet], *, target_fpir: float, review_fpir
             result = point
     if result is None:
         raise ConfigError(f"fusion {fusion!r} not in {sorted(FUSIONS)}")
-    if results_out is not None:
-        pipeline.config = replace(pipeline.config, fusion=fusion)
-        pipeline.point = result
-        with open(results_out, "w", encoding="utf-8") as fh:
-            for obs, observe_ms in kept:
-                occupants, search_ms = pipeline.decide(obs.tracks, obs.seats,
-                                                       obs.event.documents)
-                res = pipeline.result(obs.event, occupants, observe_ms + search_ms)
-                fh.write(json.dumps(result_to_json(res)) + "\n")
     return result, comparison
