@@ -6,7 +6,12 @@ once with ``gallery build``. Each mode is the wall time of the command a user ru
 loading included. Every batch results file must have ``lane run``'s lines (but for the
 measured ``latency_ms`` and ``timings_ms``), or the script fails.
 
-    python benchmarks/batch_lane.py --run RUN [--chunk 5] [--workers 1,2]
+With ``--scores`` the same for calibration: ``lane calibrate --gallery --events`` (with
+``--document-out``) against ``batch lane-run --scores`` and then ``lane calibrate
+--scores`` (timed together); every batch fit (open-set point, fusion comparison, document
+point) must equal the one-process fit but for its provenance, or the script fails.
+
+    python benchmarks/batch_lane.py --run RUN [--chunk 5] [--workers 1,2] [--scores]
 """
 
 from __future__ import annotations
@@ -33,7 +38,11 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True, help="a lane simulate output folder")
     ap.add_argument("--chunk", type=int, default=5, help="events per task")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--scores", action="store_true", help="time calibration instead")
+    ap.add_argument("--target-fpir", default="1e-2", help="with --scores")
     args = ap.parse_args()
+    if args.scores:
+        return calibration(args)
 
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
     events = args.run / "events"
@@ -58,6 +67,52 @@ def main() -> None:
         load1 = os.getloadavg()
     print(f"{n} events, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
           f"{load1[0]:.2f} after; every batch file has lane run's lines")
+    print("| mode | wall s | events/s |\n|---|---|---|")
+    for mode, wall in rows:
+        print(f"| {mode} | {wall:.1f} | {n / wall:.2f} |")
+
+
+def fitted(out: Path) -> list[dict]:
+    """The open-set point, the fusion comparison and the document point, less provenance."""
+    parts = [json.loads(p.read_text()) for p in
+             (out, out.with_suffix(".fusion.json"), out.with_name(f"{out.stem}-doc.json"))]
+    return [{k: v for k, v in d.items() if k != "provenance"} for d in parts]
+
+
+def calibration(args: argparse.Namespace) -> None:
+    import time
+
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    events = args.run / "events"
+    n = sum(1 for p in events.iterdir() if p.is_dir())
+    rates = ["--target-fpir", args.target_fpir, "--review-fpir", "5e-2"]
+    with tempfile.TemporaryDirectory(prefix="bm-batch-scores-") as tmp:
+        work = Path(tmp)
+        bordermatch("gallery", "build", str(args.run / "gallery"), "--out", str(work / "g"),
+                    "-q", env=env)
+        load0 = os.getloadavg()
+        common = ["--gallery", str(work / "g.npz"), "--events", str(events)]
+
+        def calibrate(name: str, *source: str) -> float:
+            return bordermatch("lane", "calibrate", *source, *rates, "--out",
+                               str(work / f"{name}.json"), "--document-out",
+                               str(work / f"{name}-doc.json"), "-q", env=env)
+
+        rows = [("lane calibrate (1 process, reference)", calibrate("single", *common))]
+        reference = fitted(work / "single.json")
+        for w in (int(x) for x in args.workers.split(",")):
+            scores = work / f"scores-{w}.npz"
+            t0 = time.perf_counter()
+            batch_run(["lane-run", "--scores", *common, "--job", str(work / f"job-{w}"),
+                       "--chunk", str(args.chunk), "--out", str(scores)], w, env)
+            calibrate(f"batch-{w}", "--scores", str(scores))
+            if fitted(work / f"batch-{w}.json") != reference:
+                raise SystemExit(f"calibration on {w} workers' scores differs")
+            rows.append((f"batch lane-run --scores, {w} worker(s), chunks of {args.chunk} "
+                         "events, then lane calibrate --scores", time.perf_counter() - t0))
+        load1 = os.getloadavg()
+    print(f"{n} events, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
+          f"{load1[0]:.2f} after; every batch fit equals the one-process fit")
     print("| mode | wall s | events/s |\n|---|---|---|")
     for mode, wall in rows:
         print(f"| {mode} | {wall:.1f} | {n / wall:.2f} |")

@@ -65,7 +65,7 @@ def test_t_norm_against_a_cohort_equals_the_whole_row_when_the_cohort_is_the_row
 def test_whole_gallery_decides_on_every_traveller_and_keeps_its_cohort():
     search = GallerySearch(["A", "B"], _unit(np.random.default_rng(1), 2))
     gallery = WholeGallery(search)
-    assert gallery.columns(search.vectors, {"A"}) is search and len(gallery) == 2
+    assert gallery.columns(search.vectors, {"A"}, 3) is search and len(gallery) == 2
     assert gallery.cohort() is gallery.cohort()
 
 

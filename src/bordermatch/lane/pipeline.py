@@ -93,6 +93,8 @@ def _top2_mean(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[
 FUSIONS: dict[str, ShotFusion] = {
     "template": _fuse_template, "best_shot": _best_shot, "max_score": _max_score,
     "top2_mean": _top2_mean}
+# Search fusions whose rank-r traveller is among some shot's r best (match.cohort).
+SHORTLIST_FUSIONS = ("max_score", "best_shot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,13 @@ class LanePipeline:
         self.assessor = assessor
         self.gallery: LaneGallery = (WholeGallery(gallery) if isinstance(gallery, GallerySearch)
                                      else gallery)
+        if not isinstance(self.gallery, WholeGallery) \
+                and (config or LaneConfig()).fusion not in SHORTLIST_FUSIONS:
+            # A mean over shots (template, top2_mean) can rank first a traveller no single
+            # shot ranks near the top: only the travellers read are scored that way.
+            raise ConfigError(f"a lane on an index's shortlist searches with "
+                              f"{' or '.join(SHORTLIST_FUSIONS)} fusion, not "
+                              f"{(config or LaneConfig()).fusion}")
         self.point = point
         self.scale = scale
         self.config = config or LaneConfig()
@@ -401,15 +410,15 @@ class LanePipeline:
 
     # -- decisions --------------------------------------------------------------------------
     def columns(self, tracks: Sequence[Track], claimed: Collection[str]) -> GallerySearch:
-        """The travellers these tracks are decided on (``LaneGallery.columns``): asked with
-        every shot a fusion reads, and each track's mean template when a fusion scores it."""
-        k = self.config.fuse_top_k
-        shots = [s.vector for tr in tracks for s in _fused_shots(tr)[:k]]
-        if "template" in (self.config.fusion, self.config.document_fusion):
-            shots += [v for tr in tracks if (v := fuse_vectors(_fused_shots(tr), k)) is not None]
+        """The travellers these tracks are decided on (``LaneGallery.columns``), asked with
+        every shot the search fusion reads. A traveller a max-score track ranks r-th is
+        among the r best of the shot that gives that score, and the decision reads no
+        deeper than one column per track and per traveller read, the runner-up and the
+        no-match score past them."""
+        shots = [s.vector for tr in tracks for s in _fused_shots(tr)[:self.config.fuse_top_k]]
         queries = (np.stack(shots) if shots  # type: ignore[arg-type]
                    else np.zeros((0, self.embedder.dim), np.float32))
-        return self.gallery.columns(queries, claimed)
+        return self.gallery.columns(queries, claimed, len(tracks) + len(claimed) + 2)
 
     def track_scores(self, tracks: list[Track], fusion: str | None = None,
                      columns: GallerySearch | None = None) -> NDArray[np.float32]:

@@ -3,8 +3,13 @@
 A lane decides each vehicle on some columns of the gallery: every traveller when the
 gallery is in memory (:class:`WholeGallery`), or, with a shared 1:N index, the travellers
 the index shortlists for the vehicle's shots plus those whose documents were read
-(``service.galleries``). The decision reads only a row's best columns (rank 1, runner-up,
-the one-to-one assignment), so both give the same decision whenever the index finds them.
+(``service.galleries``). The decision reads only a row's best columns: one per track (the
+one-to-one assignment) and per traveller read (the look-alike guard), then the runner-up
+and the no-match score. With max-score (or best-shot) search fusion a traveller a track
+ranks r-th is among the r best of the shot that gives its score, so a shortlist that
+names each shot's best ``tracks + reads + 2`` travellers gives the whole gallery's
+decision whenever the index finds them; a lane on a shortlist refuses the fusions that
+average shots. Columns keep the whole gallery's order, so ties break alike.
 
 Score normalisation (``match.normalise``) needs more than those columns: a yardstick of
 non-mated scores from the *whole* gallery. :class:`Cohort` is that yardstick, drawn from
@@ -15,7 +20,8 @@ as a whole-gallery one:
   evenly from the gallery in id order, with all their references (every traveller of a
   gallery that small: the probe's own row, as measured and calibrated);
 * Z-norm: each traveller's scores against up to ``COHORT_REFERENCES`` reference photos
-  drawn evenly from the gallery's rows in owner order, less their own.
+  drawn evenly from the gallery's rows, travellers in id order (each's references as
+  enrolled), less their own.
 """
 
 from __future__ import annotations
@@ -124,9 +130,11 @@ class LaneGallery(Protocol):
         """The exact search over every reference (calibration and evaluation)."""
         ...
 
-    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
-        """The travellers one vehicle is decided on: at least each shot's best matches
-        (``queries``, one row per embedded shot) and every ``claimed`` traveller held."""
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str],
+                rank: int) -> GallerySearch:
+        """The travellers one vehicle is decided on: at least each shot's ``rank`` best
+        travellers (``queries``, one row per embedded shot; ``rank``: as deep as the decision
+        may read a row) and every ``claimed`` traveller held."""
         ...
 
     def cohort(self) -> Cohort: ...
@@ -146,7 +154,8 @@ class WholeGallery:
     def search(self) -> GallerySearch:
         return self._search
 
-    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str],
+                rank: int) -> GallerySearch:
         return self._search
 
     def cohort(self) -> Cohort:

@@ -163,6 +163,7 @@ class StoredGallery:
         self._search: GallerySearch | None = None
         self._whole: WholeGallery | None = None
         self._cohort: Cohort | None = None
+        self._column: dict[str, int] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -201,26 +202,47 @@ class StoredGallery:
             if self._cohort is None:
                 by_id = sorted(self.references)
                 picked = [by_id[i] for i in evenly(len(by_id), COHORT_TRAVELLERS)]
-                rows = self.gallery_of([e for t in picked for e in self.references[t]])
+                row_ids = [e for t in picked for e in self.references[t]]
                 grouped = [e for t in by_id for e in self.references[t]]
-                found, vectors = self.templates.vectors(
-                    [grouped[i] for i in evenly(len(grouped), COHORT_REFERENCES)])
-                self._cohort = Cohort(rows, vectors, [self.owners[e] for e in found])
+                drawn = [grouped[i] for i in evenly(len(grouped), COHORT_REFERENCES)]
+                # One read of each template: in a gallery of up to 4,000 travellers every
+                # drawn photo is a T-norm row too.
+                found, vectors = self.templates.vectors(list(dict.fromkeys(row_ids + drawn)))
+                at = {e: i for i, e in enumerate(found)}
+                rows = [e for e in row_ids if e in at]
+                refs = [e for e in drawn if e in at]
+                self._cohort = Cohort(
+                    GallerySearch([self.owners[e] for e in rows], vectors[[at[e] for e in rows]]),
+                    vectors[[at[e] for e in refs]], [self.owners[e] for e in refs])
             return self._cohort
+
+    def in_column_order(self, travellers: Collection[str]) -> list[str]:
+        """``travellers`` in the order the whole gallery's search holds its columns
+        (``GallerySearch``: by id when some traveller has several references, else as
+        enrolled), so that a tie between two columns (one photo under two identities)
+        breaks the same way on a shortlist as on the whole gallery."""
+        if self._column is None:
+            order = (sorted(self.references)
+                     if any(len(r) > 1 for r in self.references.values())
+                     else list(self.references))
+            self._column = {t: i for i, t in enumerate(order)}
+        return sorted(travellers, key=self._column.__getitem__)
 
     def gallery_of(self, enrolment_ids: Sequence[str]) -> GallerySearch:
         found, vectors = self.templates.vectors(enrolment_ids)
         return GallerySearch([self.owners[e] for e in found], vectors)
 
-    def candidates(self, queries: NDArray[np.float32], k: int) -> tuple[list[set[str]], int]:
-        """The travellers each query's top ``k`` references belong to (deeper when too few
-        are named), and the depth asked."""
+    def candidates(self, queries: NDArray[np.float32], k: int, rank: int = 2,
+                   ) -> tuple[list[set[str]], int]:
+        """The travellers each query's top ``k`` references belong to, deeper until each
+        names at least ``rank`` travellers (a gate face: rank 1 and the runner-up), and the
+        depth asked."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ConfigError(f"search_candidates must be positive, got {k}")
         if not self.owners or not len(q):
             return [set() for _ in q], 0
-        want = min(2, len(self.references))  # rank-1 and runner-up
+        want = min(rank, len(self.references))
         depth = k
         while True:
             _, hits = self.index.search(q, depth)
@@ -237,8 +259,10 @@ class StoredGallery:
         reference of their travellers; columns are the union over the faces, so the
         one-to-one assignment sees every traveller any face was close to."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        named, depth = self.candidates(q, k)
-        travellers = sorted(set().union(*named))
+        # A photo of n faces is assigned one traveller per face: each row may be read n
+        # deep before its runner-up.
+        named, depth = self.candidates(q, k, len(q) + 1)
+        travellers = self.in_column_order(set().union(*named))
         found, vectors = self.templates.vectors(
             [e for t in travellers for e in self.references[t]])
         if not found:
@@ -271,9 +295,10 @@ class ShortlistedLane:
     def cohort(self) -> Cohort:
         return self._stored.cohort()
 
-    def columns(self, queries: NDArray[np.float32], claimed: Collection[str]) -> GallerySearch:
+    def columns(self, queries: NDArray[np.float32], claimed: Collection[str],
+                rank: int) -> GallerySearch:
         stored = self._stored
-        named, _ = stored.candidates(queries, self._k)
+        named, _ = stored.candidates(queries, self._k, rank)
         held = {t for t in claimed if t in stored.references}
-        travellers = sorted(held.union(*named))
+        travellers = stored.in_column_order(held.union(*named))
         return stored.gallery_of([e for t in travellers for e in stored.references[t]])
