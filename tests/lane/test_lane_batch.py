@@ -77,7 +77,6 @@ def _fit(path: Path) -> dict:
 def test_batch_lane_scores_fit_as_lane_calibrate_and_evaluate(lane: Path, queue, tmp_path):
     """Observing across workers (`batch lane-run --scores`) gives the thresholds and the 1:1
     table that observing in one process gives, to the last digit."""
-    url, name = queue
     g, ev = str(lane / "g.npz"), str(lane / "events")
     # Two travellers are no cohort for S-norm: raw 1:1 scores, as lane calibrate asks.
     norm = ["--document-norm", "none"]
@@ -86,20 +85,7 @@ def test_batch_lane_scores_fit_as_lane_calibrate_and_evaluate(lane: Path, queue,
                                  *norm, "--out", str(tmp_path / "one.json"),
                                  "--document-out", str(tmp_path / "one-doc.json")])
     assert single.exit_code == 0, single.output
-    stop = threading.Event()
-    worker = threading.Thread(target=run, args=(url, tasks.topology(name)),
-                              kwargs={"stop": stop})
-    worker.start()
-    try:
-        done = runner.invoke(app, ["batch", "lane-run", "--scores", "--gallery", g, "--events",
-                                   ev, "--job", str(tmp_path / "job"), "--chunk", "2", *norm,
-                                   "--wait", "--out", str(tmp_path / "s.npz"), "--broker",
-                                   url, "--queue", name])
-    finally:
-        stop.set()
-        worker.join(60)
-    assert done.exit_code == 0, done.output
-    assert "7 events ->" in done.output
+    _scores_job(lane, queue, tmp_path / "job", tmp_path / "s.npz", *norm)
     fitted = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
                                  *rates, "--out", str(tmp_path / "two.json"),
                                  "--document-out", str(tmp_path / "two-doc.json")])
@@ -131,4 +117,48 @@ def test_batch_lane_scores_fit_as_lane_calibrate_and_evaluate(lane: Path, queue,
                                 str(tmp_path / "x.json"), "--document-out",
                                 str(tmp_path / "x-doc.json")])
     assert snorm.exit_code == 2 and "on raw scores, not snorm" in snorm.output
+    # Options that change what is observed belong to the batch job, not the fit.
+    shots = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                                *rates, "--shots", "1", "--out", str(tmp_path / "x.json")])
+    assert shots.exit_code == 2 and "--scores replaces --shots" in shots.output
+    fmr = runner.invoke(app, ["lane", "evaluate", "--events", ev, "--results", str(results),
+                              "--scores", str(tmp_path / "s.npz"), "--document-fmr", "0.5"])
+    assert fmr.exit_code == 2 and "replaces --document-fmr" in fmr.output
     assert not (tmp_path / "x.json").exists()
+
+
+def test_batch_lane_scores_on_a_gallery_too_small_for_s_norm(lane: Path, queue, tmp_path):
+    """The default S-norm needs 200 travellers: the job keeps the searches, which fit
+    as in one process, and says there are no 1:1 scores when a document point is asked."""
+    g, ev = str(lane / "g.npz"), str(lane / "events")
+    rates = ["--target-fpir", "1", "--review-fpir", "1"]
+    assert runner.invoke(app, ["lane", "calibrate", "--gallery", g, "--events", ev, *rates,
+                               "--out", str(tmp_path / "one.json")]).exit_code == 0
+    _scores_job(lane, queue, tmp_path / "job", tmp_path / "s.npz")
+    fitted = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                                 *rates, "--out", str(tmp_path / "two.json")])
+    assert fitted.exit_code == 0, fitted.output
+    assert _fit(tmp_path / "two.json") == _fit(tmp_path / "one.json")
+    doc = runner.invoke(app, ["lane", "calibrate", "--scores", str(tmp_path / "s.npz"),
+                              *rates, "--out", str(tmp_path / "x.json"), "--document-out",
+                              str(tmp_path / "x-doc.json"), "--document-fmr", "1"])
+    assert doc.exit_code == 2 and "no 1:1 comparisons were kept" in doc.output
+
+
+def _scores_job(lane: Path, queue, job: Path, out: Path, *options: str) -> None:
+    """``batch lane-run --scores --wait`` with one worker (in a thread) on the scratch queue."""
+    url, name = queue
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(url, tasks.topology(name)),
+                              kwargs={"stop": stop})
+    worker.start()
+    try:
+        done = runner.invoke(app, ["batch", "lane-run", "--scores", "--gallery",
+                                   str(lane / "g.npz"), "--events", str(lane / "events"),
+                                   "--job", str(job), "--chunk", "2", *options, "--wait",
+                                   "--out", str(out), "--broker", url, "--queue", name])
+    finally:
+        stop.set()
+        worker.join(60)
+    assert done.exit_code == 0, done.output
+    assert "7 events ->" in done.output

@@ -135,9 +135,9 @@ class Pipelines:
     def get(self, job: LaneJob) -> Any:
         from bordermatch.lane.runner import build_pipeline, lane_config
 
-        key = json.dumps({k: v for k, v in asdict(job).items()
-                          if k not in ("job_id", "events", "chunks", "chunk_events")},
-                         sort_keys=True)
+        key = json.dumps({"kind": job.kind, **{
+            k: v for k, v in asdict(job).items()
+            if k not in ("job_id", "events", "chunks", "chunk_events")}}, sort_keys=True)
         if key not in self._built:
             if _gallery_sha256(Path(job.gallery)) != job.gallery_sha256:
                 raise JobError(f"job {job.job_id}: {job.gallery} changed since the job was "
@@ -145,9 +145,11 @@ class Pipelines:
             cfg = dict(job.config)
             if cfg.get("layout"):
                 cfg["layout"] = Path(cfg["layout"])
+            # A scores job observes for calibration: no open-set point need exist yet.
             self._built[key] = build_pipeline(
                 Path(job.gallery), _path(job.thresholds), lane_config(**cfg), job.detector,
-                job.detector_score, document_thresholds=_path(job.document_thresholds))
+                job.detector_score, document_thresholds=_path(job.document_thresholds),
+                observing=isinstance(job, LaneScoresJob))
         return self._built[key]
 
 
@@ -191,7 +193,9 @@ def run_scores_chunk(job: LaneScoresJob, job_dir: Path, chunk: int,
     if path.is_file():
         return False
     folders = job.chunk_events_of(chunk)
-    scores = observe(pipelines.get(job), folders, pipelines.partners(job), job.events_dir)
+    observed_with = {"detector": job.detector, "detector_score": job.detector_score,
+                     "config": job.config, "gallery_sha256": job.gallery_sha256}
+    scores = observe(pipelines.get(job), folders, pipelines.partners(job), observed_with)
     atomic_write(path, scores.to_bytes())
     return True
 

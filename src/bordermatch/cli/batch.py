@@ -112,6 +112,9 @@ def lane_run(
     detector: str = typer.Option("yunet", help="Face detector (registry name)."),
     detector_score: float | None = typer.Option(None, help="Detector score threshold."),
     layout: Path | None = typer.Option(None, help="This lane's seat zones (JSON)."),
+    roi_upscale: float | None = typer.Option(None, help="Upscale of the windshield ROI."),
+    link_threshold: float | None = typer.Option(None, help="Cosine to join camera tracklets."),
+    shots: int | None = typer.Option(None, help="Shots embedded per camera tracklet."),
     document_fmr: float | None = typer.Option(
         None, help="1:1 FMR at which documents read in the lane are verified."),
     ignore_documents: bool = typer.Option(False, "--ignore-documents"),
@@ -138,7 +141,8 @@ def lane_run(
         job, created = plan_lane(
             job_dir, gallery, events, chunk_events=chunk, thresholds=thresholds,
             detector=detector, detector_score=detector_score,
-            document_thresholds=document_thresholds, layout=layout,
+            document_thresholds=document_thresholds, layout=layout, roi_upscale=roi_upscale,
+            link_threshold=link_threshold, shots=shots,
             document_fmr=document_fmr, ignore_documents=ignore_documents,
             document_norm=document_norm, kind=LaneScoresJob if scores else LaneJob)
         queued = tasks.publish_pending(broker_url, _topology(queue), job, job_dir, requeue)

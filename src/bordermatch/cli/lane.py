@@ -111,11 +111,15 @@ def evaluate(
     lines: dict[str, float] | None = None
     try:
         metrics, outcomes, series = run_eval(events, results)
-        if gallery is not None and scores is not None:
-            raise ConfigError("give --gallery (observe the events again) or --scores, "
-                              "not both")
         if scores is not None:
-            metrics["verification_1to1"], lines = _table_of_scores(scores)
+            given = [k for k, v in {"--gallery": gallery, "--document-fmr": document_fmr,
+                                    "--document-thresholds": document_thresholds,
+                                    "--document-norm": document_norm,
+                                    "--thresholds": thresholds}.items() if v is not None]
+            if given:
+                raise ConfigError(f"--scores holds the points its lane ran with; it replaces "
+                                  f"{', '.join(given)}")
+            metrics["verification_1to1"], lines = _table_of_scores(scores, events)
         elif thresholds is not None and gallery is None:
             point = OperatingPoint.load(thresholds)
             lines = {f"match ({point.rate} {point.target:g})": point.match}
@@ -153,28 +157,35 @@ def evaluate(
         typer.echo(f"report: {path}")
 
 
-def _table_of_scores(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    """The 1:1 FNMR table of a scores file at the document point its lane ran with, and
-    the thresholds to draw."""
+def _table_of_scores(path: Path, events: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """The 1:1 FNMR table of a scores file of ``events`` at the document point its lane
+    ran with, and the thresholds to draw."""
     from bordermatch.errors import ConfigError
+    from bordermatch.lane.events import event_folders
+    from bordermatch.lane.runner import PLACEHOLDER
     from bordermatch.lane.scores import LaneScores
     from bordermatch.lane.verification import fnmr_table
     from bordermatch.match.decide import OperatingPoint
 
     data = LaneScores.read(path)
+    if sorted(data.meta["event_ids"]) != sorted(f.name for f in event_folders(events)):
+        raise ConfigError(f"{path} holds the scores of other events than {events}")
+    norm = data.one_to_one(str(path))
     if data.meta.get("document_point") is None:
         raise ConfigError(f"{path}: its lane ran without a document point (documents "
                           "ignored): no 1:1 table")
     dp = OperatingPoint(**data.meta["document_point"])
     sp = OperatingPoint(**data.meta["search_point"])
-    if dp.normalisation != data.meta.get("normalisation"):
-        raise ConfigError(f"{path}: 1:1 scores on {data.meta.get('normalisation')}, the "
-                          f"document point on {dp.normalisation}")
-    lines = {f"match ({sp.rate} {sp.target:g})": sp.match}
+    if dp.normalisation != norm:
+        raise ConfigError(f"{path}: 1:1 scores on {norm or 'raw'} scores, the document "
+                          f"point on {dp.normalisation or 'raw'}")
+    lines: dict[str, float] = {}
+    if sp.provenance != PLACEHOLDER:
+        lines[f"match ({sp.rate} {sp.target:g})"] = sp.match
+        if sp.review is not None:
+            lines["review"] = sp.review
     if dp.normalisation is None:  # a normalised threshold is per track: no one line
         lines[f"document 1:1 (FMR {dp.target:g})"] = dp.match
-    if sp.review is not None:
-        lines["review"] = sp.review
     return fnmr_table(data.verification, dp.match, dp.target, dp.normalisation), lines
 
 
@@ -237,7 +248,7 @@ def calibrate(
     target_fpir: float = typer.Option(1e-3, help="FPIR at the match threshold."),
     review_fpir: float = typer.Option(1e-2, help="FPIR at the review threshold."),
     fusion: str = typer.Option("max_score", help="Fusion the thresholds are for."),
-    detector: str = typer.Option("yunet"),
+    detector: str | None = typer.Option(None, help="Face detector (default: yunet)."),
     detector_score: float | None = typer.Option(
         None, help="Detector score threshold (default: the detector's own operating point)."),
     roi_upscale: float | None = typer.Option(None),
@@ -254,7 +265,8 @@ def calibrate(
         1e-3, help="FMR per 1:1 comparison for --document-out."),
     document_norm: str | None = typer.Option(
         None, help="Document-stage scores: snorm (S-normalised, the default), tnorm "
-        "(T-normalised by the track's own gallery scores) or none (raw)."),
+        "(T-normalised by the track's own gallery scores) or none (raw); with --scores, "
+        "the scale they were observed on (the default)."),
     quiet: bool = Quiet,
 ) -> None:
     """Fit open-set thresholds from a target FPIR; compare the fusion modes."""
@@ -263,14 +275,19 @@ def calibrate(
     from bordermatch.lane.events import event_folders
     from bordermatch.lane.runner import CalibrationSet, build_pipeline, same_face_partners
     from bordermatch.lane.runner import calibrate as run_cal
-    from bordermatch.match.decide import OperatingPoint
 
     gallery, events = gallery or [], events or []
     try:
         if scores:
-            if gallery or events or results_out is not None or limit is not None:
-                raise ConfigError("--scores replaces --gallery, --events, --limit and "
-                                  "--results-out: its events were observed already")
+            observing = {"--gallery": gallery, "--events": events, "--limit": limit,
+                         "--results-out": results_out, "--detector": detector,
+                         "--detector-score": detector_score, "--roi-upscale": roi_upscale,
+                         "--link-threshold": link_threshold, "--shots": shots}
+            given = [k for k, v in observing.items() if v not in (None, [])]
+            if given:
+                raise ConfigError(f"--scores replaces {', '.join(given)}: its events were "
+                                  "observed already, with the options of their `batch "
+                                  "lane-run --scores` job")
             th, comparison, doc = _fit_scores(scores, target_fpir, review_fpir, fusion,
                                               document_out, document_fmr, document_norm)
             _write_calibration(th, comparison, doc, out, document_out, document_fmr)
@@ -283,13 +300,10 @@ def calibrate(
         sets = []
         for g, e in zip(gallery, events, strict=True):
             templates = load_gallery(g)
-            # Thresholds are what is being fitted: until then nothing may be a match.
-            placeholder = OperatingPoint(templates.model, "FPIR", target_fpir, 1e30, 1e30,
-                                         review_fpir, 0, "placeholder while calibrating")
             config = _config(fusion, roi_upscale, link_threshold, shots=shots,
                              document_norm=document_norm)
-            pipeline = build_pipeline(g, None, config, detector, detector_score,
-                                      point=placeholder)
+            pipeline = build_pipeline(g, None, config, detector or "yunet", detector_score,
+                                      observing=True)
             sets.append(CalibrationSet(pipeline, e, same_face_partners(templates.report)))
         from bordermatch.lane.operating_points import calibration_norm, document_operating_point
         from bordermatch.lane.verification import VerificationData, fnmr_table
@@ -324,19 +338,22 @@ def _fit_scores(paths: list[Path], target_fpir: float, review_fpir: float, fusio
     from bordermatch.lane.runner import fit_open_set
     from bordermatch.lane.scores import LaneScores, pool
     from bordermatch.lane.verification import fnmr_table
+    from bordermatch.match.normalise import check_normalisation
 
     source = ", ".join(map(str, paths))
     pooled = pool([LaneScores.read(p) for p in paths], source)
-    norm = pooled.meta.get("normalisation")
-    wanted = None if document_norm == "none" else document_norm
-    if document_norm is not None and wanted != norm:
-        raise ConfigError(f"the scores' 1:1 comparisons are on {norm or 'raw'} scores, not "
-                          f"{document_norm}: observe again with that --document-norm")
     th, comparison = fit_open_set(pooled.searches, str(pooled.meta["model"]),
                                   target_fpir=target_fpir, review_fpir=review_fpir,
                                   fusion=fusion, source=source)
     doc = None
     if document_out is not None:
+        norm = pooled.one_to_one(source)  # the scale the batch job observed on
+        wanted = None if document_norm in (None, "none") else document_norm
+        check_normalisation(wanted)
+        if document_norm is not None and wanted != norm:
+            raise ConfigError(f"the scores' 1:1 comparisons are on {norm or 'raw'} scores, "
+                              f"not {document_norm}: observe again with that "
+                              "--document-norm")
         doc = document_operating_point(pooled.verification, th.model, document_fmr, source,
                                        norm)
         comparison["document_stage"] = fnmr_table(pooled.verification, doc.match,

@@ -34,6 +34,7 @@ from bordermatch.lane.events import (
     LaneEvent,
     LaneEventError,
 )
+from bordermatch.lane.fusions import FUSIONS, SHORTLIST_FUSIONS
 from bordermatch.lane.operating_points import choose_document_point
 from bordermatch.lane.seats import CameraGeometry, LaneLayout, estimate_seats
 from bordermatch.lane.track import (
@@ -41,7 +42,6 @@ from bordermatch.lane.track import (
     Track,
     can_merge,
     cluster_tracklets,
-    fuse_vectors,
     link_frames,
 )
 from bordermatch.match.cohort import LaneGallery, WholeGallery
@@ -57,44 +57,6 @@ from bordermatch.match.normalise import Normalised, check_normalisation, normali
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Detector, Embedder, QualityAssessor
 from bordermatch.types import BestShot, Face, Image, LaneResult, Occupant, Outcome
-
-# How a track's shots (best quality first; at least one, all embedded) become one cosine per
-# traveller.
-ShotFusion = Callable[[GallerySearch, Sequence[Shot], int], NDArray[np.float32]]
-
-
-def _fuse_template(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    v = fuse_vectors(shots, k)
-    assert v is not None  # the shots are embedded (see ShotFusion)
-    return search.scores(v)[0]
-
-
-def _best_shot(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    v = shots[0].vector
-    assert v is not None  # the shots are embedded (see ShotFusion)
-    return search.scores(v)[0]
-
-
-def _max_score(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    # The shots are embedded (see ShotFusion).
-    return search.scores(np.stack([s.vector for s in shots[:k]])).max(0)  # type: ignore[misc]
-
-
-def _top2_mean(search: GallerySearch, shots: Sequence[Shot], k: int) -> NDArray[np.float32]:
-    # The mean of each traveller's two best shot scores: one lucky shot of an impostor no
-    # longer decides alone, and a genuine face usually gives two good shots (docs/lane.md).
-    s = search.scores(np.stack([s.vector for s in shots[:k]]))  # type: ignore[misc]
-    if len(s) < 2:
-        return s[0]
-    top = np.partition(s, len(s) - 2, axis=0)[-2:]
-    return top.mean(0)
-
-
-FUSIONS: dict[str, ShotFusion] = {
-    "template": _fuse_template, "best_shot": _best_shot, "max_score": _max_score,
-    "top2_mean": _top2_mean}
-# Search fusions whose rank-r traveller is among some shot's r best (match.cohort).
-SHORTLIST_FUSIONS = ("max_score", "best_shot")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -76,11 +77,17 @@ def lane_config(fusion: str | None = None, roi_upscale: float | None = None,
     return LaneConfig(**overrides)
 
 
+PLACEHOLDER = "placeholder while calibrating: no open-set point yet"
+
+
 def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
                    config: LaneConfig | None = None, detector: str = "yunet",
                    detector_score: float | None = None,
                    point: OperatingPoint | None = None,
-                   document_thresholds: Path | None = None) -> LanePipeline:
+                   document_thresholds: Path | None = None,
+                   observing: bool = False) -> LanePipeline:
+    """The lane ``lane run`` runs; ``observing``: for calibration, which fits the open-set
+    thresholds, so none need exist yet (without one, nothing is a match)."""
     gallery = load_gallery(gallery_path)
     if gallery.detector != detector:
         log.warning("gallery enrolled with detector %s, lane uses %s", gallery.detector, detector)
@@ -88,7 +95,13 @@ def build_pipeline(gallery_path: Path, thresholds_path: Path | None = None,
     calibration = load_matcher(gallery.model)
     embedder = registry.create("embedder", gallery.model)
     if point is None:
-        point = load_operating_point(gallery.model, thresholds_path)
+        try:
+            point = load_operating_point(gallery.model, thresholds_path)
+        except ConfigError:
+            if not observing or thresholds_path is not None:
+                raise
+            point = OperatingPoint(gallery.model, "FPIR", 1e-3, 1e30, 1e30, 1e-2, 0,
+                                   PLACEHOLDER)
     document_point = fallback = None
     if config.document_fmr is not None:
         document_point, fallback = document_points(gallery.model, config.document_fmr,
@@ -193,7 +206,7 @@ def collect_scores(pipeline: LanePipeline, events_dir: Path | Sequence[Path],
     chosen = pipeline.config
     ids = pipeline.search.ids
     col = {t: i for i, t in enumerate(ids)}
-    folders = (event_folders(events_dir) if isinstance(events_dir, Path)
+    folders = (event_folders(Path(events_dir)) if isinstance(events_dir, str | os.PathLike)
                else list(events_dir))
     for n, folder in enumerate(folders[:limit], start=1):
         try:  # every event counts for the progress, the skipped ones too
