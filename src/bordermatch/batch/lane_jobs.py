@@ -158,58 +158,45 @@ def _path(value: str | None) -> Path | None:
 
 
 def run_lane_chunk(job: LaneJob, job_dir: Path, chunk: int, pipelines: Pipelines) -> bool:
-    """Run one chunk's events and write their lines; False when already written."""
-    from bordermatch.lane.events import result_to_json
-    from bordermatch.lane.runner import run_event
-
+    """Run one chunk's events and write their lines (a scores job: observe them and write
+    their scores); False when already written."""
     path = job.chunk_path(job_dir, chunk)
     if path.is_file():
         return False
     folders = job.chunk_events_of(chunk)
     pipeline = pipelines.get(job)
-    lines = [json.dumps(result_to_json(run_event(pipeline, f))) + "\n" for f in folders]
-    atomic_write(path, "".join(lines).encode())
+    if isinstance(job, LaneScoresJob):
+        from bordermatch.lane.scores import observe
+
+        observed_with = {"detector": job.detector, "detector_score": job.detector_score,
+                         "config": job.config, "gallery_sha256": job.gallery_sha256}
+        data = observe(pipeline, folders, pipelines.partners(job), observed_with).to_bytes()
+    else:
+        from bordermatch.lane.events import result_to_json
+        from bordermatch.lane.runner import run_event
+
+        data = "".join(json.dumps(result_to_json(run_event(pipeline, f))) + "\n"
+                       for f in folders).encode()
+    atomic_write(path, data)
     return True
 
 
 def merge_lane(job: LaneJob, job_dir: Path, out: Path) -> int:
-    """Write the results file once every chunk is done; returns its number of lines."""
+    """Write the results file (a scores job: the pooled scores file) once every chunk is
+    done; returns its number of events."""
     pending = job.pending(job_dir)
     if pending:
         raise JobError(f"job {job.job_id}: {len(pending)} of {job.chunks} chunks not done "
                        f"(first: {pending[0]})")
-    data = b"".join(job.chunk_path(job_dir, c).read_bytes() for c in range(job.chunks))
+    chunks = [job.chunk_path(job_dir, c) for c in range(job.chunks)]
+    if isinstance(job, LaneScoresJob):
+        from bordermatch.lane.scores import LaneScores, pool
+
+        pooled = pool([LaneScores.read(c) for c in chunks], f"job {job.job_id}")
+        data, events = pooled.to_bytes(), int(pooled.meta["events"])
+    else:
+        data = b"".join(c.read_bytes() for c in chunks)
+        events = data.count(b"\n")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(Path(out), data)
-    return data.count(b"\n")
-
-
-def run_scores_chunk(job: LaneScoresJob, job_dir: Path, chunk: int,
-                     pipelines: Pipelines) -> bool:
-    """Observe one chunk's events and write their scores; False when already written."""
-    from bordermatch.lane.scores import observe
-
-    path = job.chunk_path(job_dir, chunk)
-    if path.is_file():
-        return False
-    folders = job.chunk_events_of(chunk)
-    observed_with = {"detector": job.detector, "detector_score": job.detector_score,
-                     "config": job.config, "gallery_sha256": job.gallery_sha256}
-    scores = observe(pipelines.get(job), folders, pipelines.partners(job), observed_with)
-    atomic_write(path, scores.to_bytes())
-    return True
-
-
-def merge_scores(job: LaneScoresJob, job_dir: Path, out: Path) -> int:
-    """Write the pooled scores file once every chunk is done; returns its events."""
-    from bordermatch.lane.scores import LaneScores, pool
-
-    pending = job.pending(job_dir)
-    if pending:
-        raise JobError(f"job {job.job_id}: {len(pending)} of {job.chunks} chunks not done "
-                       f"(first: {pending[0]})")
-    pooled = pool([LaneScores.read(job.chunk_path(job_dir, c)) for c in range(job.chunks)],
-                  f"job {job.job_id}")
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(Path(out), pooled.to_bytes())
-    return int(pooled.meta["events"])
+    return events

@@ -22,13 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bordermatch.batch import jobs, tasks
-from bordermatch.batch.lane_jobs import (
-    LaneJob,
-    LaneScoresJob,
-    Pipelines,
-    run_lane_chunk,
-    run_scores_chunk,
-)
+from bordermatch.batch.lane_jobs import LaneJob, Pipelines, run_lane_chunk
 from bordermatch.errors import BordermatchError
 from bordermatch.gallery.build import enrol_travellers
 from bordermatch.ingest import broker
@@ -106,9 +100,7 @@ def handle(body: bytes, engines: Engines) -> tuple[str, str]:
         job = jobs.load_job(job_dir)
         if job.job_id != task.job_id:
             raise jobs.JobError(f"{job_dir} holds job {job.job_id}, not {task.job_id}")
-        if isinstance(job, LaneScoresJob):
-            did = run_scores_chunk(job, job_dir, task.chunk, engines.lanes)
-        elif isinstance(job, LaneJob):
+        if isinstance(job, LaneJob):  # lane run and lane scores
             did = run_lane_chunk(job, job_dir, task.chunk, engines.lanes)
         else:
             assert isinstance(job, jobs.EnrolJob)

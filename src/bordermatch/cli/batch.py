@@ -211,13 +211,12 @@ def merge(job_dir: Path = JobDir,
 
 def _merge(job: Any, job_dir: Path, out: Path, as_json: bool) -> None:
     from bordermatch.batch import jobs
-    from bordermatch.batch.lane_jobs import LaneJob, LaneScoresJob, merge_lane, merge_scores
+    from bordermatch.batch.lane_jobs import LaneJob, merge_lane
     from bordermatch.gallery.file import save
 
     if isinstance(job, LaneJob):
         try:
-            n = (merge_scores(job, job_dir, out) if isinstance(job, LaneScoresJob)
-                 else merge_lane(job, job_dir, out))
+            n = merge_lane(job, job_dir, out)
         except BordermatchError as exc:
             fail(exc, as_json)
         if as_json:
