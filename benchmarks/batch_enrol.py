@@ -78,6 +78,22 @@ def batch_run(command: list[str], workers: int, env: dict, threads: int = 0) -> 
         conn.close()
 
 
+def bench_env() -> dict:
+    """The environment the timed commands run in: this checkout's sources first."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+
+
+def report(rows: list[tuple[str, float]], count: str, unit: str, load: tuple[float, float],
+           checked: str, fmt: str = ".1f") -> None:
+    """The table every batch runner prints: each mode's wall time and rate."""
+    n = int(count.split()[0])
+    print(f"{count}, {os.cpu_count()} cores, load average {load[0]:.2f} before, "
+          f"{load[1]:.2f} after; {checked}")
+    print(f"| mode | wall s | {unit}/s |\n|---|---|---|")
+    for mode, wall in rows:
+        print(f"| {mode} | {wall:.1f} | {n / wall:{fmt}} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "data" / "lfw"
@@ -88,7 +104,7 @@ def main() -> None:
                     help="worker counts; NxT: N workers of T threads per model each")
     args = ap.parse_args()
 
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    env = bench_env()
     with tempfile.TemporaryDirectory(prefix="bm-batch-bench-") as tmp:
         work = Path(tmp)
         n = make_gallery(args.lfw, args.photos, work / "gallery")
@@ -108,11 +124,8 @@ def main() -> None:
             rows.append((f"batch, {w} worker(s){threads}, chunks of {args.chunk} travellers",
                          wall))
         load1 = os.getloadavg()
-    print(f"{n} LFW photos, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
-          f"{load1[0]:.2f} after; every batch file identical to gallery build's")
-    print("| mode | wall s | photos/s |\n|---|---|---|")
-    for mode, wall in rows:
-        print(f"| {mode} | {wall:.1f} | {n / wall:.1f} |")
+    report(rows, f"{n} LFW photos", "photos", (load0[0], load1[0]),
+           "every batch file identical to gallery build's")
 
 
 if __name__ == "__main__":

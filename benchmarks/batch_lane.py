@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-from batch_enrol import ROOT, batch_run, bordermatch
+from batch_enrol import batch_run, bench_env, bordermatch, report
 
 MEASURED = ("latency_ms", "timings_ms")
 
@@ -41,10 +40,8 @@ def main() -> None:
     ap.add_argument("--scores", action="store_true", help="time calibration instead")
     ap.add_argument("--target-fpir", default="1e-2", help="with --scores")
     args = ap.parse_args()
-    if args.scores:
-        return calibration(args)
 
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
+    env = bench_env()
     events = args.run / "events"
     n = sum(1 for p in events.iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory(prefix="bm-batch-lane-") as tmp:
@@ -53,23 +50,27 @@ def main() -> None:
                     "-q", env=env)
         load0 = os.getloadavg()
         common = ["--gallery", str(work / "g.npz"), "--events", str(events)]
-        rows = [("lane run (1 process, reference)",
-                 bordermatch("lane", "run", *common, "--out", str(work / "single.jsonl"), "-q",
-                             env=env))]
-        reference = lines(work / "single.jsonl")
-        for w in (int(x) for x in args.workers.split(",")):
-            out = work / f"batch-{w}.jsonl"
-            wall = batch_run(["lane-run", *common, "--job", str(work / f"job-{w}"), "--chunk",
-                              str(args.chunk), "--out", str(out)], w, env)
-            if lines(out) != reference:
-                raise SystemExit(f"batch lane-run with {w} workers differs from lane run")
-            rows.append((f"batch lane-run, {w} worker(s), chunks of {args.chunk} events", wall))
+        workers = [int(x) for x in args.workers.split(",")]
+        rows, checked = (calibration if args.scores else lane_runs)(args, work, common,
+                                                                    workers, env)
         load1 = os.getloadavg()
-    print(f"{n} events, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
-          f"{load1[0]:.2f} after; every batch file has lane run's lines")
-    print("| mode | wall s | events/s |\n|---|---|---|")
-    for mode, wall in rows:
-        print(f"| {mode} | {wall:.1f} | {n / wall:.2f} |")
+    report(rows, f"{n} events", "events", (load0[0], load1[0]), checked, ".2f")
+
+
+def lane_runs(args: argparse.Namespace, work: Path, common: list[str], workers: list[int],
+              env: dict) -> tuple[list[tuple[str, float]], str]:
+    rows = [("lane run (1 process, reference)",
+             bordermatch("lane", "run", *common, "--out", str(work / "single.jsonl"), "-q",
+                         env=env))]
+    reference = lines(work / "single.jsonl")
+    for w in workers:
+        out = work / f"batch-{w}.jsonl"
+        wall = batch_run(["lane-run", *common, "--job", str(work / f"job-{w}"), "--chunk",
+                          str(args.chunk), "--out", str(out)], w, env)
+        if lines(out) != reference:
+            raise SystemExit(f"batch lane-run with {w} workers differs from lane run")
+        rows.append((f"batch lane-run, {w} worker(s), chunks of {args.chunk} events", wall))
+    return rows, "every batch file has lane run's lines"
 
 
 def fitted(out: Path) -> list[dict]:
@@ -79,43 +80,30 @@ def fitted(out: Path) -> list[dict]:
     return [{k: v for k, v in d.items() if k != "provenance"} for d in parts]
 
 
-def calibration(args: argparse.Namespace) -> None:
+def calibration(args: argparse.Namespace, work: Path, common: list[str], workers: list[int],
+                env: dict) -> tuple[list[tuple[str, float]], str]:
     import time
 
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
-    events = args.run / "events"
-    n = sum(1 for p in events.iterdir() if p.is_dir())
     rates = ["--target-fpir", args.target_fpir, "--review-fpir", "5e-2"]
-    with tempfile.TemporaryDirectory(prefix="bm-batch-scores-") as tmp:
-        work = Path(tmp)
-        bordermatch("gallery", "build", str(args.run / "gallery"), "--out", str(work / "g"),
-                    "-q", env=env)
-        load0 = os.getloadavg()
-        common = ["--gallery", str(work / "g.npz"), "--events", str(events)]
 
-        def calibrate(name: str, *source: str) -> float:
-            return bordermatch("lane", "calibrate", *source, *rates, "--out",
-                               str(work / f"{name}.json"), "--document-out",
-                               str(work / f"{name}-doc.json"), "-q", env=env)
+    def calibrate(name: str, *source: str) -> float:
+        return bordermatch("lane", "calibrate", *source, *rates, "--out",
+                           str(work / f"{name}.json"), "--document-out",
+                           str(work / f"{name}-doc.json"), "-q", env=env)
 
-        rows = [("lane calibrate (1 process, reference)", calibrate("single", *common))]
-        reference = fitted(work / "single.json")
-        for w in (int(x) for x in args.workers.split(",")):
-            scores = work / f"scores-{w}.npz"
-            t0 = time.perf_counter()
-            batch_run(["lane-run", "--scores", *common, "--job", str(work / f"job-{w}"),
-                       "--chunk", str(args.chunk), "--out", str(scores)], w, env)
-            calibrate(f"batch-{w}", "--scores", str(scores))
-            if fitted(work / f"batch-{w}.json") != reference:
-                raise SystemExit(f"calibration on {w} workers' scores differs")
-            rows.append((f"batch lane-run --scores, {w} worker(s), chunks of {args.chunk} "
-                         "events, then lane calibrate --scores", time.perf_counter() - t0))
-        load1 = os.getloadavg()
-    print(f"{n} events, {os.cpu_count()} cores, load average {load0[0]:.2f} before, "
-          f"{load1[0]:.2f} after; every batch fit equals the one-process fit")
-    print("| mode | wall s | events/s |\n|---|---|---|")
-    for mode, wall in rows:
-        print(f"| {mode} | {wall:.1f} | {n / wall:.2f} |")
+    rows = [("lane calibrate (1 process, reference)", calibrate("single", *common))]
+    reference = fitted(work / "single.json")
+    for w in workers:
+        scores = work / f"scores-{w}.npz"
+        t0 = time.perf_counter()
+        batch_run(["lane-run", "--scores", *common, "--job", str(work / f"job-{w}"),
+                   "--chunk", str(args.chunk), "--out", str(scores)], w, env)
+        calibrate(f"batch-{w}", "--scores", str(scores))
+        if fitted(work / f"batch-{w}.json") != reference:
+            raise SystemExit(f"calibration on {w} workers' scores differs")
+        rows.append((f"batch lane-run --scores, {w} worker(s), chunks of {args.chunk} "
+                     "events, then lane calibrate --scores", time.perf_counter() - t0))
+    return rows, "every batch fit equals the one-process fit"
 
 
 if __name__ == "__main__":
