@@ -17,7 +17,6 @@ from bordermatch.match import cohort as cohort_module
 from bordermatch.match.cohort import Cohort
 from bordermatch.match.decide import OperatingPoint
 from bordermatch.match.fusion import LogisticScore
-from bordermatch.service import galleries
 from bordermatch.service.galleries import LoadedTemplates, StoredGallery
 from bordermatch.types import Face, Outcome
 
@@ -101,9 +100,8 @@ def test_a_tie_between_two_identities_breaks_as_on_the_whole_gallery():
 def test_a_drawn_cohort_is_the_whole_gallerys(monkeypatch):
     """Past the cohort sizes, the stored gallery draws the same travellers and photos as
     one held in memory, and reads each template once."""
-    for module in (cohort_module, galleries):
-        monkeypatch.setattr(module, "COHORT_TRAVELLERS", 7)
-        monkeypatch.setattr(module, "COHORT_REFERENCES", 9)
+    monkeypatch.setattr(cohort_module, "COHORT_TRAVELLERS", 7)
+    monkeypatch.setattr(cohort_module, "COHORT_REFERENCES", 9)
     rng = np.random.default_rng(4)
     owners = [f"T{(7 * i) % 23:02d}" for i in range(40)]  # 23 travellers, out of id order
     eids = [f"e{i:02d}" for i in range(40)]

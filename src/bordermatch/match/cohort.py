@@ -26,14 +26,16 @@ as a whole-gallery one:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Protocol
+from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.match.normalise import COHORT_REFERENCES
 from bordermatch.match.search import GallerySearch
+
+R = TypeVar("R")
 
 # Travellers a probe is T-normalised against: all of a gallery this size (the development
 # galleries the document point was calibrated on hold about 2,000), a fixed, even sample
@@ -65,16 +67,14 @@ class Cohort:
 
     @classmethod
     def of(cls, search: GallerySearch) -> Cohort:
-        """The cohort of a gallery held in memory."""
+        """The cohort of a gallery held in memory (:func:`draw` over its rows)."""
         owners = np.repeat(np.asarray(search.ids, dtype=object), search.references)
-        by_id = np.argsort(np.asarray(search.ids, dtype=object), kind="stable")
-        picked = by_id[evenly(len(by_id), COHORT_TRAVELLERS)]
-        rows = search
-        if len(picked) < len(search):
-            keep = _rows_of(search, picked)
+        starts = np.r_[0, np.cumsum(search.references)]
+        keep, drawn = draw({t: range(starts[j], starts[j + 1])
+                            for j, t in enumerate(search.ids)})
+        rows = search  # every traveller drawn: the probe's own row is the T-norm cohort
+        if len(keep) < len(search.vectors):
             rows = GallerySearch(list(owners[keep]), search.vectors[keep])
-        grouped = _rows_of(search, by_id)
-        drawn = grouped[evenly(len(grouped), COHORT_REFERENCES)]
         return cls(rows, search.vectors[drawn], list(owners[drawn]), whole=search)
 
     def __len__(self) -> int:
@@ -109,13 +109,16 @@ class Cohort:
         return mean, spread
 
 
-def _rows_of(search: GallerySearch, travellers: NDArray[np.int64]) -> NDArray[np.int64]:
-    """The rows of these travellers (column indices), in that order, each's as held."""
-    if not len(travellers):
-        return np.zeros(0, np.int64)
-    starts = np.r_[0, np.cumsum(search.references)]
-    return np.concatenate([np.arange(starts[j], starts[j + 1])
-                           for j in travellers]).astype(np.int64)
+def draw(references: Mapping[str, Sequence[R]]) -> tuple[list[R], list[R]]:
+    """The one cohort rule, over each traveller's references (as held): the T-norm rows,
+    every reference of up to :data:`COHORT_TRAVELLERS` travellers drawn evenly in id order,
+    and the Z-norm photos, up to ``COHORT_REFERENCES`` drawn evenly from all references,
+    travellers in id order."""
+    by_id = sorted(references)
+    picked = [by_id[i] for i in evenly(len(by_id), COHORT_TRAVELLERS)]
+    grouped = [r for t in by_id for r in references[t]]
+    return ([r for t in picked for r in references[t]],
+            [grouped[i] for i in evenly(len(grouped), COHORT_REFERENCES)])
 
 
 class LaneGallery(Protocol):

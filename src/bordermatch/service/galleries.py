@@ -41,8 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bordermatch.errors import BlobIntegrityError, BlobNotFoundError, ConfigError
-from bordermatch.match.cohort import COHORT_TRAVELLERS, Cohort, LaneGallery, WholeGallery, evenly
-from bordermatch.match.normalise import COHORT_REFERENCES
+from bordermatch.match.cohort import Cohort, LaneGallery, WholeGallery, draw
 from bordermatch.match.search import GallerySearch
 from bordermatch.protocols import Index
 from bordermatch.store.blobs import BlobStore
@@ -196,15 +195,12 @@ class StoredGallery:
             return self._whole
 
     def cohort(self) -> Cohort:
-        """The normalisation cohort, drawn by ``Cohort.of``'s rule from the stored
-        templates (only those read: a shortlisted lane loads no more of the gallery)."""
+        """The normalisation cohort, drawn by the rule ``Cohort.of`` draws by
+        (``match.cohort.draw``) from the stored templates (only those read: a shortlisted
+        lane loads no more of the gallery)."""
         with self._lock:
             if self._cohort is None:
-                by_id = sorted(self.references)
-                picked = [by_id[i] for i in evenly(len(by_id), COHORT_TRAVELLERS)]
-                row_ids = [e for t in picked for e in self.references[t]]
-                grouped = [e for t in by_id for e in self.references[t]]
-                drawn = [grouped[i] for i in evenly(len(grouped), COHORT_REFERENCES)]
+                row_ids, drawn = draw(self.references)
                 # One read of each template: in a gallery of up to 4,000 travellers every
                 # drawn photo is a T-norm row too.
                 found, vectors = self.templates.vectors(list(dict.fromkeys(row_ids + drawn)))
