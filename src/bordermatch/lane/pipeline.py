@@ -162,16 +162,16 @@ class LanePipeline:
         self.assessor = assessor
         self.gallery: LaneGallery = (WholeGallery(gallery) if isinstance(gallery, GallerySearch)
                                      else gallery)
+        self.config = config or LaneConfig()
         if not isinstance(self.gallery, WholeGallery) \
-                and (config or LaneConfig()).fusion not in SHORTLIST_FUSIONS:
+                and self.config.fusion not in SHORTLIST_FUSIONS:
             # A mean over shots (template, top2_mean) can rank first a traveller no single
             # shot ranks near the top: only the travellers read are scored that way.
             raise ConfigError(f"a lane on an index's shortlist searches with "
                               f"{' or '.join(SHORTLIST_FUSIONS)} fusion, not "
-                              f"{(config or LaneConfig()).fusion}")
+                              f"{self.config.fusion}")
         self.point = point
         self.scale = scale
-        self.config = config or LaneConfig()
         self.aliases = aliases or {}
         self.documents = documents or {}
         self.document_point = choose_document_point(
