@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -97,3 +99,30 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _rabbitmqctl(*args: str) -> str:
+    out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                         timeout=60)
+    if out.returncode != 0:
+        pytest.skip(f"rabbitmqctl {args[0]} failed: {out.stderr.strip()[:200]}")
+    return out.stdout
+
+
+def drop_connection(name: str, timeout: float = 20.0) -> None:
+    """Have the broker close this process's connection called ``name`` (what a broker restart
+    or a failed consume does to a worker). When rabbitmqctl returns, the broker's side of the
+    connection is closing and discards every method but close and close-ok (AMQP 0-9-1,
+    connection.close): an ack the client sends after this is lost. Skips without
+    rabbitmqctl (it needs to run as root or as the broker's user)."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("no rabbitmqctl to close a connection from the broker's side")
+    wanted = f'{{"connection_name","{name} pid {os.getpid()}"}}'
+
+    def pids() -> list[str]:
+        listing = _rabbitmqctl("list_connections", "pid", "client_properties")
+        return [line.split("\t")[0] for line in listing.splitlines() if wanted in line]
+
+    found = wait_for(pids, timeout, f"a connection named {name!r}")
+    for pid in found:
+        _rabbitmqctl("close_connection", pid, "closed by the test")

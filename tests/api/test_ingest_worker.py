@@ -7,7 +7,13 @@ import json
 
 import pytest
 from sqlalchemy import select
-from tests.api.ingest_helpers import AMQP_URL, encounters_by_key, publish, queue_pair
+from tests.api.ingest_helpers import (
+    AMQP_URL,
+    drop_connection,
+    encounters_by_key,
+    publish,
+    queue_pair,
+)
 from tests.api.test_api_flow import _enrol_manifest
 from tests.api.test_api_vehicle import EVENT, _enrol, _frame
 
@@ -60,6 +66,30 @@ def test_a_crash_after_commit_before_ack_is_redelivered_and_not_written_twice(
     conn.close()  # no ack: the broker redelivers
     assert _run(app, topology, 1) == 1
     assert encounters_by_key(app) == {"e-crash": 1}
+
+
+def test_a_connection_the_broker_drops_before_the_ack_is_reopened_and_nothing_is_doubled(
+        app, tokens, gallery, photos, client, topology, monkeypatch, capfd):
+    """A broker restart, or a consume that times out on a loaded node, closes the worker's
+    connection under it: the worker reconnects, the event whose ack was lost comes back
+    and is not written twice, and the next event flows on the new connection."""
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-drop"), tokens["gate_device"])
+    publish(topology, _gate(gallery, photos["obama2"], "e-next"), tokens["gate_device"])
+    handled, real = [], Worker.handle
+
+    def then_drop(self, body, headers):
+        outcome = real(self, body, headers)
+        handled.append(decode(body, len(body)).encounter_id)
+        if len(handled) == 1:
+            drop_connection("bordermatch worker")  # committed, not yet acked
+        return outcome
+
+    monkeypatch.setattr(Worker, "handle", then_drop)
+    assert _run(app, topology, 2) == 2
+    assert handled == ["e-drop", "e-drop", "e-next"]
+    assert encounters_by_key(app) == {"e-drop": 1, "e-next": 1}
+    assert "broker connection lost" in capfd.readouterr().err
 
 
 def test_poison_goes_to_the_dead_letter_queue_and_the_lane_keeps_flowing(

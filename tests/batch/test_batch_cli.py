@@ -40,11 +40,15 @@ def test_enrol_wait_writes_the_gallery_build_file(queue, tmp_path, publicdomain,
     status = runner.invoke(app, ["batch", "status", str(job), "--json", *opts])
     assert json.loads(status.stdout) | {"job_id": ""} == {
         "job_id": "", "kind": "enrol", "chunks": 3, "chunks_done": 0, "travellers": 5, "rows": 9,
-        "complete": False, "queue": name, "ready": 3, "dead": 0}
+        "complete": False, "queue": name, "ready": 3, "dead": 0, "consumers": 0}
 
     stop = threading.Event()
-    worker = threading.Thread(target=run, args=(url, tasks.topology(name)),
-                              kwargs={"stop": stop})
+
+    def late_worker() -> None:
+        if not stop.wait(6.0):  # long enough for --wait to see that no worker consumes
+            run(url, tasks.topology(name), stop=stop)
+
+    worker = threading.Thread(target=late_worker)
     worker.start()
     try:  # resumed with --wait: nothing new to queue; waits for the worker, then merges
         done = runner.invoke(app, ["batch", "enrol", str(gallery), "--job", str(job),
@@ -55,6 +59,7 @@ def test_enrol_wait_writes_the_gallery_build_file(queue, tmp_path, publicdomain,
         worker.join(30)
     assert done.exit_code == 0, done.output
     assert "enrolled 8 photos of 5 travellers from 9 rows" in done.output
+    assert f"waiting: no worker consumes queue {name}" in done.output
     built = runner.invoke(app, ["gallery", "build", str(gallery), "--out",
                                 str(tmp_path / "single")])
     assert built.exit_code == 0, built.output

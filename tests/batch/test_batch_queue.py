@@ -84,7 +84,8 @@ def test_a_resumed_publisher_queues_only_unfinished_chunks(amqp, topo, tmp_path,
     ids = f"{job.job_id}/"
     assert seen == [("done", ids + "0"), ("done", ids + "1"), ("skipped", ids + "1"),
                     ("done", ids + "2"), ("done", ids + "3")]
-    assert tasks.queue_depth(amqp, topo) == {"queue": topo.queue, "ready": 0, "dead": 0}
+    assert tasks.queue_depth(amqp, topo) == {"queue": topo.queue, "ready": 0, "dead": 0,
+                                             "consumers": 0}
     assert tasks.queued_through(job_dir) == 3
     merged = jobs.merge(job, job_dir)
     assert_same_gallery(merged, single_process(gallery_dir, threshold))

@@ -106,13 +106,15 @@ def _mark(job_dir: Path, through: int) -> None:
 
 
 def queue_depth(url: str, topo: broker.Topology) -> dict[str, Any]:
-    """Messages waiting (ready, not yet taken) in the work queue and its dead-letter queue."""
+    """Messages waiting (ready, not yet taken) in the work queue and its dead-letter queue,
+    and how many workers consume the work queue."""
     conn = broker.connect(url)
     try:
         ch = conn.channel()
         broker.declare(ch, topo)
-        ready = ch.queue_declare(topo.queue, passive=True).method.message_count
+        work = ch.queue_declare(topo.queue, passive=True).method
         dead = ch.queue_declare(topo.dead, passive=True).method.message_count
-        return {"queue": topo.queue, "ready": ready, "dead": dead}
+        return {"queue": topo.queue, "ready": work.message_count, "dead": dead,
+                "consumers": work.consumer_count}
     finally:
         conn.close()

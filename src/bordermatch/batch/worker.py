@@ -119,15 +119,6 @@ def run(url: str, topo: broker.Topology, max_tasks: int | None = None,
     """Consume tasks (prefetch 1) until ``stop`` is set, SIGTERM arrives or ``max_tasks``
     were handled; returns how many were handled."""
     engines = Engines(threads)
-    conn = broker.connect(url)
-    try:
-        ch = conn.channel()
-        ch.confirm_delivery()
-        broker.declare(ch, topo)
-        ch.basic_qos(prefetch_count=1)  # one chunk at a time: an unacked one is all we risk
-    except Exception:
-        conn.close()
-        raise
     stopping = stop or threading.Event()
     handled = 0
 
@@ -154,5 +145,5 @@ def run(url: str, topo: broker.Topology, max_tasks: int | None = None,
         if max_tasks is not None and handled >= max_tasks:
             stopping.set()
 
-    broker.consume_until(conn, ch, topo.queue, on_message, stopping)
+    broker.consume(url, topo, on_message, stopping, "bordermatch batch worker")
     return handled

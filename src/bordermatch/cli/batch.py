@@ -250,20 +250,26 @@ def _depth(broker_url: str, queue: str) -> dict[str, Any]:
 
 
 def _watch(job: Any, job_dir: Path, shown: Any, broker_url: str, queue: str) -> None:
-    """A bar of chunks done until all are; a dead-lettered chunk of this job stops it."""
+    """A bar of chunks done until all are; a dead-lettered chunk of this job stops it, and
+    a queue no worker consumes is said once (the wait goes on: workers may start later)."""
     desc = "enrolling" if job.kind == "enrol" else "lane events"
+    idle_said = False
     with progress(desc, "chunk", shown, total=job.chunks, delay_s=0.0) as bar:
         for tick in itertools.count():
             done = len(job.done(job_dir))
             bar.done_of(done, job.chunks)
             if done == job.chunks:
                 return
-            # The dead-letter queue every 5 s, not every poll: each look is a connection.
-            if tick % 10 == 9 and _depth(broker_url, queue).get("dead") \
-                    and _dead_of(job, broker_url, queue):
+            # The queue every 5 s, not every poll: each look is a connection.
+            depth = _depth(broker_url, queue) if tick % 10 == 9 else {}
+            if depth.get("dead") and _dead_of(job, broker_url, queue):
                 typer.echo(f"error (bad_job): chunks of job {job.job_id} were dead-lettered; "
                            f"see bordermatch ingest dead-letters --queue {queue}", err=True)
                 raise typer.Exit(2)
+            if depth.get("consumers") == 0 and not idle_said:
+                idle_said = True
+                typer.echo(f"waiting: no worker consumes queue {queue}; start one with "
+                           f"bordermatch batch worker --queue {queue}", err=True)
             time.sleep(0.5)
 
 

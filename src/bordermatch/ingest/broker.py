@@ -16,7 +16,9 @@ Topology, declared idempotently by every worker and publisher:
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -39,8 +41,9 @@ class Topology:
         return f"{self.queue}.dead"
 
 
-def connect(url: str) -> pika.BlockingConnection:
-    """A blocking connection, or ConfigError in one line when the broker cannot be reached."""
+def connect(url: str, name: str | None = None) -> pika.BlockingConnection:
+    """A blocking connection, or ConfigError in one line when the broker cannot be reached;
+    ``name`` is what ``rabbitmqctl list_connections`` shows as its connection_name."""
     try:
         params = pika.URLParameters(url)
     except Exception as exc:  # pika raises several types for a malformed URL
@@ -48,6 +51,8 @@ def connect(url: str) -> pika.BlockingConnection:
     params.connection_attempts = 1
     params.socket_timeout = 5
     params.blocked_connection_timeout = 30
+    if name:
+        params.client_properties = {"connection_name": f"{name} pid {os.getpid()}"}
     try:
         return pika.BlockingConnection(params)
     except pika.exceptions.AMQPError as exc:
@@ -165,19 +170,76 @@ def restore_sigterm(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def consume_until(conn: Any, ch: Any, queue: str, on_message: Any,
-                  stopping: threading.Event) -> None:
-    """Deliver ``queue``'s messages to ``on_message`` until ``stopping`` is set (SIGTERM sets
-    it too), then cancel and close: a message delivered and not acked goes back to the
-    queue for another consumer."""
-    tag = ch.basic_consume(queue, on_message)
+class _ChannelLost(Exception):
+    """The broker closed the consuming channel without closing the connection."""
+
+
+# What ends one connection and not the worker: the broker restarting or failing over, a
+# quorum queue that timed out a consume on a loaded node (541 INTERNAL_ERROR), a channel
+# closed under the consumer. A wrong queue declaration is a ConfigError and is not retried.
+LOST = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, _ChannelLost)
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.5, 15.0
+
+
+def consume(url: str, topology: Topology, on_message: Any, stopping: threading.Event,
+            name: str) -> None:
+    """Deliver ``topology.queue``'s messages one at a time (prefetch 1, publisher confirms
+    on) to ``on_message`` until ``stopping`` is set (SIGTERM sets it too), then cancel and
+    close: a message delivered and not acked goes back to the queue for another consumer.
+
+    The first connection failing is a ConfigError (no broker, a wrong URL: said at once). A
+    connection lost later is reopened with backoff for as long as the worker runs; the
+    message in hand was not acked, so the broker hands it out again, and both consumers are
+    idempotent (the encounter id, the chunk's result file). ``name`` is the connection's
+    name in ``rabbitmqctl list_connections``."""
     previous = on_sigterm(stopping.set)
     try:
-        while not stopping.is_set() and ch.is_open:
-            conn.process_data_events(time_limit=0.2)
-        if ch.is_open:
-            ch.basic_cancel(tag)
+        conn: Any = connect(url, name)
+        delay = RECONNECT_FIRST_S
+        while not stopping.is_set():
+            try:
+                _consume_on(conn, topology, on_message, stopping)
+                return
+            except LOST as exc:
+                _close_quietly(conn)
+                print(f"broker connection lost ({type(exc).__name__}: {exc}); reconnecting "
+                      f"in {delay:.1f} s", file=sys.stderr, flush=True)
+            if stopping.wait(delay):
+                return
+            delay = min(delay * 2, RECONNECT_MAX_S)
+            try:
+                conn = connect(url, name)
+            except ConfigError as exc:
+                conn = None
+                print(f"broker unreachable ({exc})", file=sys.stderr, flush=True)
+                continue
+            delay = RECONNECT_FIRST_S
     finally:
         restore_sigterm(previous)
-        if conn.is_open:
+
+
+def _consume_on(conn: Any, topology: Topology, on_message: Any,
+                stopping: threading.Event) -> None:
+    if conn is None:
+        raise _ChannelLost("no connection")
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        declare(ch, topology)
+        ch.basic_qos(prefetch_count=1)  # one at a time: an unacked one is all we risk
+        tag = ch.basic_consume(topology.queue, on_message)
+        while not stopping.is_set():
+            if not ch.is_open:
+                raise _ChannelLost("the broker closed the channel")
+            conn.process_data_events(time_limit=0.2)
+        ch.basic_cancel(tag)
+    finally:
+        _close_quietly(conn)
+
+
+def _close_quietly(conn: Any) -> None:
+    try:
+        if conn is not None and conn.is_open:
             conn.close()
+    except LOST:
+        pass  # closing a connection the broker already dropped

@@ -133,15 +133,6 @@ class Worker:
             stop: threading.Event | None = None) -> int:
         """Consume until ``stop`` is set, SIGTERM arrives or ``max_messages`` were handled;
         returns how many were handled."""
-        conn = broker.connect(url)
-        try:
-            ch = conn.channel()
-            ch.confirm_delivery()
-            broker.declare(ch, self.topology)
-            ch.basic_qos(prefetch_count=1)  # one event at a time: an unacked one is all we risk
-        except Exception:
-            conn.close()
-            raise
         backoff = self.service.settings.ingest_retry_backoff_s
         stopping = stop or threading.Event()
         handled = 0
@@ -181,7 +172,7 @@ class Worker:
             if max_messages is not None and handled >= max_messages:
                 stopping.set()
 
-        broker.consume_until(conn, ch, self.topology.queue, on_message, stopping)
+        broker.consume(url, self.topology, on_message, stopping, "bordermatch worker")
         return handled
 
 
