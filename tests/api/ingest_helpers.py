@@ -126,3 +126,14 @@ def drop_connection(name: str, timeout: float = 20.0) -> None:
     found = wait_for(pids, timeout, f"a connection named {name!r}")
     for pid in found:
         _rabbitmqctl("close_connection", pid, "closed by the test")
+
+
+def restart_broker() -> None:
+    """Stop and start the RabbitMQ application (the Erlang node stays up): every client
+    connection is closed and new ones are refused until it is back. Durable queues and
+    their messages survive. Skips without rabbitmqctl."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("no rabbitmqctl to restart the broker")
+    _rabbitmqctl("stop_app")
+    _rabbitmqctl("start_app")
+    _rabbitmqctl("await_startup", "--timeout", "90")

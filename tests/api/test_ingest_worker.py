@@ -4,6 +4,7 @@ poison to the dead-letter queue with its reason, and keeps the lane flowing."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from tests.api.ingest_helpers import (
     encounters_by_key,
     publish,
     queue_pair,
+    restart_broker,
+    wait_for,
 )
 from tests.api.test_api_flow import _enrol_manifest
 from tests.api.test_api_vehicle import EVENT, _enrol, _frame
@@ -89,6 +92,29 @@ def test_a_connection_the_broker_drops_before_the_ack_is_reopened_and_nothing_is
     assert _run(app, topology, 2) == 2
     assert handled == ["e-drop", "e-drop", "e-next"]
     assert encounters_by_key(app) == {"e-drop": 1, "e-next": 1}
+    assert "broker connection lost" in capfd.readouterr().err
+
+
+def test_the_worker_rides_out_a_broker_restart(app, tokens, gallery, photos, client,
+                                              topology, capfd):
+    """While the broker is down the worker retries; when it is back the worker reconnects
+    and the events published since are decided, each once."""
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-before"), tokens["gate_device"])
+    stop = threading.Event()
+    worker = threading.Thread(target=Worker(app.state.service, topology).run,
+                              args=(AMQP_URL,), kwargs={"stop": stop})
+    worker.start()
+    try:
+        wait_for(lambda: encounters_by_key(app) == {"e-before": 1}, 60, "the first event")
+        restart_broker()
+        publish(topology, _gate(gallery, photos["obama2"], "e-after"), tokens["gate_device"])
+        wait_for(lambda: "e-after" in encounters_by_key(app), 60, "the event after the restart")
+    finally:
+        stop.set()
+        worker.join(60)
+    assert not worker.is_alive()
+    assert encounters_by_key(app) == {"e-before": 1, "e-after": 1}
     assert "broker connection lost" in capfd.readouterr().err
 
 

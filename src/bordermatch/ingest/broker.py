@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -196,14 +197,17 @@ def consume(url: str, topology: Topology, on_message: Any, stopping: threading.E
     try:
         conn: Any = connect(url, name)
         delay = RECONNECT_FIRST_S
-        while not stopping.is_set():
-            try:
-                _consume_on(conn, topology, on_message, stopping)
-                return
-            except LOST as exc:
-                _close_quietly(conn)
-                print(f"broker connection lost ({type(exc).__name__}: {exc}); reconnecting "
-                      f"in {delay:.1f} s", file=sys.stderr, flush=True)
+        while True:
+            if conn is not None:
+                began = time.monotonic()
+                try:
+                    _consume_on(conn, topology, on_message, stopping)
+                    return
+                except LOST as exc:
+                    if time.monotonic() - began > RECONNECT_MAX_S:
+                        delay = RECONNECT_FIRST_S  # it had worked: this is a new outage
+                    print(f"broker connection lost ({type(exc).__name__}: {exc}); "
+                          f"reconnecting in {delay:.1f} s", file=sys.stderr, flush=True)
             if stopping.wait(delay):
                 return
             delay = min(delay * 2, RECONNECT_MAX_S)
@@ -211,17 +215,13 @@ def consume(url: str, topology: Topology, on_message: Any, stopping: threading.E
                 conn = connect(url, name)
             except ConfigError as exc:
                 conn = None
-                print(f"broker unreachable ({exc})", file=sys.stderr, flush=True)
-                continue
-            delay = RECONNECT_FIRST_S
+                print(f"{exc}; retrying in {delay:.1f} s", file=sys.stderr, flush=True)
     finally:
         restore_sigterm(previous)
 
 
 def _consume_on(conn: Any, topology: Topology, on_message: Any,
                 stopping: threading.Event) -> None:
-    if conn is None:
-        raise _ChannelLost("no connection")
     try:
         ch = conn.channel()
         ch.confirm_delivery()
