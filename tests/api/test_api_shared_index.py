@@ -14,20 +14,15 @@ from pathlib import Path
 
 import pytest
 from tests.api.api_helpers import DEVICE_LANES, auth
+from tests.api.serve_helpers import free_port
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def milvus_server(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "bordermatch", "index", "serve", "--db",
                              str(tmp_path / "milvus"), "--port", str(port)], env=env,

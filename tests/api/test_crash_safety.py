@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.api.api_helpers import DEVICE_LANES, auth, lanes_for
+from tests.api.serve_helpers import Server, free_port
 
 log = logging.getLogger(__name__)
 
@@ -41,66 +38,6 @@ _REFERENCED = ("SELECT capture_blob FROM occupants UNION SELECT template_blob FR
 ACK_BEFORE_KILL = 6  # acknowledged encounters before the kill
 CLIENTS = 4
 PER_CLIENT = 6  # upper bound on submissions per client
-START_TIMEOUT_S = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """One ``bordermatch serve`` process; ``kill`` is SIGKILL (``kill -9``)."""
-
-    root: Path
-    env: dict[str, str]
-    port: int
-    proc: subprocess.Popen | None = None
-    runs: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        import httpx
-
-        self.runs += 1
-        log = open(self.root / f"server-{self.runs}.log", "wb")  # noqa: SIM115 (lives with proc)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from bordermatch.cli import main; main()", "serve",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not answer /healthz: {self.log_tail()}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self) -> str:
-        text = "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("*.log")))
-        return text[-3000:]
 
 
 @pytest.fixture
@@ -130,7 +67,7 @@ def crash_env(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
         "BORDERMATCH_PURGE_INTERVAL_S": "3600",
         "OMP_NUM_THREADS": "1",
     })
-    server = Server(tmp_path, env, _free_port())
+    server = Server(tmp_path, env, free_port())
     try:
         yield server, tokens
     finally:
