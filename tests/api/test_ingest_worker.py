@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -116,6 +117,33 @@ def test_the_worker_rides_out_a_broker_restart(app, tokens, gallery, photos, cli
     assert not worker.is_alive()
     assert encounters_by_key(app) == {"e-before": 1, "e-after": 1}
     assert "broker connection lost" in capfd.readouterr().err
+
+
+def _with_heartbeat(url: str, seconds: int) -> str:
+    return f"{url}{'&' if '?' in url else '?'}heartbeat={seconds}"
+
+
+def test_an_event_longer_than_the_heartbeat_timeout_is_handled_once(
+        app, tokens, gallery, photos, client, topology, monkeypatch, capfd):
+    """The worker keeps its connection's heartbeats going while it works: with a 2 s
+    heartbeat, an event that takes 8 s neither loses the connection nor goes to a second
+    delivery (with the default 60 s heartbeat, the same holds for a batch chunk of
+    minutes)."""
+    _enrol_manifest(client, tokens, gallery, photos)
+    publish(topology, _gate(gallery, photos["obama2"], "e-slow"), tokens["gate_device"])
+    calls, real = [], Worker._dispatch
+
+    def slow(self, who, msg):
+        calls.append(msg.encounter_id)
+        time.sleep(8.0)  # a task this long misses several heartbeats if nobody answers them
+        return real(self, who, msg)
+
+    monkeypatch.setattr(Worker, "_dispatch", slow)
+    handled = Worker(app.state.service, topology).run(_with_heartbeat(AMQP_URL, 2),
+                                                      max_messages=1)
+    assert handled == 1 and calls == ["e-slow"]
+    assert encounters_by_key(app) == {"e-slow": 1}
+    assert "broker connection lost" not in capfd.readouterr().err
 
 
 def test_poison_goes_to_the_dead_letter_queue_and_the_lane_keeps_flowing(

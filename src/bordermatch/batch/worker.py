@@ -127,7 +127,7 @@ def run(url: str, topo: broker.Topology, max_tasks: int | None = None,
         headers = dict(props.headers or {})
         tries = int(headers.get("x-delivery-count") or 0) + 1
         print(f"start {props.message_id} try {tries}", file=sys.stderr, flush=True)
-        outcome, detail = handle(body, engines)
+        outcome, detail = broker.beside_heartbeats(channel, lambda: handle(body, engines))
         if outcome == "retry" and tries < topo.max_deliveries:
             channel.basic_reject(method.delivery_tag, requeue=True)
         else:

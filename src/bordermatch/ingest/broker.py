@@ -22,14 +22,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
 
 from bordermatch.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,30 @@ def on_sigterm(callback: Any) -> Any:
 def restore_sigterm(previous: Any) -> None:
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
+
+
+def beside_heartbeats(channel: Any, work: Callable[[], T]) -> T:
+    """``work()`` (a task of any length) in a thread while this thread, the connection's,
+    goes on answering the broker. A blocking connection only sends heartbeats while it
+    processes I/O: a task longer than the heartbeat timeout (60 s by RabbitMQ's default)
+    would lose the connection, and the broker would hand its message to a second worker
+    while the first still works on it. pika dispatches no other callback meanwhile (it does
+    not nest them), and with prefetch 1 nothing else is delivered."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="bordermatch-task", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        channel.connection.sleep(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class _ChannelLost(Exception):

@@ -143,14 +143,14 @@ class Worker:
             tries = int(headers.get("x-delivery-count") or 0) + 1
             print(f"start {props.message_id} try {tries}", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            outcome = self.handle(body, headers)
+            outcome = broker.beside_heartbeats(channel, lambda: self.handle(body, headers))
             if self.metrics is not None:
                 self.metrics.record(outcome, time.perf_counter() - t0)
             if outcome.status == "retry" and tries < self.topology.max_deliveries:
                 # Back off before handing it back: a database restart of a few seconds must
                 # not use up every try in milliseconds. reject, not nack: it is what counts
                 # a delivery on every RabbitMQ version.
-                time.sleep(min(backoff * 2 ** (tries - 1), 30.0))
+                channel.connection.sleep(min(backoff * 2 ** (tries - 1), 30.0))
                 channel.basic_reject(method.delivery_tag, requeue=True)
             else:
                 if outcome.status != "done":
