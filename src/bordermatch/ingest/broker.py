@@ -190,11 +190,17 @@ def beside_heartbeats(channel: Any, work: Callable[[], T]) -> T:
 
     thread = threading.Thread(target=run, name="bordermatch-task", daemon=True)
     thread.start()
-    while True:
-        thread.join(0.5)  # returns the moment the task ends: no latency added to it
-        if not thread.is_alive():
-            break
-        channel.connection.process_data_events(time_limit=0)  # heartbeats, no dispatch
+    try:
+        while True:
+            thread.join(0.5)  # returns the moment the task ends: no latency added to it
+            if not thread.is_alive():
+                break
+            channel.connection.process_data_events(time_limit=0)  # heartbeats, no dispatch
+    except BaseException:
+        # The connection died under the task: let the task finish before the worker
+        # reconnects, so that it never works on two tasks at once (its message comes back).
+        thread.join()
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -268,7 +274,7 @@ def _consume_on(conn: Any, topology: Topology, on_message: Any,
 
 def _close_quietly(conn: Any) -> None:
     try:
-        if conn is not None and conn.is_open:
+        if conn.is_open:
             conn.close()
     except LOST:
         pass  # closing a connection the broker already dropped
